@@ -1,0 +1,74 @@
+# cnn: build the C core into lua/cnn/core.so, run the specs, the benchmarks and the demo.
+# `make` builds; `make test` and `make demo` also install missing Debian packages first.
+LUA      ?= lua5.4
+CC       ?= gcc
+VARIANT  ?= release
+OPT      ?= -O2
+# baseline x86-64 so the module runs on any x86-64; hot kernels pick wider vectors at run time
+CFLAGS   ?= $(OPT) -g
+LUA_INCDIR ?= $(shell pkg-config --variable=includedir lua5.4 2>/dev/null || echo /usr/include)/lua5.4
+BLAS_INC := $(shell pkg-config --cflags openblas 2>/dev/null || echo -I/usr/include/x86_64-linux-gnu/openblas-pthread)
+BLAS_LIB := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+PNG_INC  := $(shell pkg-config --cflags libpng 2>/dev/null)
+PNG_LIB  := $(shell pkg-config --libs libpng zlib 2>/dev/null || echo -lpng16 -lz)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -fPIC -Wall -Wextra -Wno-unused-parameter $(CFLAGS) \
+             -I$(LUA_INCDIR) $(BLAS_INC) $(PNG_INC)
+LIBS     = $(BLAS_LIB) $(PNG_LIB) -lm
+
+SRC  := $(wildcard csrc/*.c)
+HDR  := $(wildcard csrc/*.h csrc/*.inc)
+OBJ  := $(SRC:csrc/%.c=build/$(VARIANT)/%.o)
+SO   := build/$(VARIANT)/core.so
+SPECS ?= spec
+
+ASAN_FLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+
+.PHONY: all deps test test-asan valgrind bench bench-compare demo clean install rock-check
+
+all: $(SO)
+	@cmp -s $(SO) lua/cnn/core.so || cp $(SO) lua/cnn/core.so
+
+$(SO): $(OBJ)
+	$(CC) -shared $(ALL_CFLAGS) -o $@ $(OBJ) $(LIBS)
+
+build/$(VARIANT)/%.o: csrc/%.c $(HDR) | build/$(VARIANT)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+build/$(VARIANT):
+	mkdir -p $@
+
+deps:
+	@sh scripts/install-deps.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@sh scripts/run-specs.sh $(SPECS)
+
+test-asan: deps
+	@$(MAKE) --no-print-directory VARIANT=asan CFLAGS="$(ASAN_FLAGS)" all
+	@ASAN=1 sh scripts/run-specs.sh $(SPECS); rc=$$?; $(MAKE) --no-print-directory all >/dev/null; exit $$rc
+
+valgrind: all
+	valgrind --leak-check=full --error-exitcode=99 --keep-debuginfo=yes $(LUA) scripts/valgrind-smoke.lua
+
+bench: all
+	@for f in bench/*.lua; do LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='lua/?.so;;' $(LUA) $$f || exit 1; done
+
+bench-compare: all
+	@sh scripts/install-deps.sh --torch
+	@sh bench/compare.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@bin/cnn examples/demo.lua
+
+# used by `luarocks make` (build.type = "make"); INST_* come from the rockspec
+INST_LIBDIR ?= /usr/local/lib/lua/5.4
+INST_LUADIR ?= /usr/local/share/lua/5.4
+install: all
+	mkdir -p $(INST_LIBDIR)/cnn $(INST_LUADIR)/cnn
+	cp lua/cnn/core.so $(INST_LIBDIR)/cnn/core.so
+	cd lua && find cnn -name '*.lua' -exec sh -c 'mkdir -p "$(INST_LUADIR)/$$(dirname "$$1")" && cp "$$1" "$(INST_LUADIR)/$$1"' _ {} \;
+
+clean:
+	rm -rf build lua/cnn/core.so

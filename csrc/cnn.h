@@ -1,0 +1,191 @@
+/* cnn.h: the public C API of the cnn core (tensors, ops, autograd). No Lua here.
+ * Conventions: every function returning a tensor returns a new reference (NULL on failure,
+ * with a message in the context); tensor parameters are borrowed; retain/release accept NULL.
+ * The core never raises, aborts or prints: the Lua bindings (lua_*.c) turn failures into errors.
+ * Reference counts are plain ints: kernel threads never touch them. Dimensions are 0-based here;
+ * the bindings translate Lua's 1-based dimensions and indices. */
+#ifndef CNN_H
+#define CNN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CNN_MAX_DIM 8
+
+typedef enum { CNN_F32 = 0, CNN_F64 = 1 } cnn_dtype;
+
+typedef struct cnn_ctx cnn_ctx;
+typedef struct cnn_node cnn_node;
+
+typedef struct cnn_shape {
+    int ndim;
+    int64_t size[CNN_MAX_DIM];
+} cnn_shape;
+
+/* Reference-counted, 64-byte aligned; `version` counts in-place writes (autograd checks it). */
+typedef struct cnn_storage {
+    int refcount;
+    void *data;
+    size_t nbytes;
+    uint64_t version;
+    cnn_ctx *ctx;          /* for the memory tally; the storage holds a reference */
+} cnn_storage;
+
+typedef struct cnn_tensor {
+    int refcount;
+    cnn_dtype dtype;
+    int ndim;
+    int64_t size[CNN_MAX_DIM];
+    int64_t stride[CNN_MAX_DIM];   /* in elements */
+    int64_t offset;                /* in elements, into storage */
+    cnn_storage *storage;
+    /* autograd */
+    int requires_grad;             /* leaf flag set by the user, or result of a recorded op */
+    cnn_node *node;                /* the op that made this tensor (strong), NULL for leaves */
+    struct cnn_tensor *grad;       /* accumulated gradient of a leaf (strong), or NULL */
+} cnn_tensor;
+
+/* ---- context: per Lua state (errors, memory tally, generator, workspace, grad mode) ---- */
+cnn_ctx *cnn_ctx_new(void);
+void cnn_ctx_retain(cnn_ctx *c);
+void cnn_ctx_release(cnn_ctx *c);
+const char *cnn_errmsg(const cnn_ctx *c);
+int cnn_seterr(cnn_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int64_t cnn_mem_live(const cnn_ctx *c);      /* bytes held by live storages */
+int64_t cnn_mem_peak(const cnn_ctx *c);
+void cnn_mem_reset_peak(cnn_ctx *c);
+void *cnn_ws_get(cnn_ctx *c, size_t bytes);  /* scratch valid until the next call; NULL on OOM */
+void cnn_ws_free(cnn_ctx *c);
+size_t cnn_ws_size(const cnn_ctx *c);
+int cnn_grad_enabled(const cnn_ctx *c);
+int cnn_set_grad_enabled(cnn_ctx *c, int on);  /* returns the previous mode */
+void cnn_set_num_threads(cnn_ctx *c, int n);
+int cnn_get_num_threads(const cnn_ctx *c);
+
+/* ---- random: xoshiro256** seeded by splitmix64; same numbers on every machine ---- */
+typedef struct cnn_rng { uint64_t s[4]; double spare; int has_spare; } cnn_rng;
+void cnn_rng_seed(cnn_rng *r, uint64_t seed);
+uint64_t cnn_rng_next(cnn_rng *r);
+double cnn_rng_uniform(cnn_rng *r);          /* [0,1), 53 bits */
+double cnn_rng_normal(cnn_rng *r);           /* standard normal, polar method */
+double cnn_rng_log(double x);                /* deterministic log used by the generator */
+cnn_rng *cnn_ctx_rng(cnn_ctx *c);
+
+/* ---- shapes ---- */
+size_t cnn_dtype_size(cnn_dtype d);
+const char *cnn_dtype_name(cnn_dtype d);
+int64_t cnn_shape_numel(const cnn_shape *s);
+int cnn_shape_check(cnn_ctx *c, const cnn_shape *s);   /* negative sizes, overflow */
+int cnn_shape_eq(const cnn_shape *a, const cnn_shape *b);
+cnn_shape cnn_shape_of(const cnn_tensor *t);
+/* "[2,3]" into buf (always terminated); returns buf */
+char *cnn_shape_str(char *buf, size_t n, int ndim, const int64_t *size);
+/* "float32 [2,3]" */
+char *cnn_tensor_desc(char *buf, size_t n, const cnn_tensor *t);
+/* broadcast two shapes (NumPy rules) into out; -1 with message on mismatch */
+int cnn_broadcast_shapes(cnn_ctx *c, const cnn_shape *a, const cnn_shape *b, cnn_shape *out);
+
+/* ---- storage and tensor lifetime ---- */
+cnn_storage *cnn_storage_new(cnn_ctx *c, size_t nbytes);
+void cnn_storage_retain(cnn_storage *s);
+void cnn_storage_release(cnn_storage *s);
+void cnn_tensor_retain(cnn_tensor *t);
+void cnn_tensor_release(cnn_tensor *t);
+static inline void *cnn_data(const cnn_tensor *t) {
+    return (char *)t->storage->data + (size_t)t->offset * (t->dtype == CNN_F32 ? 4 : 8);
+}
+static inline int64_t cnn_numel(const cnn_tensor *t) {
+    int64_t n = 1;
+    for (int i = 0; i < t->ndim; i++) n *= t->size[i];
+    return n;
+}
+int cnn_is_contiguous(const cnn_tensor *t);
+void cnn_bump_version(cnn_tensor *t);
+
+/* ---- construction ---- */
+cnn_tensor *cnn_empty(cnn_ctx *c, const cnn_shape *s, cnn_dtype dt);
+cnn_tensor *cnn_full(cnn_ctx *c, const cnn_shape *s, cnn_dtype dt, double v);
+cnn_tensor *cnn_from_doubles(cnn_ctx *c, const cnn_shape *s, cnn_dtype dt, const double *v);
+cnn_tensor *cnn_arange(cnn_ctx *c, double a, double b, double step, cnn_dtype dt);
+cnn_tensor *cnn_linspace(cnn_ctx *c, double a, double b, int64_t n, cnn_dtype dt);
+cnn_tensor *cnn_eye(cnn_ctx *c, int64_t n, int64_t m, cnn_dtype dt);
+cnn_tensor *cnn_rand(cnn_ctx *c, const cnn_shape *s, cnn_dtype dt);
+cnn_tensor *cnn_randn(cnn_ctx *c, const cnn_shape *s, cnn_dtype dt);
+cnn_tensor *cnn_randint(cnn_ctx *c, int64_t lo, int64_t hi, const cnn_shape *s, cnn_dtype dt);
+cnn_tensor *cnn_clone(cnn_ctx *c, const cnn_tensor *t);            /* differentiable */
+cnn_tensor *cnn_contiguous(cnn_ctx *c, cnn_tensor *t);             /* t itself (retained) if already */
+cnn_tensor *cnn_to(cnn_ctx *c, const cnn_tensor *t, cnn_dtype dt); /* differentiable */
+cnn_tensor *cnn_detach(cnn_ctx *c, const cnn_tensor *t);           /* shares storage, no graph */
+
+/* ---- element access (0-based, already range-checked by the caller) ---- */
+double cnn_get(const cnn_tensor *t, const int64_t *idx);
+void cnn_set(cnn_tensor *t, const int64_t *idx, double v);
+int cnn_to_doubles(cnn_ctx *c, const cnn_tensor *t, double *out);  /* row-major order */
+
+/* ---- in-place (bump the version; refuse on tensors that need grad while recording) ---- */
+int cnn_copy_(cnn_ctx *c, cnn_tensor *dst, const cnn_tensor *src);  /* broadcasts src, casts */
+int cnn_fill_(cnn_ctx *c, cnn_tensor *t, double v);
+int cnn_uniform_(cnn_ctx *c, cnn_tensor *t, double lo, double hi);
+int cnn_normal_(cnn_ctx *c, cnn_tensor *t, double mean, double std);
+int cnn_check_inplace(cnn_ctx *c, const cnn_tensor *t);
+
+/* ---- views (share storage; differentiable) ---- */
+cnn_tensor *cnn_view(cnn_ctx *c, cnn_tensor *t, const cnn_shape *s);     /* one -1 allowed */
+cnn_tensor *cnn_reshape(cnn_ctx *c, cnn_tensor *t, const cnn_shape *s);  /* copies if needed */
+cnn_tensor *cnn_transpose(cnn_ctx *c, cnn_tensor *t, int d0, int d1);
+cnn_tensor *cnn_permute(cnn_ctx *c, cnn_tensor *t, const int *perm);
+cnn_tensor *cnn_narrow(cnn_ctx *c, cnn_tensor *t, int d, int64_t start, int64_t len);
+cnn_tensor *cnn_select(cnn_ctx *c, cnn_tensor *t, int d, int64_t i);
+cnn_tensor *cnn_squeeze(cnn_ctx *c, cnn_tensor *t, int d);              /* d < 0: all size-1 dims */
+cnn_tensor *cnn_unsqueeze(cnn_ctx *c, cnn_tensor *t, int d);
+cnn_tensor *cnn_expand(cnn_ctx *c, cnn_tensor *t, const cnn_shape *s);  /* -1 keeps a size */
+cnn_tensor *cnn_flatten(cnn_ctx *c, cnn_tensor *t, int d0, int d1);
+cnn_tensor *cnn_cat(cnn_ctx *c, cnn_tensor *const *ts, int n, int d);
+cnn_tensor *cnn_stack(cnn_ctx *c, cnn_tensor *const *ts, int n, int d);
+cnn_tensor *cnn_index_select(cnn_ctx *c, cnn_tensor *t, int d, const int64_t *idx, int64_t n);
+
+/* ---- elementwise ---- */
+typedef enum {
+    CNN_ADD, CNN_SUB, CNN_MUL, CNN_DIV, CNN_POW, CNN_MAXIMUM, CNN_MINIMUM,
+    CNN_EQ, CNN_NE, CNN_LT, CNN_LE, CNN_GT, CNN_GE, CNN_BINARY_COUNT
+} cnn_binop;
+typedef enum {
+    CNN_NEG, CNN_EXP, CNN_LOG, CNN_SQRT, CNN_ABS, CNN_SIGN, CNN_FLOOR, CNN_CEIL, CNN_ROUND,
+    CNN_SIGMOID, CNN_TANH, CNN_RELU, CNN_SQUARE, CNN_RECIPROCAL, CNN_UNARY_COUNT
+} cnn_unop;
+const char *cnn_binop_name(cnn_binop op);
+const char *cnn_unop_name(cnn_unop op);
+cnn_tensor *cnn_binary(cnn_ctx *c, cnn_binop op, const cnn_tensor *a, const cnn_tensor *b);
+cnn_tensor *cnn_binary_scalar(cnn_ctx *c, cnn_binop op, const cnn_tensor *a, double s, int s_first);
+int cnn_binary_(cnn_ctx *c, cnn_binop op, cnn_tensor *a, const cnn_tensor *b);  /* a = a op b */
+int cnn_binary_scalar_(cnn_ctx *c, cnn_binop op, cnn_tensor *a, double s);
+cnn_tensor *cnn_unary(cnn_ctx *c, cnn_unop op, const cnn_tensor *a);
+int cnn_unary_(cnn_ctx *c, cnn_unop op, cnn_tensor *a);
+cnn_tensor *cnn_clamp(cnn_ctx *c, const cnn_tensor *a, double lo, double hi);  /* NaN bound: none */
+cnn_tensor *cnn_where(cnn_ctx *c, const cnn_tensor *cond, const cnn_tensor *a, const cnn_tensor *b);
+cnn_tensor *cnn_masked_fill(cnn_ctx *c, const cnn_tensor *a, const cnn_tensor *mask, double v);
+
+/* ---- reductions (dim < 0: over all elements, giving a 0-d tensor) ---- */
+typedef enum { CNN_SUM, CNN_MEAN, CNN_MAX, CNN_MIN, CNN_ARGMAX, CNN_ARGMIN } cnn_redop;
+cnn_tensor *cnn_reduce(cnn_ctx *c, cnn_redop op, const cnn_tensor *a, int dim, int keepdim);
+/* max/min over a dim with 0-based indices (as the input's dtype) */
+int cnn_reduce_idx(cnn_ctx *c, cnn_redop op, const cnn_tensor *a, int dim, int keepdim,
+                   cnn_tensor **values, cnn_tensor **indices);
+cnn_tensor *cnn_var(cnn_ctx *c, const cnn_tensor *a, int dim, int keepdim, int correction);
+/* sum a gradient down to a broadcast source shape */
+cnn_tensor *cnn_sum_to(cnn_ctx *c, const cnn_tensor *g, const cnn_shape *s);
+
+/* ---- linear algebra ---- */
+cnn_tensor *cnn_matmul(cnn_ctx *c, const cnn_tensor *a, const cnn_tensor *b);
+
+/* ---- printing: malloc'd string (caller frees), NULL on OOM ---- */
+char *cnn_format(cnn_ctx *c, const cnn_tensor *t);
+
+/* ---- autograd (autograd.c): see autograd.h for writing ops ---- */
+int cnn_backward(cnn_ctx *c, cnn_tensor *root, const cnn_tensor *grad, int retain_graph);
+/* gradients of root w.r.t. inputs[i] into out[i] (new refs; zeros where unreachable) */
+int cnn_grad(cnn_ctx *c, cnn_tensor *root, const cnn_tensor *grad, cnn_tensor *const *inputs,
+             int n, cnn_tensor **out, int retain_graph);
+const char *cnn_grad_fn_name(const cnn_tensor *t);
+
+#endif

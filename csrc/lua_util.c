@@ -1,0 +1,190 @@
+/* lua_util.c: the binding helpers declared in lua_util.h. */
+#include "lua_util.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+cnn_ctx *ctx_of(lua_State *L) {
+    return *(cnn_ctx **)lua_touserdata(L, lua_upvalueindex(1));
+}
+
+cnn_tensor **push_box(lua_State *L) {
+    cnn_tensor **box = lua_newuserdatauv(L, sizeof *box, 0);
+    *box = NULL;
+    luaL_setmetatable(L, CNN_TENSOR_MT);
+    return box;
+}
+
+int fail(lua_State *L, const char *fn) {
+    return luaL_error(L, "cnn.%s: %s", fn, cnn_errmsg(ctx_of(L)));
+}
+
+int push_result(lua_State *L, cnn_tensor **box, const char *fn) {
+    if (*box == NULL) return fail(L, fn);
+    return 1;
+}
+
+void push_tensor(lua_State *L, cnn_tensor *t) {
+    /* for results computed before their box exists; Lua running out of memory for a 8-byte
+     * userdata here would leak t (an accepted limit: the state is unusable by then anyway) */
+    cnn_tensor **box = lua_newuserdatauv(L, sizeof *box, 0);
+    *box = t;
+    luaL_setmetatable(L, CNN_TENSOR_MT);
+}
+
+/* called as a method (t:f(x))? then the user counts arguments from x */
+static int seen_as_method(lua_State *L) {
+    lua_Debug ar;
+    if (!lua_getstack(L, 0, &ar)) return 0;
+    lua_getinfo(L, "n", &ar);
+    return ar.namewhat && strcmp(ar.namewhat, "method") == 0;
+}
+
+int arg_error(lua_State *L, const char *fn, int arg, const char *name, const char *fmt, ...) {
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (seen_as_method(L)) arg--;
+    if (arg <= 0) return luaL_error(L, "cnn.%s: self: %s", fn, msg);
+    return luaL_error(L, "cnn.%s: argument %d (%s): %s", fn, arg, name, msg);
+}
+
+int fn_error(lua_State *L, const char *fn, const char *fmt, ...) {
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return luaL_error(L, "cnn.%s: %s", fn, msg);
+}
+
+int is_tensor(lua_State *L, int idx) { return luaL_testudata(L, idx, CNN_TENSOR_MT) != NULL; }
+
+cnn_tensor *check_tensor(lua_State *L, int idx, const char *fn, const char *name) {
+    cnn_tensor **box = luaL_testudata(L, idx, CNN_TENSOR_MT);
+    if (box == NULL) arg_error(L, fn, idx, name, "expected a tensor, got %s", luaL_typename(L, idx));
+    if (*box == NULL) arg_error(L, fn, idx, name, "the tensor was closed");
+    return *box;
+}
+
+cnn_tensor *opt_tensor(lua_State *L, int idx, const char *fn, const char *name) {
+    return lua_isnoneornil(L, idx) ? NULL : check_tensor(L, idx, fn, name);
+}
+
+int64_t check_int(lua_State *L, int idx, const char *fn, const char *name) {
+    int ok;
+    lua_Integer v = lua_tointegerx(L, idx, &ok);
+    if (!ok) {
+        if (lua_type(L, idx) == LUA_TNUMBER)
+            arg_error(L, fn, idx, name, "expected an integer, got %s", lua_tostring(L, idx));
+        arg_error(L, fn, idx, name, "expected an integer, got %s", luaL_typename(L, idx));
+    }
+    return (int64_t)v;
+}
+
+double check_num(lua_State *L, int idx, const char *fn, const char *name) {
+    if (lua_type(L, idx) != LUA_TNUMBER)
+        arg_error(L, fn, idx, name, "expected a number, got %s", luaL_typename(L, idx));
+    return lua_tonumber(L, idx);
+}
+
+int check_dim(lua_State *L, int idx, const char *fn, const char *name, int ndim, int extra) {
+    int64_t d = check_int(L, idx, fn, name);
+    int64_t n = ndim + extra;
+    if (d == 0 || d > n || d < -n) {
+        if (n == 0) arg_error(L, fn, idx, name, "a 0-d tensor has no dimension %lld", (long long)d);
+        arg_error(L, fn, idx, name, "dimension %lld is out of range (expected 1..%lld or -%lld..-1)",
+                  (long long)d, (long long)n, (long long)n);
+    }
+    return (int)(d > 0 ? d - 1 : n + d);
+}
+
+static int64_t shape_size(lua_State *L, int idx, const char *fn, const char *name, int allow_neg1, int pos) {
+    int ok;
+    lua_Integer v = lua_tointegerx(L, -1, &ok);
+    if (!ok) {
+        const char *got = lua_type(L, -1) == LUA_TNUMBER ? lua_tostring(L, -1) : luaL_typename(L, -1);
+        arg_error(L, fn, idx, name, "size %d must be an integer, got %s", pos, got);
+    }
+    if (v < 0 && !(allow_neg1 && v == -1))
+        arg_error(L, fn, idx, name, "size %d must be >= 0%s, got %lld", pos, allow_neg1 ? " (or -1)" : "", (long long)v);
+    return (int64_t)v;
+}
+
+void check_shape(lua_State *L, int idx, const char *fn, const char *name, cnn_shape *s, int allow_neg1, int *next) {
+    s->ndim = 0;
+    if (lua_istable(L, idx) && !is_tensor(L, idx)) {
+        lua_Integer n = luaL_len(L, idx);
+        if (n > CNN_MAX_DIM) arg_error(L, fn, idx, name, "expected at most %d sizes, got %lld", CNN_MAX_DIM, (long long)n);
+        for (int i = 1; i <= n; i++) {
+            lua_geti(L, idx, i);
+            s->size[s->ndim++] = shape_size(L, idx, fn, name, allow_neg1, i);
+            lua_pop(L, 1);
+        }
+        if (next) *next = idx + 1;
+        return;
+    }
+    int i = idx;
+    while (lua_type(L, i) == LUA_TNUMBER) {
+        if (s->ndim == CNN_MAX_DIM) arg_error(L, fn, idx, name, "expected at most %d sizes", CNN_MAX_DIM);
+        lua_pushvalue(L, i);
+        s->size[s->ndim++] = shape_size(L, i, fn, name, allow_neg1, i - idx + 1);
+        lua_pop(L, 1);
+        i++;
+    }
+    if (i == idx && !next)
+        arg_error(L, fn, idx, name, "expected a shape (a table of sizes, or sizes as arguments), got %s", luaL_typename(L, idx));
+    if (i == idx && !lua_isnoneornil(L, idx) && lua_type(L, idx) != LUA_TSTRING && !lua_istable(L, idx))
+        arg_error(L, fn, idx, name, "expected a shape (a table of sizes, or sizes as arguments), got %s", luaL_typename(L, idx));
+    if (next) *next = i;
+}
+
+cnn_dtype check_dtype(lua_State *L, int idx, const char *fn, const char *name) {
+    const char *s = lua_tostring(L, idx);
+    if (lua_type(L, idx) != LUA_TSTRING)
+        arg_error(L, fn, idx, name, "expected \"float32\" or \"float64\", got %s", luaL_typename(L, idx));
+    if (strcmp(s, "float32") == 0 || strcmp(s, "float") == 0) return CNN_F32;
+    if (strcmp(s, "float64") == 0 || strcmp(s, "double") == 0) return CNN_F64;
+    arg_error(L, fn, idx, name, "expected \"float32\" or \"float64\", got \"%s\"", s);
+    return CNN_F32;
+}
+
+void check_opts(lua_State *L, int idx, const char *fn, cnn_dtype *dt, int *requires_grad) {
+    *dt = CNN_F32;
+    if (requires_grad) *requires_grad = 0;
+    if (lua_isnoneornil(L, idx)) return;
+    if (lua_type(L, idx) == LUA_TSTRING) { *dt = check_dtype(L, idx, fn, "dtype"); return; }
+    if (!lua_istable(L, idx))
+        arg_error(L, fn, idx, "options", "expected a dtype string or an options table, got %s", luaL_typename(L, idx));
+    int top = lua_gettop(L);
+    if (lua_getfield(L, idx, "dtype") != LUA_TNIL) *dt = check_dtype(L, lua_gettop(L), fn, "dtype");
+    lua_settop(L, top);
+    if (lua_getfield(L, idx, "requires_grad") != LUA_TNIL) {
+        if (requires_grad == NULL) fn_error(L, fn, "option requires_grad is not accepted here");
+        *requires_grad = lua_toboolean(L, -1);
+    }
+    lua_settop(L, top);
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+        if (k == NULL || (strcmp(k, "dtype") != 0 && strcmp(k, "requires_grad") != 0))
+            arg_error(L, fn, idx, "options", "unknown option '%s' (expected dtype, requires_grad)",
+                      k ? k : luaL_typename(L, -2));
+        lua_pop(L, 1);
+    }
+}
+
+/* each function becomes a closure over the context (at stack index ctx) and is stored in the
+ * module table and/or the Tensor methods table (index 0: not stored there) */
+void register_fns(lua_State *L, const luaL_Reg *fns, int ctx, int module, int methods) {
+    for (; fns->name; fns++) {
+        lua_pushvalue(L, ctx);
+        lua_pushcclosure(L, fns->func, 1);
+        if (module) { lua_pushvalue(L, -1); lua_setfield(L, module, fns->name); }
+        if (methods) { lua_pushvalue(L, -1); lua_setfield(L, methods, fns->name); }
+        lua_pop(L, 1);
+    }
+}

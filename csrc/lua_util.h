@@ -1,0 +1,47 @@
+/* lua_util.h: helpers shared by the bindings: the per-state context (upvalue 1 of every
+ * function), tensor boxes, argument checks and error raising. Only bindings raise; every message
+ * names the function literally: "cnn.view: argument 1 (shape): ...". */
+#ifndef CNN_LUA_UTIL_H
+#define CNN_LUA_UTIL_H
+
+#include <lua.h>
+#include <lauxlib.h>
+
+#include "cnn.h"
+
+#define CNN_TENSOR_MT "cnn.Tensor"
+
+cnn_ctx *ctx_of(lua_State *L);
+/* a new empty box (holds NULL) on the stack, with the Tensor metatable; may raise */
+cnn_tensor **push_box(lua_State *L);
+/* the box's tensor, or raise "cnn.<fn>: <core message>" if it is NULL */
+int push_result(lua_State *L, cnn_tensor **box, const char *fn);
+/* push an owned tensor (takes the reference; releases it if pushing raises) */
+void push_tensor(lua_State *L, cnn_tensor *t);
+int fail(lua_State *L, const char *fn);                   /* raises with the context's message */
+/* "cnn.<fn>: argument N (name): <msg>"; N counts as the user sees it (self excluded) */
+int arg_error(lua_State *L, const char *fn, int arg, const char *name, const char *fmt, ...);
+int fn_error(lua_State *L, const char *fn, const char *fmt, ...);
+
+int is_tensor(lua_State *L, int idx);
+cnn_tensor *check_tensor(lua_State *L, int idx, const char *fn, const char *name);
+cnn_tensor *opt_tensor(lua_State *L, int idx, const char *fn, const char *name);   /* nil -> NULL */
+int64_t check_int(lua_State *L, int idx, const char *fn, const char *name);
+double check_num(lua_State *L, int idx, const char *fn, const char *name);
+/* 1-based (negative from the end) dimension in [1, ndim + extra] -> 0-based */
+int check_dim(lua_State *L, int idx, const char *fn, const char *name, int ndim, int extra);
+/* a shape: a table of sizes at idx, or integers from idx on; *next = first index after it */
+void check_shape(lua_State *L, int idx, const char *fn, const char *name, cnn_shape *s, int allow_neg1, int *next);
+/* trailing options: a dtype string or a table {dtype=, requires_grad=} at idx (may be none) */
+void check_opts(lua_State *L, int idx, const char *fn, cnn_dtype *dt, int *requires_grad);
+cnn_dtype check_dtype(lua_State *L, int idx, const char *fn, const char *name);
+
+/* registration of each binding file, called by luaopen_cnn_core with absolute stack indices of
+ * the context userdata, the module table and the Tensor methods table */
+void cnn_open_tensor(lua_State *L, int ctx, int module, int methods);
+void cnn_open_ops(lua_State *L, int ctx, int module, int methods);
+void cnn_open_autograd(lua_State *L, int ctx, int module, int methods);
+/* each fn becomes a closure over the context, stored in module and/or methods (0: neither) */
+void register_fns(lua_State *L, const luaL_Reg *fns, int ctx, int module, int methods);
+
+#endif

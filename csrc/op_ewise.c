@@ -1,0 +1,645 @@
+/* op_ewise.c: elementwise ops with NumPy broadcasting (binary, unary, clamp, where,
+ * masked_fill), copies and fills, construction helpers and random fills, with their autograd
+ * records. Kernels: op_ewise.inc. Bindings: lua_tensor.c, lua_ops.c; spec: ewise_spec.lua. */
+#include "cnn.h"
+#include "tensor.h"
+#include "autograd.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CNN_GEN_FILE "op_ewise.inc"
+#include "gen.h"
+
+static const char *const binop_names[] = { "add", "sub", "mul", "div", "pow", "maximum", "minimum",
+                                           "eq", "ne", "lt", "le", "gt", "ge" };
+static const char *const unop_names[] = { "neg", "exp", "log", "sqrt", "abs", "sign", "floor", "ceil",
+                                          "round", "sigmoid", "tanh", "relu", "square", "reciprocal" };
+const char *cnn_binop_name(cnn_binop op) { return binop_names[op]; }
+const char *cnn_unop_name(cnn_unop op) { return unop_names[op]; }
+
+/* ---- copies and fills ---- */
+
+int cnn_check_inplace(cnn_ctx *c, const cnn_tensor *t) {
+    if (cnn_grad_enabled(c) && t->requires_grad)
+        return cnn_seterr(c, "a tensor that requires grad cannot be modified in place "
+                             "(use cnn.no_grad or detach())");
+    return 0;
+}
+
+/* dst = src (src broadcast to dst's shape, cast to dst's dtype); no autograd, no checks */
+static void copy_raw(cnn_tensor *dst, const cnn_tensor *src) {
+    cnn_shape s = cnn_shape_of(dst);
+    int64_t ss[CNN_MAX_DIM];
+    cnn_broadcast_strides(src, &s, ss);
+    const int64_t *st[2] = { dst->stride, ss };
+    cnn_iter it;
+    cnn_iter_init(&it, dst->ndim, dst->size, 2, st);
+    if (it.rows == 0) return;
+    char *yp = cnn_data(dst);
+    const char *xp = cnn_data(src);
+    do {
+        int64_t n = it.inner, ys = it.istride[0], xs = it.istride[1];
+        if (dst->dtype == CNN_F32) {
+            float *y = (float *)yp + it.off[0];
+            if (src->dtype == CNN_F32) copy_from_f32_f32(n, y, ys, (const float *)xp + it.off[1], xs);
+            else copy_from_f64_f32(n, y, ys, (const double *)xp + it.off[1], xs);
+        } else {
+            double *y = (double *)yp + it.off[0];
+            if (src->dtype == CNN_F32) copy_from_f32_f64(n, y, ys, (const float *)xp + it.off[1], xs);
+            else copy_from_f64_f64(n, y, ys, (const double *)xp + it.off[1], xs);
+        }
+    } while (cnn_iter_next(&it));
+}
+
+int cnn_copy_(cnn_ctx *c, cnn_tensor *dst, const cnn_tensor *src) {
+    cnn_shape sd = cnn_shape_of(dst), ss = cnn_shape_of(src), sb;
+    if (cnn_check_inplace(c, dst) < 0) return -1;
+    if (cnn_broadcast_shapes(c, &ss, &sd, &sb) < 0) return -1;
+    if (!cnn_shape_eq(&sb, &sd)) {
+        char a[200], b[200];
+        return cnn_seterr(c, "cannot copy a tensor of shape %s into one of shape %s",
+                          cnn_shape_str(a, sizeof a, ss.ndim, ss.size), cnn_shape_str(b, sizeof b, sd.ndim, sd.size));
+    }
+    /* overlapping storage (e.g. t[1] = t[2]): go through a temporary */
+    if (src->storage == dst->storage) {
+        cnn_tensor *tmp = cnn_contiguous_as(c, src, src->dtype);
+        if (tmp == NULL) return -1;
+        if (tmp->storage == dst->storage) {
+            cnn_tensor *k = cnn_empty(c, &ss, src->dtype);
+            if (k == NULL) { cnn_tensor_release(tmp); return -1; }
+            copy_raw(k, tmp);
+            cnn_tensor_release(tmp);
+            tmp = k;
+        }
+        copy_raw(dst, tmp);
+        cnn_tensor_release(tmp);
+    } else {
+        copy_raw(dst, src);
+    }
+    cnn_bump_version(dst);
+    return 0;
+}
+
+int cnn_fill_(cnn_ctx *c, cnn_tensor *t, double v) {
+    if (cnn_check_inplace(c, t) < 0) return -1;
+    const int64_t *st[1] = { t->stride };
+    cnn_iter it;
+    cnn_iter_init(&it, t->ndim, t->size, 1, st);
+    if (it.rows) do {
+        if (t->dtype == CNN_F32) fill_f32(it.inner, (float *)cnn_data(t) + it.off[0], it.istride[0], (float)v);
+        else fill_f64(it.inner, (double *)cnn_data(t) + it.off[0], it.istride[0], v);
+    } while (cnn_iter_next(&it));
+    cnn_bump_version(t);
+    return 0;
+}
+
+int cnn_uniform_(cnn_ctx *c, cnn_tensor *t, double lo, double hi) {
+    if (cnn_check_inplace(c, t) < 0) return -1;
+    const int64_t *st[1] = { t->stride };
+    cnn_iter it;
+    cnn_iter_init(&it, t->ndim, t->size, 1, st);
+    cnn_rng *r = cnn_ctx_rng(c);
+    if (it.rows) do {
+        if (t->dtype == CNN_F32) uniform_row_f32(r, it.inner, (float *)cnn_data(t) + it.off[0], it.istride[0], lo, hi);
+        else uniform_row_f64(r, it.inner, (double *)cnn_data(t) + it.off[0], it.istride[0], lo, hi);
+    } while (cnn_iter_next(&it));
+    cnn_bump_version(t);
+    return 0;
+}
+
+int cnn_normal_(cnn_ctx *c, cnn_tensor *t, double mean, double std) {
+    if (cnn_check_inplace(c, t) < 0) return -1;
+    const int64_t *st[1] = { t->stride };
+    cnn_iter it;
+    cnn_iter_init(&it, t->ndim, t->size, 1, st);
+    cnn_rng *r = cnn_ctx_rng(c);
+    if (it.rows) do {
+        if (t->dtype == CNN_F32) normal_row_f32(r, it.inner, (float *)cnn_data(t) + it.off[0], it.istride[0], mean, std);
+        else normal_row_f64(r, it.inner, (double *)cnn_data(t) + it.off[0], it.istride[0], mean, std);
+    } while (cnn_iter_next(&it));
+    cnn_bump_version(t);
+    return 0;
+}
+
+cnn_tensor *cnn_contiguous_as(cnn_ctx *c, const cnn_tensor *t, cnn_dtype dt) {
+    if (t->dtype == dt && cnn_is_contiguous(t)) { cnn_tensor_retain((cnn_tensor *)t); return (cnn_tensor *)t; }
+    cnn_shape s = cnn_shape_of(t);
+    cnn_tensor *y = cnn_empty(c, &s, dt);
+    if (y) copy_raw(y, t);
+    return y;
+}
+
+/* ---- construction ---- */
+
+cnn_tensor *cnn_full(cnn_ctx *c, const cnn_shape *s, cnn_dtype dt, double v) {
+    cnn_tensor *t = cnn_empty(c, s, dt);
+    if (t == NULL) return NULL;
+    int64_t n = cnn_numel(t);
+    if (dt == CNN_F32) fill_f32(n, cnn_data(t), 1, (float)v);
+    else fill_f64(n, cnn_data(t), 1, v);
+    return t;
+}
+
+cnn_tensor *cnn_from_doubles(cnn_ctx *c, const cnn_shape *s, cnn_dtype dt, const double *v) {
+    cnn_tensor *t = cnn_empty(c, s, dt);
+    if (t == NULL) return NULL;
+    int64_t n = cnn_numel(t);
+    if (dt == CNN_F32) copy_from_f64_f32(n, cnn_data(t), 1, v, 1);
+    else memcpy(cnn_data(t), v, (size_t)n * sizeof(double));
+    return t;
+}
+
+int cnn_to_doubles(cnn_ctx *c, const cnn_tensor *t, double *out) {
+    (void)c;
+    cnn_tensor view = *t;                    /* a stack header over the same storage, no refs taken */
+    cnn_tensor dst;
+    memset(&dst, 0, sizeof dst);
+    cnn_storage st = { 1, out, (size_t)cnn_numel(t) * 8, 0, NULL };
+    dst.dtype = CNN_F64;
+    dst.ndim = t->ndim;
+    memcpy(dst.size, t->size, sizeof dst.size);
+    cnn_contiguous_strides(dst.ndim, dst.size, dst.stride);
+    dst.storage = &st;
+    copy_raw(&dst, &view);
+    return 0;
+}
+
+cnn_tensor *cnn_arange(cnn_ctx *c, double a, double b, double step, cnn_dtype dt) {
+    if (step == 0 || !isfinite(a) || !isfinite(b) || !isfinite(step)) {
+        cnn_seterr(c, "expected finite bounds and a non-zero step, got %g, %g, %g", a, b, step);
+        return NULL;
+    }
+    double cnt = ceil((b - a) / step);
+    if (cnt < 0) cnt = 0;
+    if (cnt > 1e15) { cnn_seterr(c, "the range %g..%g by %g has too many elements", a, b, step); return NULL; }
+    cnn_shape s = { 1, { (int64_t)cnt } };
+    cnn_tensor *t = cnn_empty(c, &s, dt);
+    if (t == NULL) return NULL;
+    for (int64_t i = 0; i < s.size[0]; i++) {
+        int64_t idx[1] = { i };
+        cnn_set(t, idx, a + (double)i * step);
+    }
+    return t;
+}
+
+cnn_tensor *cnn_linspace(cnn_ctx *c, double a, double b, int64_t n, cnn_dtype dt) {
+    if (n < 0) { cnn_seterr(c, "expected steps >= 0, got %lld", (long long)n); return NULL; }
+    cnn_shape s = { 1, { n } };
+    cnn_tensor *t = cnn_empty(c, &s, dt);
+    if (t == NULL) return NULL;
+    double step = n > 1 ? (b - a) / (double)(n - 1) : 0;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t idx[1] = { i };
+        /* symmetric, as PyTorch: the second half counts back from b so both ends are exact */
+        cnn_set(t, idx, i < n / 2 ? a + step * (double)i : b - step * (double)(n - 1 - i));
+    }
+    return t;
+}
+
+cnn_tensor *cnn_eye(cnn_ctx *c, int64_t n, int64_t m, cnn_dtype dt) {
+    cnn_shape s = { 2, { n, m } };
+    cnn_tensor *t = cnn_full(c, &s, dt, 0.0);
+    if (t == NULL) return NULL;
+    for (int64_t i = 0; i < n && i < m; i++) {
+        int64_t idx[2] = { i, i };
+        cnn_set(t, idx, 1.0);
+    }
+    return t;
+}
+
+cnn_tensor *cnn_rand(cnn_ctx *c, const cnn_shape *s, cnn_dtype dt) {
+    cnn_tensor *t = cnn_empty(c, s, dt);
+    if (t && cnn_uniform_(c, t, 0.0, 1.0) < 0) { cnn_tensor_release(t); return NULL; }
+    return t;
+}
+
+cnn_tensor *cnn_randn(cnn_ctx *c, const cnn_shape *s, cnn_dtype dt) {
+    cnn_tensor *t = cnn_empty(c, s, dt);
+    if (t && cnn_normal_(c, t, 0.0, 1.0) < 0) { cnn_tensor_release(t); return NULL; }
+    return t;
+}
+
+/* uniform integers in [lo, hi) without modulo bias (Lemire's multiply-shift with rejection) */
+cnn_tensor *cnn_randint(cnn_ctx *c, int64_t lo, int64_t hi, const cnn_shape *s, cnn_dtype dt) {
+    if (hi <= lo) { cnn_seterr(c, "expected low < high, got %lld and %lld", (long long)lo, (long long)hi); return NULL; }
+    cnn_tensor *t = cnn_empty(c, s, dt);
+    if (t == NULL) return NULL;
+    uint64_t range = (uint64_t)(hi - lo);
+    cnn_rng *r = cnn_ctx_rng(c);
+    int64_t n = cnn_numel(t);
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t x, limit = (-range) % range;
+        __uint128_t m;
+        do {
+            x = cnn_rng_next(r);
+            m = (__uint128_t)x * range;
+        } while ((uint64_t)m < limit);
+        double v = (double)(lo + (int64_t)(m >> 64));
+        if (dt == CNN_F32) ((float *)cnn_data(t))[i] = (float)v;
+        else ((double *)cnn_data(t))[i] = v;
+    }
+    return t;
+}
+
+/* ---- clone, contiguous, to: identity gradients (cast back for `to`) ---- */
+
+static int cast_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_tensor **dx) {
+    dx[0] = cnn_to(c, dy, n->in[0].dtype);
+    return dx[0] ? 0 : -1;
+}
+static const cnn_op op_clone = { "clone", cast_backward, NULL };
+static const cnn_op op_to = { "to", cast_backward, NULL };
+
+static cnn_tensor *copy_record(cnn_ctx *c, const cnn_op *op, const cnn_tensor *t, cnn_dtype dt) {
+    cnn_shape s = cnn_shape_of(t);
+    cnn_tensor *y = cnn_empty(c, &s, dt);
+    if (y == NULL) return NULL;
+    copy_raw(y, t);
+    const cnn_tensor *ins[1] = { t };
+    cnn_record(c, op, &y, 1, ins);
+    return y;
+}
+
+cnn_tensor *cnn_clone(cnn_ctx *c, const cnn_tensor *t) { return copy_record(c, &op_clone, t, t->dtype); }
+
+cnn_tensor *cnn_contiguous(cnn_ctx *c, cnn_tensor *t) {
+    if (cnn_is_contiguous(t)) { cnn_tensor_retain(t); return t; }
+    return copy_record(c, &op_clone, t, t->dtype);
+}
+
+/* like PyTorch, `to` the same dtype returns the tensor itself */
+cnn_tensor *cnn_to(cnn_ctx *c, const cnn_tensor *t, cnn_dtype dt) {
+    if (t->dtype == dt) { cnn_tensor_retain((cnn_tensor *)t); return (cnn_tensor *)t; }
+    return copy_record(c, &op_to, t, dt);
+}
+
+/* ---- binary ops with broadcasting ---- */
+
+/* y = a op b into y (shape = broadcast shape, same dtype as a and b) */
+static void binary_into(cnn_binop op, cnn_tensor *y, const cnn_tensor *a, const cnn_tensor *b) {
+    cnn_shape s = cnn_shape_of(y);
+    int64_t sa[CNN_MAX_DIM], sb[CNN_MAX_DIM];
+    cnn_broadcast_strides(a, &s, sa);
+    cnn_broadcast_strides(b, &s, sb);
+    const int64_t *st[3] = { y->stride, sa, sb };
+    cnn_iter it;
+    cnn_iter_init(&it, y->ndim, y->size, 3, st);
+    if (it.rows == 0) return;
+    do {
+        if (y->dtype == CNN_F32)
+            binary_row_f32(op, it.inner, (float *)cnn_data(y) + it.off[0], it.istride[0],
+                           (const float *)cnn_data(a) + it.off[1], it.istride[1],
+                           (const float *)cnn_data(b) + it.off[2], it.istride[2]);
+        else
+            binary_row_f64(op, it.inner, (double *)cnn_data(y) + it.off[0], it.istride[0],
+                           (const double *)cnn_data(a) + it.off[1], it.istride[1],
+                           (const double *)cnn_data(b) + it.off[2], it.istride[2]);
+    } while (cnn_iter_next(&it));
+}
+
+/* gradient of a op b for one side; dy has the broadcast shape */
+static cnn_tensor *binary_grad(cnn_ctx *c, cnn_binop op, int side, const cnn_tensor *dy,
+                               const cnn_tensor *a, const cnn_tensor *b) {
+    cnn_tensor *t = NULL, *u = NULL, *v = NULL;
+    switch (op) {
+    case CNN_ADD: cnn_tensor_retain((cnn_tensor *)dy); return (cnn_tensor *)dy;
+    case CNN_SUB: if (side == 0) { cnn_tensor_retain((cnn_tensor *)dy); return (cnn_tensor *)dy; }
+                  return cnn_unary(c, CNN_NEG, dy);
+    case CNN_MUL: return cnn_binary(c, CNN_MUL, dy, side == 0 ? b : a);
+    case CNN_DIV:
+        if (side == 0) return cnn_binary(c, CNN_DIV, dy, b);
+        /* -dy * a / b^2 */
+        if ((t = cnn_binary(c, CNN_DIV, a, b)) && (u = cnn_binary(c, CNN_DIV, t, b)) &&
+            (v = cnn_binary(c, CNN_MUL, dy, u))) {
+            cnn_tensor *r = cnn_unary(c, CNN_NEG, v);
+            cnn_tensor_release(t); cnn_tensor_release(u); cnn_tensor_release(v);
+            return r;
+        }
+        break;
+    case CNN_POW:
+        if (side == 0) {          /* dy * b * a^(b-1) */
+            if ((t = cnn_binary_scalar(c, CNN_SUB, b, 1.0, 0)) && (u = cnn_binary(c, CNN_POW, a, t)) &&
+                (v = cnn_binary(c, CNN_MUL, u, b))) {
+                cnn_tensor *r = cnn_binary(c, CNN_MUL, dy, v);
+                cnn_tensor_release(t); cnn_tensor_release(u); cnn_tensor_release(v);
+                return r;
+            }
+        } else {                  /* dy * a^b * log(a), taken as 0 where a == 0 and b >= 0 */
+            if ((t = cnn_binary(c, CNN_POW, a, b)) && (u = cnn_unary(c, CNN_LOG, a)) &&
+                (v = cnn_binary(c, CNN_MUL, t, u))) {
+                cnn_tensor *z = cnn_binary_scalar(c, CNN_EQ, a, 0.0, 0), *w = NULL, *r = NULL;
+                if (z && (w = cnn_masked_fill(c, v, z, 0.0))) r = cnn_binary(c, CNN_MUL, dy, w);
+                cnn_tensor_release(z); cnn_tensor_release(w);
+                cnn_tensor_release(t); cnn_tensor_release(u); cnn_tensor_release(v);
+                return r;
+            }
+        }
+        break;
+    case CNN_MAXIMUM: case CNN_MINIMUM: {
+        /* the winner gets dy; ties split it evenly, as PyTorch does */
+        cnn_binop win = op == CNN_MAXIMUM ? (side == 0 ? CNN_GT : CNN_LT) : (side == 0 ? CNN_LT : CNN_GT);
+        if ((t = cnn_binary(c, win, a, b)) && (u = cnn_binary(c, CNN_EQ, a, b)) &&
+            (v = cnn_binary_scalar(c, CNN_MUL, u, 0.5, 0))) {
+            cnn_tensor *w = cnn_binary(c, CNN_ADD, t, v), *r = w ? cnn_binary(c, CNN_MUL, dy, w) : NULL;
+            cnn_tensor_release(w);
+            cnn_tensor_release(t); cnn_tensor_release(u); cnn_tensor_release(v);
+            return r;
+        }
+        break;
+    }
+    default: break;
+    }
+    cnn_tensor_release(t); cnn_tensor_release(u); cnn_tensor_release(v);
+    return NULL;
+}
+
+static int binary_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_tensor **dx) {
+    cnn_binop op = (cnn_binop)n->iarg[0];
+    const cnn_tensor *a = NULL, *b = NULL;
+    if (op != CNN_ADD && op != CNN_SUB) {
+        if ((a = cnn_node_saved(c, n, 0)) == NULL || (b = cnn_node_saved(c, n, 1)) == NULL) return -1;
+    }
+    for (int side = 0; side < 2; side++) {
+        if (n->in[side].node == NULL) continue;
+        cnn_tensor *g = binary_grad(c, op, side, dy, a, b);
+        if (g == NULL) return -1;
+        dx[side] = cnn_sum_to(c, g, &n->in[side].shape);
+        cnn_tensor_release(g);
+        if (dx[side] == NULL) return -1;
+        if (dx[side]->dtype != n->in[side].dtype) {
+            cnn_tensor *k = cnn_to(c, dx[side], n->in[side].dtype);
+            cnn_tensor_release(dx[side]);
+            if ((dx[side] = k) == NULL) return -1;
+        }
+    }
+    return 0;
+}
+/* one descriptor per op so that messages and grad_fn name it */
+static const cnn_op binary_ops[CNN_BINARY_COUNT] = {
+    { "add", binary_backward, NULL }, { "sub", binary_backward, NULL }, { "mul", binary_backward, NULL },
+    { "div", binary_backward, NULL }, { "pow", binary_backward, NULL }, { "maximum", binary_backward, NULL },
+    { "minimum", binary_backward, NULL }, { "eq", NULL, NULL }, { "ne", NULL, NULL }, { "lt", NULL, NULL },
+    { "le", NULL, NULL }, { "gt", NULL, NULL }, { "ge", NULL, NULL },
+};
+
+static int is_comparison(cnn_binop op) { return op >= CNN_EQ; }
+
+cnn_tensor *cnn_binary(cnn_ctx *c, cnn_binop op, const cnn_tensor *a, const cnn_tensor *b) {
+    cnn_shape sa = cnn_shape_of(a), sb = cnn_shape_of(b), s;
+    if (cnn_broadcast_shapes(c, &sa, &sb, &s) < 0) return NULL;
+    cnn_dtype dt;
+    cnn_check_dtype_pair(c, a, b, &dt);
+    const cnn_tensor *a2 = a, *b2 = b;
+    cnn_tensor *ca = NULL, *cb = NULL;
+    if (a->dtype != dt && (a2 = ca = cnn_contiguous_as(c, a, dt)) == NULL) return NULL;
+    if (b->dtype != dt && (b2 = cb = cnn_contiguous_as(c, b, dt)) == NULL) { cnn_tensor_release(ca); return NULL; }
+    cnn_tensor *y = cnn_empty(c, &s, dt);
+    if (y) binary_into(op, y, a2, b2);
+    if (y && !is_comparison(op)) {
+        const cnn_tensor *ins[2] = { a, b };
+        cnn_node *n = cnn_record(c, &binary_ops[op], &y, 2, ins);
+        if (n) {
+            n->iarg[0] = op;
+            if (op != CNN_ADD && op != CNN_SUB) { cnn_node_save(n, 0, a2); cnn_node_save(n, 1, b2); }
+        }
+    }
+    cnn_tensor_release(ca);
+    cnn_tensor_release(cb);
+    return y;
+}
+
+/* a op s (or s op a): the scalar becomes a 0-d tensor of a's dtype */
+cnn_tensor *cnn_binary_scalar(cnn_ctx *c, cnn_binop op, const cnn_tensor *a, double s, int s_first) {
+    cnn_shape s0 = { 0, { 0 } };
+    cnn_tensor *k = cnn_full(c, &s0, a->dtype, s);
+    if (k == NULL) return NULL;
+    cnn_tensor *y = s_first ? cnn_binary(c, op, k, a) : cnn_binary(c, op, a, k);
+    cnn_tensor_release(k);
+    return y;
+}
+
+int cnn_binary_(cnn_ctx *c, cnn_binop op, cnn_tensor *a, const cnn_tensor *b) {
+    cnn_shape sa = cnn_shape_of(a), sb = cnn_shape_of(b), s;
+    if (cnn_check_inplace(c, a) < 0) return -1;
+    if (cnn_broadcast_shapes(c, &sa, &sb, &s) < 0) return -1;
+    if (!cnn_shape_eq(&s, &sa)) {
+        char x[200], y[200];
+        return cnn_seterr(c, "the in-place result would have shape %s, not the shape %s of the tensor written",
+                          cnn_shape_str(x, sizeof x, s.ndim, s.size), cnn_shape_str(y, sizeof y, sa.ndim, sa.size));
+    }
+    /* b is read through a copy when it shares a's storage or has another dtype */
+    cnn_tensor *b2 = NULL;
+    if (b->storage == a->storage || b->dtype != a->dtype) {
+        cnn_shape bs = cnn_shape_of(b);
+        if ((b2 = cnn_empty(c, &bs, a->dtype)) == NULL) return -1;
+        copy_raw(b2, b);
+    }
+    binary_into(op, a, a, b2 ? b2 : b);
+    cnn_tensor_release(b2);
+    cnn_bump_version(a);
+    return 0;
+}
+
+int cnn_binary_scalar_(cnn_ctx *c, cnn_binop op, cnn_tensor *a, double s) {
+    cnn_shape s0 = { 0, { 0 } };
+    cnn_tensor *k = cnn_full(c, &s0, a->dtype, s);
+    if (k == NULL) return -1;
+    int rc = cnn_binary_(c, op, a, k);
+    cnn_tensor_release(k);
+    return rc;
+}
+
+/* ---- unary ---- */
+
+static void unary_into(cnn_unop op, cnn_tensor *y, const cnn_tensor *x) {
+    const int64_t *st[2] = { y->stride, x->stride };
+    cnn_iter it;
+    cnn_iter_init(&it, y->ndim, y->size, 2, st);
+    if (it.rows == 0) return;
+    do {
+        if (y->dtype == CNN_F32)
+            unary_row_f32(op, it.inner, (float *)cnn_data(y) + it.off[0], it.istride[0],
+                          (const float *)cnn_data(x) + it.off[1], it.istride[1]);
+        else
+            unary_row_f64(op, it.inner, (double *)cnn_data(y) + it.off[0], it.istride[0],
+                          (const double *)cnn_data(x) + it.off[1], it.istride[1]);
+    } while (cnn_iter_next(&it));
+}
+
+static int unary_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_tensor **dx) {
+    const cnn_tensor *x = cnn_node_saved(c, n, 0), *y = cnn_node_saved(c, n, 1);
+    if (x == NULL || y == NULL) return -1;
+    cnn_dtype dt = x->dtype;
+    cnn_tensor *g = cnn_contiguous_as(c, dy, dt), *xc = cnn_contiguous_as(c, x, dt);
+    cnn_tensor *r = cnn_empty(c, &n->in[0].shape, dt);
+    if (g && xc && r) {
+        int64_t m = cnn_numel(r);
+        if (dt == CNN_F32) unary_bwd_f32((int)n->iarg[0], m, cnn_data(r), cnn_data(g), cnn_data(xc), cnn_data(y));
+        else unary_bwd_f64((int)n->iarg[0], m, cnn_data(r), cnn_data(g), cnn_data(xc), cnn_data(y));
+    }
+    cnn_tensor_release(g);
+    cnn_tensor_release(xc);
+    if (g == NULL || xc == NULL) { cnn_tensor_release(r); return -1; }
+    dx[0] = r;
+    return r ? 0 : -1;
+}
+static const cnn_op unary_ops[CNN_UNARY_COUNT] = {
+    { "neg", unary_backward, NULL }, { "exp", unary_backward, NULL }, { "log", unary_backward, NULL },
+    { "sqrt", unary_backward, NULL }, { "abs", unary_backward, NULL }, { "sign", unary_backward, NULL },
+    { "floor", unary_backward, NULL }, { "ceil", unary_backward, NULL }, { "round", unary_backward, NULL },
+    { "sigmoid", unary_backward, NULL }, { "tanh", unary_backward, NULL }, { "relu", unary_backward, NULL },
+    { "square", unary_backward, NULL }, { "reciprocal", unary_backward, NULL },
+};
+
+cnn_tensor *cnn_unary(cnn_ctx *c, cnn_unop op, const cnn_tensor *a) {
+    cnn_shape s = cnn_shape_of(a);
+    cnn_tensor *y = cnn_empty(c, &s, a->dtype);
+    if (y == NULL) return NULL;
+    unary_into(op, y, a);
+    const cnn_tensor *ins[1] = { a };
+    cnn_node *n = cnn_record(c, &unary_ops[op], &y, 1, ins);
+    if (n) {
+        n->iarg[0] = op;
+        cnn_node_save(n, 0, a);
+        /* y is saved as a detached header: saving y itself would make a cycle y -> node -> y */
+        cnn_tensor *yd = cnn_detach(c, y);
+        if (yd == NULL) { cnn_tensor_release(y); return NULL; }
+        cnn_node_save(n, 1, yd);
+        cnn_tensor_release(yd);
+    }
+    return y;
+}
+
+int cnn_unary_(cnn_ctx *c, cnn_unop op, cnn_tensor *a) {
+    if (cnn_check_inplace(c, a) < 0) return -1;
+    unary_into(op, a, a);
+    cnn_bump_version(a);
+    return 0;
+}
+
+/* ---- clamp, where, masked_fill ---- */
+
+static int clamp_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_tensor **dx) {
+    const cnn_tensor *x = cnn_node_saved(c, n, 0);
+    if (x == NULL) return -1;
+    /* gradient passes where lo <= x <= hi, as PyTorch */
+    cnn_tensor *m = NULL, *t = NULL, *k = NULL;
+    double lo = n->farg[0], hi = n->farg[1];
+    int ok = 1;
+    if (lo == lo) ok = ok && (m = cnn_binary_scalar(c, CNN_GE, x, lo, 0)) != NULL;
+    if (ok && hi == hi) {
+        ok = (t = cnn_binary_scalar(c, CNN_LE, x, hi, 0)) != NULL;
+        if (ok && m) { ok = (k = cnn_binary(c, CNN_MUL, m, t)) != NULL; cnn_tensor_release(m); cnn_tensor_release(t); m = k; }
+        else if (ok) m = t;
+    }
+    if (!ok) { cnn_tensor_release(m); return -1; }
+    if (m == NULL) { cnn_tensor_retain((cnn_tensor *)dy); dx[0] = (cnn_tensor *)dy; return 0; }
+    dx[0] = cnn_binary(c, CNN_MUL, dy, m);
+    cnn_tensor_release(m);
+    return dx[0] ? 0 : -1;
+}
+static const cnn_op op_clamp = { "clamp", clamp_backward, NULL };
+
+cnn_tensor *cnn_clamp(cnn_ctx *c, const cnn_tensor *a, double lo, double hi) {
+    cnn_shape s = cnn_shape_of(a);
+    cnn_tensor *y = cnn_empty(c, &s, a->dtype);
+    if (y == NULL) return NULL;
+    const int64_t *st[2] = { y->stride, a->stride };
+    cnn_iter it;
+    cnn_iter_init(&it, y->ndim, y->size, 2, st);
+    if (it.rows) do {
+        if (y->dtype == CNN_F32)
+            clamp_row_f32(it.inner, (float *)cnn_data(y) + it.off[0], it.istride[0],
+                          (const float *)cnn_data(a) + it.off[1], it.istride[1], lo, hi);
+        else
+            clamp_row_f64(it.inner, (double *)cnn_data(y) + it.off[0], it.istride[0],
+                          (const double *)cnn_data(a) + it.off[1], it.istride[1], lo, hi);
+    } while (cnn_iter_next(&it));
+    const cnn_tensor *ins[1] = { a };
+    cnn_node *n = cnn_record(c, &op_clamp, &y, 1, ins);
+    if (n) { n->farg[0] = lo; n->farg[1] = hi; cnn_node_save(n, 0, a); }
+    return y;
+}
+
+/* where(cond, a, b): dA = where(cond, dy, 0), dB = where(cond, 0, dy), summed to each shape */
+static int where_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_tensor **dx) {
+    const cnn_tensor *cd = cnn_node_saved(c, n, 0);
+    if (cd == NULL) return -1;
+    cnn_shape s0 = { 0, { 0 } };
+    cnn_tensor *z = cnn_full(c, &s0, dy->dtype, 0.0);
+    if (z == NULL) return -1;
+    for (int side = 1; side <= 2; side++) {
+        if (n->in[side].node == NULL) continue;
+        cnn_tensor *g = side == 1 ? cnn_where(c, cd, dy, z) : cnn_where(c, cd, z, dy);
+        if (g) { dx[side] = cnn_sum_to(c, g, &n->in[side].shape); cnn_tensor_release(g); }
+        if (g && dx[side] && dx[side]->dtype != n->in[side].dtype) {
+            cnn_tensor *k = cnn_to(c, dx[side], n->in[side].dtype);
+            cnn_tensor_release(dx[side]);
+            dx[side] = k;
+        }
+        if (dx[side] == NULL) { cnn_tensor_release(z); return -1; }
+    }
+    cnn_tensor_release(z);
+    return 0;
+}
+static const cnn_op op_where = { "where", where_backward, NULL };
+
+cnn_tensor *cnn_where(cnn_ctx *c, const cnn_tensor *cond, const cnn_tensor *a, const cnn_tensor *b) {
+    cnn_shape sc = cnn_shape_of(cond), sa = cnn_shape_of(a), sb = cnn_shape_of(b), s1, s;
+    if (cnn_broadcast_shapes(c, &sa, &sb, &s1) < 0 || cnn_broadcast_shapes(c, &sc, &s1, &s) < 0) return NULL;
+    cnn_dtype dt;
+    cnn_check_dtype_pair(c, a, b, &dt);
+    cnn_tensor *cc = cnn_contiguous_as(c, cond, dt), *ac = cnn_contiguous_as(c, a, dt), *bc = cnn_contiguous_as(c, b, dt);
+    cnn_tensor *y = (cc && ac && bc) ? cnn_empty(c, &s, dt) : NULL;
+    if (y) {
+        int64_t s0[CNN_MAX_DIM], s1x[CNN_MAX_DIM], s2[CNN_MAX_DIM];
+        cnn_broadcast_strides(cc, &s, s0);
+        cnn_broadcast_strides(ac, &s, s1x);
+        cnn_broadcast_strides(bc, &s, s2);
+        const int64_t *st[3] = { s0, s1x, s2 };
+        cnn_iter it;
+        cnn_iter_init(&it, s.ndim, s.size, 3, st);
+        /* y is contiguous, so its offset is the row index times the row length */
+        int64_t row = 0;
+        if (it.rows) do {
+            if (dt == CNN_F32)
+                where_row_f32(it.inner, (float *)cnn_data(y) + row, 1, (const float *)cnn_data(cc) + it.off[0], it.istride[0],
+                              (const float *)cnn_data(ac) + it.off[1], it.istride[1], (const float *)cnn_data(bc) + it.off[2], it.istride[2]);
+            else
+                where_row_f64(it.inner, (double *)cnn_data(y) + row, 1, (const double *)cnn_data(cc) + it.off[0], it.istride[0],
+                              (const double *)cnn_data(ac) + it.off[1], it.istride[1], (const double *)cnn_data(bc) + it.off[2], it.istride[2]);
+            row += it.inner;
+        } while (cnn_iter_next(&it));
+        const cnn_tensor *ins[3] = { NULL, a, b };
+        cnn_node *n = cnn_record(c, &op_where, &y, 3, ins);
+        if (n) {
+            n->in[0].shape = sc;
+            n->in[0].dtype = cond->dtype;
+            cnn_node_save(n, 0, cc);
+        }
+    }
+    cnn_tensor_release(cc);
+    cnn_tensor_release(ac);
+    cnn_tensor_release(bc);
+    return y;
+}
+
+cnn_tensor *cnn_masked_fill(cnn_ctx *c, const cnn_tensor *a, const cnn_tensor *mask, double v) {
+    cnn_shape s0 = { 0, { 0 } };
+    cnn_tensor *k = cnn_full(c, &s0, a->dtype, v);
+    if (k == NULL) return NULL;
+    cnn_tensor *y = cnn_where(c, mask, k, a);
+    cnn_tensor_release(k);
+    if (y == NULL) return NULL;
+    cnn_shape sa = cnn_shape_of(a), sy = cnn_shape_of(y);
+    if (!cnn_shape_eq(&sa, &sy)) {
+        char x[200], z[200];
+        cnn_seterr(c, "the mask of shape %s does not broadcast to the tensor's shape %s",
+                   cnn_shape_str(x, sizeof x, mask->ndim, mask->size), cnn_shape_str(z, sizeof z, sa.ndim, sa.size));
+        cnn_tensor_release(y);
+        return NULL;
+    }
+    return y;
+}

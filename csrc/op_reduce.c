@@ -1,0 +1,231 @@
+/* op_reduce.c: sum, mean, max, min, argmax, argmin, var over all elements or one dimension,
+ * sum_to (the gradient of broadcasting), and their autograd records. Kernels: op_reduce.inc.
+ * Bindings: lua_ops.c; spec: reduce_spec.lua. */
+#include "cnn.h"
+#include "tensor.h"
+#include "autograd.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CNN_GEN_FILE "op_reduce.inc"
+#include "gen.h"
+
+static const char *const red_names[] = { "sum", "mean", "max", "min", "argmax", "argmin" };
+
+/* reduced shape: dim removed (or kept as 1) */
+static cnn_shape reduced_shape(const cnn_tensor *a, int dim, int keepdim) {
+    cnn_shape s;
+    s.ndim = 0;
+    if (dim < 0) {
+        if (keepdim) { s.ndim = a->ndim; for (int i = 0; i < a->ndim; i++) s.size[i] = 1; }
+        return s;
+    }
+    for (int i = 0; i < a->ndim; i++) {
+        if (i == dim) { if (keepdim) s.size[s.ndim++] = 1; }
+        else s.size[s.ndim++] = a->size[i];
+    }
+    return s;
+}
+
+static void split3(const cnn_tensor *a, int dim, int64_t *outer, int64_t *n, int64_t *inner) {
+    *outer = 1; *inner = 1;
+    for (int i = 0; i < dim; i++) *outer *= a->size[i];
+    *n = a->size[dim];
+    for (int i = dim + 1; i < a->ndim; i++) *inner *= a->size[i];
+}
+
+/* dy of the reduced shape -> broadcastable to the input (re-insert the reduced dim) */
+static cnn_tensor *unreduce(cnn_ctx *c, const cnn_tensor *dy, const cnn_shape *in, int dim, int keepdim) {
+    cnn_shape s = *in;
+    if (dim < 0) for (int i = 0; i < s.ndim; i++) s.size[i] = 1;
+    else s.size[dim] = 1;
+    (void)keepdim;
+    return cnn_reshape(c, (cnn_tensor *)dy, &s);
+}
+
+static int reduce_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_tensor **dx) {
+    cnn_redop op = (cnn_redop)n->iarg[0];
+    int dim = (int)n->iarg[1];
+    const cnn_shape *in = &n->in[0].shape;
+    cnn_tensor *g = unreduce(c, dy, in, dim, (int)n->iarg[2]);
+    if (g == NULL) return -1;
+    cnn_tensor *r = NULL;
+    if (op == CNN_SUM || op == CNN_MEAN) {
+        cnn_tensor *e = cnn_expand(c, g, in);
+        if (e && op == CNN_MEAN) {
+            int64_t cnt = dim < 0 ? cnn_shape_numel(in) : in->size[dim];
+            r = cnn_binary_scalar(c, CNN_DIV, e, (double)cnt, 0);
+            cnn_tensor_release(e);
+        } else {
+            r = e;
+        }
+    } else if (dim < 0) {                 /* max/min of all: split evenly among the ties */
+        const cnn_tensor *x = cnn_node_saved(c, n, 0), *y = cnn_node_saved(c, n, 1);
+        cnn_tensor *m = NULL, *k = NULL, *q = NULL;
+        if (x && y && (m = cnn_binary(c, CNN_EQ, x, y)) && (k = cnn_reduce(c, CNN_SUM, m, -1, 0)) &&
+            (q = cnn_binary(c, CNN_DIV, m, k)))
+            r = cnn_binary(c, CNN_MUL, q, g);
+        cnn_tensor_release(m); cnn_tensor_release(k); cnn_tensor_release(q);
+    } else {                              /* max/min over a dim: to the chosen index */
+        const cnn_tensor *idx = cnn_node_saved(c, n, 0);
+        int64_t outer, len, inner;
+        cnn_tensor *gc = NULL;
+        if (idx && (gc = cnn_contiguous_as(c, g, n->in[0].dtype)) && (r = cnn_full(c, in, n->in[0].dtype, 0.0))) {
+            split3(r, dim, &outer, &len, &inner);
+            if (r->dtype == CNN_F32) scatter_dim_f32(outer, len, inner, cnn_data(r), cnn_data(gc), cnn_data(idx));
+            else scatter_dim_f64(outer, len, inner, cnn_data(r), cnn_data(gc), cnn_data(idx));
+        }
+        cnn_tensor_release(gc);
+    }
+    cnn_tensor_release(g);
+    dx[0] = r;
+    return r ? 0 : -1;
+}
+static const cnn_op reduce_ops[] = {
+    { "sum", reduce_backward, NULL }, { "mean", reduce_backward, NULL },
+    { "max", reduce_backward, NULL }, { "min", reduce_backward, NULL },
+};
+
+static int check_nonempty(cnn_ctx *c, cnn_redop op, const cnn_tensor *a, int dim) {
+    int64_t n = dim < 0 ? cnn_numel(a) : a->size[dim];
+    if (n == 0 && op != CNN_SUM && op != CNN_MEAN)
+        return cnn_seterr(c, "%s of an empty tensor (or dimension) is undefined", red_names[op]);
+    return 0;
+}
+
+cnn_tensor *cnn_reduce(cnn_ctx *c, cnn_redop op, const cnn_tensor *a, int dim, int keepdim) {
+    if (dim >= 0 && (op == CNN_MAX || op == CNN_MIN)) {
+        cnn_tensor *v, *i;
+        if (cnn_reduce_idx(c, op, a, dim, keepdim, &v, &i) < 0) return NULL;
+        cnn_tensor_release(i);
+        return v;
+    }
+    if (check_nonempty(c, op, a, dim) < 0) return NULL;
+    cnn_shape s = reduced_shape(a, dim, keepdim);
+    cnn_tensor *x = cnn_contiguous_as(c, a, a->dtype);
+    if (x == NULL) return NULL;
+    cnn_tensor *y = cnn_empty(c, &s, a->dtype);
+    if (y == NULL) { cnn_tensor_release(x); return NULL; }
+    int64_t outer, n, inner;
+    if (dim < 0) { outer = 1; n = cnn_numel(a); inner = 1; }
+    else split3(a, dim, &outer, &n, &inner);
+    int f32 = a->dtype == CNN_F32;
+    if (op == CNN_SUM || op == CNN_MEAN) {
+        double scale = op == CNN_MEAN ? 1.0 / (double)n : 1.0;   /* mean of nothing is NaN, as PyTorch */
+        if (op == CNN_MEAN && n == 0) scale = NAN;
+        double *acc = inner > 1 ? cnn_ws_get(c, (size_t)inner * sizeof(double)) : NULL;
+        if (inner > 1 && acc == NULL) { cnn_tensor_release(x); cnn_tensor_release(y); return NULL; }
+        if (f32) sum_dim_f32(outer, n, inner, cnn_data(x), cnn_data(y), acc, scale);
+        else sum_dim_f64(outer, n, inner, cnn_data(x), cnn_data(y), acc, scale);
+    } else {
+        int want_max = op == CNN_MAX || op == CNN_ARGMAX;
+        int arg = op == CNN_ARGMAX || op == CNN_ARGMIN;
+        if (f32) maxmin_dim_f32(want_max, outer, n, inner, cnn_data(x), arg ? NULL : cnn_data(y), arg ? cnn_data(y) : NULL);
+        else maxmin_dim_f64(want_max, outer, n, inner, cnn_data(x), arg ? NULL : cnn_data(y), arg ? cnn_data(y) : NULL);
+    }
+    if (op <= CNN_MIN) {
+        const cnn_tensor *ins[1] = { a };
+        cnn_node *nd = cnn_record(c, &reduce_ops[op], &y, 1, ins);
+        if (nd) {
+            nd->iarg[0] = op; nd->iarg[1] = dim; nd->iarg[2] = keepdim;
+            if (op == CNN_MAX || op == CNN_MIN) {
+                cnn_tensor *yd = cnn_detach(c, y);
+                if (yd == NULL) { cnn_tensor_release(y); y = NULL; }
+                else { cnn_node_save(nd, 0, x); cnn_node_save(nd, 1, yd); cnn_tensor_release(yd); }
+            }
+        }
+    }
+    cnn_tensor_release(x);
+    return y;
+}
+
+int cnn_reduce_idx(cnn_ctx *c, cnn_redop op, const cnn_tensor *a, int dim, int keepdim,
+                   cnn_tensor **values, cnn_tensor **indices) {
+    *values = *indices = NULL;
+    if (check_nonempty(c, op, a, dim) < 0) return -1;
+    cnn_shape s = reduced_shape(a, dim, keepdim);
+    cnn_tensor *x = cnn_contiguous_as(c, a, a->dtype);
+    cnn_tensor *v = x ? cnn_empty(c, &s, a->dtype) : NULL;
+    cnn_tensor *i = v ? cnn_empty(c, &s, a->dtype) : NULL;
+    if (i == NULL) { cnn_tensor_release(x); cnn_tensor_release(v); return -1; }
+    int64_t outer, n, inner;
+    split3(a, dim, &outer, &n, &inner);
+    int want_max = op == CNN_MAX || op == CNN_ARGMAX;
+    if (a->dtype == CNN_F32) maxmin_dim_f32(want_max, outer, n, inner, cnn_data(x), cnn_data(v), cnn_data(i));
+    else maxmin_dim_f64(want_max, outer, n, inner, cnn_data(x), cnn_data(v), cnn_data(i));
+    cnn_tensor_release(x);
+    const cnn_tensor *ins[1] = { a };
+    cnn_node *nd = cnn_record(c, &reduce_ops[want_max ? CNN_MAX : CNN_MIN], &v, 1, ins);
+    if (v == NULL) { cnn_tensor_release(i); return -1; }
+    if (nd) { nd->iarg[0] = want_max ? CNN_MAX : CNN_MIN; nd->iarg[1] = dim; nd->iarg[2] = keepdim; cnn_node_save(nd, 0, i); }
+    *values = v;
+    *indices = i;
+    return 0;
+}
+
+/* var: dx = dy * 2 (x - mean) / (n - correction) */
+static int var_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_tensor **dx) {
+    const cnn_tensor *x = cnn_node_saved(c, n, 0);
+    if (x == NULL) return -1;
+    int dim = (int)n->iarg[0];
+    int64_t cnt = dim < 0 ? cnn_numel(x) : x->size[dim];
+    double k = 2.0 / (double)(cnt - n->iarg[2]);
+    cnn_tensor *m = NULL, *d = NULL, *g = NULL, *t = NULL;
+    if ((m = cnn_reduce(c, CNN_MEAN, x, dim, 1)) && (d = cnn_binary(c, CNN_SUB, x, m)) &&
+        (g = unreduce(c, dy, &n->in[0].shape, dim, 0)) && (t = cnn_binary(c, CNN_MUL, d, g)))
+        dx[0] = cnn_binary_scalar(c, CNN_MUL, t, k, 0);
+    cnn_tensor_release(m); cnn_tensor_release(d); cnn_tensor_release(g); cnn_tensor_release(t);
+    return dx[0] ? 0 : -1;
+}
+static const cnn_op op_var = { "var", var_backward, NULL };
+
+cnn_tensor *cnn_var(cnn_ctx *c, const cnn_tensor *a, int dim, int keepdim, int correction) {
+    cnn_shape s = reduced_shape(a, dim, keepdim);
+    cnn_tensor *x = cnn_contiguous_as(c, a, a->dtype);
+    cnn_tensor *y = x ? cnn_empty(c, &s, a->dtype) : NULL;
+    if (y == NULL) { cnn_tensor_release(x); return NULL; }
+    int64_t outer, n, inner;
+    if (dim < 0) { outer = 1; n = cnn_numel(a); inner = 1; }
+    else split3(a, dim, &outer, &n, &inner);
+    double scale = n - correction > 0 ? 1.0 / (double)(n - correction) : NAN;
+    if (a->dtype == CNN_F32) var_dim_f32(outer, n, inner, cnn_data(x), cnn_data(y), scale);
+    else var_dim_f64(outer, n, inner, cnn_data(x), cnn_data(y), scale);
+    const cnn_tensor *ins[1] = { a };
+    cnn_node *nd = cnn_record(c, &op_var, &y, 1, ins);
+    if (nd) { nd->iarg[0] = dim; nd->iarg[1] = keepdim; nd->iarg[2] = correction; cnn_node_save(nd, 0, x); }
+    cnn_tensor_release(x);
+    return y;
+}
+
+/* sum g over the dimensions that broadcasting added or stretched, giving shape s */
+cnn_tensor *cnn_sum_to(cnn_ctx *c, const cnn_tensor *g, const cnn_shape *s) {
+    cnn_shape gs = cnn_shape_of(g);
+    if (cnn_shape_eq(&gs, s)) { cnn_tensor_retain((cnn_tensor *)g); return (cnn_tensor *)g; }
+    cnn_tensor *cur;
+    int lead = g->ndim - s->ndim;
+    if (lead > 0) {                         /* fold the extra leading dims into one and sum it */
+        cnn_shape v;
+        v.ndim = 1 + s->ndim;
+        v.size[0] = 1;
+        for (int i = 0; i < lead; i++) v.size[0] *= g->size[i];
+        for (int i = 0; i < s->ndim; i++) v.size[1 + i] = g->size[lead + i];
+        cnn_tensor *r = cnn_reshape(c, (cnn_tensor *)g, &v);
+        if (r == NULL) return NULL;
+        cur = cnn_reduce(c, CNN_SUM, r, 0, 0);
+        cnn_tensor_release(r);
+        if (cur == NULL) return NULL;
+    } else {
+        cur = (cnn_tensor *)g;
+        cnn_tensor_retain(cur);
+    }
+    for (int i = 0; i < s->ndim; i++) {
+        if (s->size[i] == 1 && cur->size[i] != 1) {
+            cnn_tensor *r = cnn_reduce(c, CNN_SUM, cur, i, 1);
+            cnn_tensor_release(cur);
+            if ((cur = r) == NULL) return NULL;
+        }
+    }
+    return cur;
+}

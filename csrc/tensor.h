@@ -1,0 +1,35 @@
+/* tensor.h: internals shared by the core's C files (not part of the public API):
+ * the strided iterator, view construction and the memory tally hook. Dtype-free. */
+#ifndef CNN_TENSOR_H
+#define CNN_TENSOR_H
+
+#include "cnn.h"
+
+/* Walks up to 3 operands of one shape row by row. Dimensions of size 1 are dropped and
+ * neighbours that are contiguous in every operand are merged, so a contiguous tensor is a
+ * single row. After init, each row is: `inner` elements at offsets off[k] with istride[k]. */
+typedef struct cnn_iter {
+    int ndim, nops;
+    int64_t size[CNN_MAX_DIM];
+    int64_t stride[3][CNN_MAX_DIM];
+    int64_t idx[CNN_MAX_DIM];
+    int64_t off[3];
+    int64_t inner, istride[3];
+    int64_t rows;                     /* number of rows; 0 when the shape is empty */
+} cnn_iter;
+void cnn_iter_init(cnn_iter *it, int ndim, const int64_t *size, int nops,
+                   const int64_t *const *strides);
+int cnn_iter_next(cnn_iter *it);     /* 1 while there is another row */
+
+void cnn_mem_add(cnn_ctx *c, int64_t bytes);
+void cnn_contiguous_strides(int ndim, const int64_t *size, int64_t *stride);
+/* a new tensor header on t's storage (no autograd) */
+cnn_tensor *cnn_make_view(cnn_ctx *c, const cnn_tensor *t, int ndim, const int64_t *size,
+                          const int64_t *stride, int64_t offset);
+/* strides of t broadcast to shape s (0 on broadcast dims); s must be a broadcast of t */
+void cnn_broadcast_strides(const cnn_tensor *t, const cnn_shape *s, int64_t *stride);
+/* contiguous copy of t in dtype dt, or t itself retained when it already is one */
+cnn_tensor *cnn_contiguous_as(cnn_ctx *c, const cnn_tensor *t, cnn_dtype dt);
+int cnn_check_dtype_pair(cnn_ctx *c, const cnn_tensor *a, const cnn_tensor *b, cnn_dtype *out);
+
+#endif

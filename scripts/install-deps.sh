@@ -1,0 +1,16 @@
+#!/bin/sh
+# Installs the Debian 12 packages cnn needs, only those missing (apt-get as root, sudo otherwise).
+# --torch also installs python3-torch and python3-torchvision (benchmarks and parity fixtures).
+set -e
+pkgs="gcc make pkg-config lua5.4 liblua5.4-dev libopenblas-dev libpng-dev zlib1g-dev lua-busted luarocks lua-cjson dataset-fashion-mnist"
+[ "$1" = "--torch" ] && pkgs="python3-torch python3-torchvision"
+missing=""
+for p in $pkgs; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "installing:$missing"
+if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
+$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq $missing
