@@ -1,0 +1,41 @@
+-- bench/lib.lua: timing helpers shared by bench/*.lua. Every result is one line
+--   RESULT <tab> group <tab> case <tab> threads <tab> seconds <tab> gflops-or-"-" <tab> extra
+-- so that bench/compare.sh can join our rows with PyTorch's (bench/*_torch.py prints the same).
+-- Times are medians of repeated runs (the machine is shared and noisy).
+local cnn = require "cnn"
+local B = {}
+
+B.threads = tonumber(os.getenv("CNN_THREADS") or "") or cnn.get_num_threads()
+cnn.set_num_threads(B.threads)
+
+local clock = os.clock
+do -- wall time: os.clock is CPU time, which counts every BLAS thread; use a monotonic clock if we can
+  local ok, system = pcall(require, "system")
+  if ok and system.monotime then clock = system.monotime
+  else clock = function() local f = io.popen("date +%s.%N"); local t = tonumber(f:read("l")); f:close(); return t end end
+end
+B.now = clock
+
+-- median seconds per call of fn over `reps` runs after `warm` warm-up calls;
+-- `inner` calls per timed run for very short functions
+function B.time(fn, opts)
+  opts = opts or {}
+  local reps, warm, inner = opts.reps or 7, opts.warm or 2, opts.inner or 1
+  for _ = 1, warm do fn() end
+  local t = {}
+  for r = 1, reps do
+    local t0 = clock()
+    for _ = 1, inner do fn() end
+    t[r] = (clock() - t0) / inner
+  end
+  table.sort(t)
+  return t[(reps + 1) // 2]
+end
+
+function B.result(group, case, seconds, flops, extra)
+  local gf = flops and string.format("%.2f", flops / seconds / 1e9) or "-"
+  io.write(string.format("RESULT\t%s\t%s\t%d\t%.6g\t%s\t%s\n", group, case, B.threads, seconds, gf, extra or ""))
+  io.stdout:flush()
+end
+
+return B
