@@ -182,11 +182,13 @@ static int maxmin(lua_State *L, cnn_redop op, const char *fn) {
     if (lua_isnoneornil(L, 2)) return reduce(L, op, fn);
     int dim = check_dim(L, 2, fn, "dim", a->ndim, 0);
     int keep = lua_toboolean(L, 3);
-    cnn_tensor **v = push_box(L), **i = push_box(L);
+    cnn_tensor **v = push_box(L), **i = push_box(L), *i0;
     cnn_ctx *c = ctx_of(L);
-    if (cnn_reduce_idx(c, op, a, dim, keep, v, i) < 0) return fail(L, fn);
-    if (cnn_binary_scalar_(c, CNN_ADD, *i, 1.0) < 0) return fail(L, fn);
-    return 2;
+    if (cnn_reduce_idx(c, op, a, dim, keep, v, &i0) < 0) return fail(L, fn);
+    /* a new tensor: the 0-based indices are saved for backward and must stay as they are */
+    *i = cnn_binary_scalar(c, CNN_ADD, i0, 1.0, 0);
+    cnn_tensor_release(i0);
+    return push_result(L, i, fn) + 1;
 }
 static int l_max(lua_State *L) { return maxmin(L, CNN_MAX, "max"); }
 static int l_min(lua_State *L) { return maxmin(L, CNN_MIN, "min"); }
