@@ -275,6 +275,8 @@ static int l_index_select(lua_State *L) {
         idx = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *idx, 0);
         for (int64_t k = 0; k < n; k++) {
             if (dv[k] != floor(dv[k])) arg_error(L, "index_select", 3, "index", "index %g (position %lld) is not an integer", dv[k], (long long)k + 1);
+            /* outside int64 the cast below is undefined; the core reports the range */
+            if (!(fabs(dv[k]) < 9e18)) arg_error(L, "index_select", 3, "index", "index %g (position %lld) is out of range for dimension %d of size %lld", dv[k], (long long)k + 1, d + 1, (long long)t->size[d]);
             idx[k] = (int64_t)dv[k] - 1;
         }
     } else if (lua_istable(L, 3)) {

@@ -186,7 +186,7 @@ static int l_randint(lua_State *L) {
     int64_t lo = check_int(L, 1, "randint", "low"), hi = check_int(L, 2, "randint", "high");
     cnn_shape s;
     int next;
-    check_shape(L, 3, "randint", "shape", &s, 0, &next);
+    check_shape(L, 3, "randint", "shape", &s, 0, lua_isnoneornil(L, 3) ? NULL : &next);  /* required */
     cnn_dtype dt;
     check_opts(L, next, "randint", &dt, NULL);
     if (hi <= lo) arg_error(L, "randint", 2, "high", "expected high > low, got low %lld and high %lld", (long long)lo, (long long)hi);

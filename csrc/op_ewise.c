@@ -25,6 +25,13 @@ int cnn_check_inplace(cnn_ctx *c, const cnn_tensor *t) {
     if (cnn_grad_enabled(c) && t->requires_grad)
         return cnn_seterr(c, "a tensor that requires grad cannot be modified in place "
                              "(use cnn.no_grad or detach())");
+    /* an expanded view maps many elements to one address: a += b would add b several times */
+    for (int i = 0; i < t->ndim; i++)
+        if (t->stride[i] == 0 && t->size[i] > 1) {
+            char d[256];
+            return cnn_seterr(c, "cannot write in place to %s: it is an expanded view whose elements "
+                                 "share memory (use contiguous() or clone() first)", cnn_tensor_desc(d, sizeof d, t));
+        }
     return 0;
 }
 
@@ -192,8 +199,9 @@ cnn_tensor *cnn_linspace(cnn_ctx *c, double a, double b, int64_t n, cnn_dtype dt
     double step = n > 1 ? (b - a) / (double)(n - 1) : 0;
     for (int64_t i = 0; i < n; i++) {
         int64_t idx[1] = { i };
-        /* symmetric, as PyTorch: the second half counts back from b so both ends are exact */
-        cnn_set(t, idx, i < n / 2 ? a + step * (double)i : b - step * (double)(n - 1 - i));
+        /* symmetric, as PyTorch: the second half counts back from b so both ends are exact;
+         * a single step is the start */
+        cnn_set(t, idx, n == 1 ? a : i < n / 2 ? a + step * (double)i : b - step * (double)(n - 1 - i));
     }
     return t;
 }
@@ -226,7 +234,7 @@ cnn_tensor *cnn_randint(cnn_ctx *c, int64_t lo, int64_t hi, const cnn_shape *s, 
     if (hi <= lo) { cnn_seterr(c, "expected low < high, got %lld and %lld", (long long)lo, (long long)hi); return NULL; }
     cnn_tensor *t = cnn_empty(c, s, dt);
     if (t == NULL) return NULL;
-    uint64_t range = (uint64_t)(hi - lo);
+    uint64_t range = (uint64_t)hi - (uint64_t)lo;       /* hi - lo may overflow int64 */
     cnn_rng *r = cnn_ctx_rng(c);
     int64_t n = cnn_numel(t);
     for (int64_t i = 0; i < n; i++) {
@@ -236,7 +244,7 @@ cnn_tensor *cnn_randint(cnn_ctx *c, int64_t lo, int64_t hi, const cnn_shape *s, 
             x = cnn_rng_next(r);
             m = (__uint128_t)x * range;
         } while ((uint64_t)m < limit);
-        double v = (double)(lo + (int64_t)(m >> 64));
+        double v = (double)(int64_t)((uint64_t)lo + (uint64_t)(m >> 64));
         if (dt == CNN_F32) ((float *)cnn_data(t))[i] = (float)v;
         else ((double *)cnn_data(t))[i] = v;
     }
