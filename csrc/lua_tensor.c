@@ -564,11 +564,12 @@ static int l_permute(lua_State *L) {
     cnn_tensor *t = check_tensor(L, 1, "permute", "self");
     cnn_shape s;
     check_shape(L, 2, "permute", "dims", &s, 0, NULL);
-    if (s.ndim != t->ndim) fn_error(L, "permute", "expected %d dimensions, got %d", t->ndim, s.ndim);
-    int perm[CNN_MAX_DIM];
+    if (s.ndim != t->ndim) arg_error(L, "permute", 2, "dims", "expected %d dimensions, got %d", t->ndim, s.ndim);
+    int perm[CNN_MAX_DIM], seen[CNN_MAX_DIM] = {0};
     for (int i = 0; i < s.ndim; i++) {
-        if (s.size[i] < 1 || s.size[i] > t->ndim) fn_error(L, "permute", "dimension %lld is out of range (expected 1..%d)", (long long)s.size[i], t->ndim);
+        if (s.size[i] < 1 || s.size[i] > t->ndim) arg_error(L, "permute", 2, "dims", "dimension %lld is out of range (expected 1..%d)", (long long)s.size[i], t->ndim);
         perm[i] = (int)s.size[i] - 1;
+        if (seen[perm[i]]++) arg_error(L, "permute", 2, "dims", "the dimensions are not a permutation of 1..%d", t->ndim);
     }
     cnn_tensor **box = push_box(L);
     *box = cnn_permute(ctx_of(L), t, perm);

@@ -261,9 +261,10 @@ static int infer_shape(cnn_ctx *c, const cnn_tensor *t, const cnn_shape *s, cnn_
         } else if (s->size[i] < 0) {
             return cnn_seterr(c, "invalid shape %s", cnn_shape_str(a, sizeof a, s->ndim, s->size));
         } else {
+            /* checked before multiplying: the product itself could overflow */
+            if (s->size[i] > 0 && known > (INT64_C(1) << 59) / s->size[i])
+                return cnn_seterr(c, "shape %s is too large", cnn_shape_str(a, sizeof a, s->ndim, s->size));
             known *= s->size[i];
-            if (known > (INT64_C(1) << 59)) return cnn_seterr(c, "shape %s is too large",
-                                                           cnn_shape_str(a, sizeof a, s->ndim, s->size));
         }
     }
     int64_t n = cnn_numel(t);
