@@ -224,7 +224,8 @@ static int l_matmul(lua_State *L) {
 /* a list of tensors (a Lua sequence) in a temporary array owned by a userdata */
 static cnn_tensor **check_list(lua_State *L, int idx, const char *fn, int *n) {
     if (!lua_istable(L, idx) || is_tensor(L, idx))
-        arg_error(L, fn, idx, "tensors", "expected a table of tensors, got %s", luaL_typename(L, idx));
+        arg_error(L, fn, idx, "tensors", "expected a table of tensors, got %s",
+                  is_tensor(L, idx) ? "a tensor" : luaL_typename(L, idx));
     lua_Integer len = luaL_len(L, idx);
     if (len == 0) arg_error(L, fn, idx, "tensors", "expected a non-empty table of tensors");
     if (len > 1 << 24) arg_error(L, fn, idx, "tensors", "too many tensors (%lld)", (long long)len);
@@ -241,8 +242,10 @@ static cnn_tensor **check_list(lua_State *L, int idx, const char *fn, int *n) {
     return v;
 }
 
+/* cat/stack(tensors [, dim]): the stack is fixed at 2 first, because check_list pushes */
 static int l_cat(lua_State *L) {
     int n;
+    lua_settop(L, 2);
     cnn_tensor **v = check_list(L, 1, "cat", &n);
     int nd = v[0]->ndim;
     int d = lua_isnoneornil(L, 2) ? 0 : check_dim(L, 2, "cat", "dim", nd, 0);
@@ -253,6 +256,7 @@ static int l_cat(lua_State *L) {
 
 static int l_stack(lua_State *L) {
     int n;
+    lua_settop(L, 2);
     cnn_tensor **v = check_list(L, 1, "stack", &n);
     int d = lua_isnoneornil(L, 2) ? 0 : check_dim(L, 2, "stack", "dim", v[0]->ndim, 1);
     cnn_tensor **box = push_box(L);
