@@ -54,6 +54,8 @@ int cnn_seterr(cnn_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2
 int64_t cnn_mem_live(const cnn_ctx *c);      /* bytes held by live storages */
 int64_t cnn_mem_peak(const cnn_ctx *c);
 void cnn_mem_reset_peak(cnn_ctx *c);
+/* bytes allocated since the count was last taken, if at least min (and the count restarts), else 0 */
+int64_t cnn_mem_take_new(cnn_ctx *c, int64_t min);
 void *cnn_ws_get(cnn_ctx *c, size_t bytes);  /* scratch valid until the next call; NULL on OOM */
 void cnn_ws_free(cnn_ctx *c);
 size_t cnn_ws_size(const cnn_ctx *c);

@@ -14,6 +14,7 @@ struct cnn_ctx {
     int refcount;
     char err[1024];
     int64_t mem_live, mem_peak;
+    int64_t mem_new;               /* bytes allocated since cnn_mem_take_new last looked */
     cnn_rng rng;
     void *ws;
     size_t ws_size;
@@ -53,9 +54,16 @@ int cnn_seterr(cnn_ctx *c, const char *fmt, ...) {
 int64_t cnn_mem_live(const cnn_ctx *c) { return c->mem_live; }
 int64_t cnn_mem_peak(const cnn_ctx *c) { return c->mem_peak; }
 void cnn_mem_reset_peak(cnn_ctx *c) { c->mem_peak = c->mem_live; }
+int64_t cnn_mem_take_new(cnn_ctx *c, int64_t min) {
+    int64_t n = c->mem_new;
+    if (n < min) return 0;
+    c->mem_new = 0;
+    return n;
+}
 
 void cnn_mem_add(cnn_ctx *c, int64_t bytes) {
     c->mem_live += bytes;
+    if (bytes > 0) c->mem_new += bytes;
     if (c->mem_live > c->mem_peak) c->mem_peak = c->mem_live;
 }
 

@@ -9,7 +9,17 @@ cnn_ctx *ctx_of(lua_State *L) {
     return *(cnn_ctx **)lua_touserdata(L, lua_upvalueindex(1));
 }
 
+/* Lua's collector sees an 8-byte box, not the tensor data behind it, so a loop making big
+ * temporaries would let garbage pile up for a long time. Each new 256 KB of storage is reported
+ * as a GC step of that size, so the collector keeps pace with what tensors really allocate.
+ * Skipped while the user has stopped the collector. */
+static void gc_account(lua_State *L) {
+    int64_t n = cnn_mem_take_new(ctx_of(L), INT64_C(256) << 10);
+    if (n > 0 && lua_gc(L, LUA_GCISRUNNING)) lua_gc(L, LUA_GCSTEP, (int)(n > (INT64_C(1) << 40) ? INT32_MAX : n >> 10));
+}
+
 cnn_tensor **push_box(lua_State *L) {
+    gc_account(L);
     cnn_tensor **box = lua_newuserdatauv(L, sizeof *box, 0);
     *box = NULL;
     luaL_setmetatable(L, CNN_TENSOR_MT);

@@ -176,6 +176,17 @@ describe("lifetime", function()
     assert.are.equal(before, cnn.memory())
   end)
 
+  it("the collector keeps pace with big temporaries it cannot see", function()
+    collectgarbage(); collectgarbage()
+    local a = cnn.zeros(500, 200)                       -- 400 KB
+    local base, peak = cnn.memory(), 0
+    for _ = 1, 100 do
+      local _ = a + 1
+      peak = math.max(peak, cnn.memory() - base)
+    end
+    assert(peak <= 8 * 400000, ("garbage piled up to %d bytes"):format(peak))   -- not 100 x 400 KB
+  end)
+
   it("<close> frees at once and a closed tensor refuses use", function()
     collectgarbage(); collectgarbage()
     local before = cnn.memory()
