@@ -60,7 +60,7 @@ bench: all build/sgemm
 build/sgemm: bench/sgemm.c | build/$(VARIANT)
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 $(BLAS_INC) -o $@ $< $(BLAS_LIB)
 
-bench-compare: all
+bench-compare: all build/sgemm
 	@sh scripts/install-deps.sh --torch
 	@sh bench/compare.sh
 

@@ -5,6 +5,7 @@
 cd "$(dirname "$0")/.." || exit 1
 out=$(mktemp)
 for th in 1 2; do
+    [ -x build/sgemm ] && CNN_THREADS=$th build/sgemm | grep '^RESULT' | sed 's/^RESULT/cnn/' >> "$out"
     for f in bench/*.lua; do
         case "$f" in bench/lib.lua|bench/table.lua) continue;; esac
         CNN_THREADS=$th LUA_PATH='lua/?.lua;lua/?/init.lua;bench/?.lua;;' LUA_CPATH='lua/?.so;;' lua5.4 "$f" | grep '^RESULT' | sed 's/^RESULT/cnn/' >> "$out"
