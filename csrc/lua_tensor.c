@@ -581,7 +581,7 @@ static int l_narrow(lua_State *L) {
     int d = check_dim(L, 2, "narrow", "dim", t->ndim, 0);
     int64_t start = check_int(L, 3, "narrow", "start"), len = check_int(L, 4, "narrow", "length");
     if (start < 1 || start > t->size[d] + 1) arg_error(L, "narrow", 3, "start", "expected 1..%lld, got %lld", (long long)t->size[d] + 1, (long long)start);
-    if (len < 0 || start - 1 + len > t->size[d])
+    if (len < 0 || len > t->size[d] - (start - 1))      /* not start - 1 + len: it may overflow */
         arg_error(L, "narrow", 4, "length", "start %lld + length %lld exceeds size %lld of dimension %d", (long long)start, (long long)len, (long long)t->size[d], d + 1);
     cnn_tensor **box = push_box(L);
     *box = cnn_narrow(ctx_of(L), t, d, start - 1, len);
@@ -656,6 +656,7 @@ static int l_split(lua_State *L) {
     int64_t total = t->size[d];
     if (lua_istable(L, 2)) {
         lua_Integer n = luaL_len(L, 2), sum = 0;
+        int over = 0;
         int64_t *len = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *len, 0);
         for (lua_Integer i = 1; i <= n; i++) {
             lua_geti(L, 2, i);
@@ -664,14 +665,14 @@ static int l_split(lua_State *L) {
             if (!ok || v < 0) arg_error(L, "split", 2, "sizes", "size %lld must be an integer >= 0", (long long)i);
             lua_pop(L, 1);
             len[i - 1] = v;
-            sum += v;
+            if (v > INT64_MAX - sum) over = 1; else sum += v;      /* no signed overflow */
         }
-        if (sum != total) arg_error(L, "split", 2, "sizes", "the sizes add up to %lld, but dimension %d has size %lld", (long long)sum, d + 1, (long long)total);
+        if (over || sum != total) arg_error(L, "split", 2, "sizes", "the sizes add up to %s%lld, but dimension %d has size %lld", over ? "more than " : "", (long long)(over ? total : sum), d + 1, (long long)total);
         return push_pieces(L, "split", t, d, len, (int)n);
     }
     int64_t sz = check_int(L, 2, "split", "size");
     if (sz <= 0) arg_error(L, "split", 2, "size", "expected a size > 0, got %lld", (long long)sz);
-    int64_t n = total == 0 ? 1 : (total + sz - 1) / sz;
+    int64_t n = total == 0 ? 1 : total / sz + (total % sz != 0);
     int64_t *len = lua_newuserdatauv(L, (size_t)n * sizeof *len, 0);
     for (int64_t i = 0; i < n; i++) len[i] = (i + 1) * sz <= total ? sz : total - i * sz;
     return push_pieces(L, "split", t, d, len, (int)n);
@@ -683,9 +684,9 @@ static int l_chunk(lua_State *L) {
     if (k <= 0) arg_error(L, "chunk", 2, "chunks", "expected a number of chunks > 0, got %lld", (long long)k);
     int d = lua_isnoneornil(L, 3) ? 0 : check_dim(L, 3, "chunk", "dim", t->ndim, 0);
     if (t->ndim == 0) fn_error(L, "chunk", "a 0-d tensor cannot be split");
-    int64_t total = t->size[d], sz = (total + k - 1) / k;
+    int64_t total = t->size[d], sz = total / k + (total % k != 0);   /* ceil without overflow */
     if (sz == 0) sz = 1;
-    int64_t n = total == 0 ? 1 : (total + sz - 1) / sz;
+    int64_t n = total == 0 ? 1 : total / sz + (total % sz != 0);
     int64_t *len = lua_newuserdatauv(L, (size_t)n * sizeof *len, 0);
     for (int64_t i = 0; i < n; i++) len[i] = (i + 1) * sz <= total ? sz : total - i * sz;
     return push_pieces(L, "chunk", t, d, len, (int)n);

@@ -495,6 +495,9 @@ cnn_tensor *cnn_expand(cnn_ctx *c, cnn_tensor *t, const cnn_shape *s) {
             goto bad;
         }
     }
+    cnn_shape r = { s->ndim, {0} };
+    memcpy(r.size, sz, sizeof r.size);
+    if (cnn_shape_check(c, &r) < 0) return NULL;     /* no storage, but numel must not overflow */
     cnn_tensor *y = cnn_make_view(c, t, s->ndim, sz, st, t->offset);
     return y ? record1(c, &op_expand, y, t, NULL) : NULL;
 bad:

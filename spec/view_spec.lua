@@ -156,6 +156,15 @@ describe("views", function()
     H.errors(function() return a:flatten(3, 2) end, "cnn.flatten: start_dim 3 comes after end_dim 2")
     H.errors(function() return a:split(0) end, "cnn.split: argument 1 (size): expected a size > 0, got 0")
     H.errors(function() return a:split({1, 2}) end, "cnn.split: argument 1 (sizes): the sizes add up to 3, but dimension 1 has size 2")
+    -- sizes near the integer limits must not overflow on the way to the message
+    H.errors(function() return cnn.zeros(1):expand(2 ^ 40, 2 ^ 40) end,
+      "cnn.expand: shape [1099511627776,1099511627776] is too large (the element count overflows)")
+    H.errors(function() return a:narrow(1, 2, math.maxinteger) end,
+      "cnn.narrow: argument 3 (length): start 2 + length 9223372036854775807 exceeds size 2 of dimension 1")
+    H.errors(function() return a:split({math.maxinteger, math.maxinteger}) end,
+      "cnn.split: argument 1 (sizes): the sizes add up to more than 2, but dimension 1 has size 2")
+    assert.are.equal(1, #a:split(math.maxinteger))
+    assert.are.equal(2, #a:chunk(math.maxinteger))
     H.errors(function() return a:chunk(0) end, "cnn.chunk: argument 1 (chunks): expected a number of chunks > 0, got 0")
     H.errors(function() return cnn.tensor(1):split(1) end, "cnn.split: a 0-d tensor cannot be split")
   end)
