@@ -599,7 +599,10 @@ cnn_tensor *cnn_where(cnn_ctx *c, const cnn_tensor *cond, const cnn_tensor *a, c
     if (cnn_broadcast_shapes(c, &sa, &sb, &s1) < 0 || cnn_broadcast_shapes(c, &sc, &s1, &s) < 0) return NULL;
     cnn_dtype dt;
     cnn_check_dtype_pair(c, a, b, &dt);
-    cnn_tensor *cc = cnn_contiguous_as(c, cond, dt), *ac = cnn_contiguous_as(c, a, dt), *bc = cnn_contiguous_as(c, b, dt);
+    /* a float64 condition is made 0/1 before it is narrowed: 1e-50 is true, but 0 in float32 */
+    cnn_tensor *cc = cond->dtype == dt ? cnn_contiguous_as(c, cond, dt) : cnn_binary_scalar(c, CNN_NE, cond, 0.0, 0);
+    if (cc && cc->dtype != dt) { cnn_tensor *k = cnn_contiguous_as(c, cc, dt); cnn_tensor_release(cc); cc = k; }
+    cnn_tensor *ac = cnn_contiguous_as(c, a, dt), *bc = cnn_contiguous_as(c, b, dt);
     cnn_tensor *y = (cc && ac && bc) ? cnn_empty(c, &s, dt) : NULL;
     if (y) {
         int64_t s0[CNN_MAX_DIM], s1x[CNN_MAX_DIM], s2[CNN_MAX_DIM];

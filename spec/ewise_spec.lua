@@ -148,6 +148,7 @@ describe("comparisons, where, masked_fill", function()
     assert.are.same({{1, 2, 3}, {0, 0, 0}}, cnn.where(c, T({1, 2, 3}), 0):totable())
     assert.are.same({{9, 9}, {5, 6}}, cnn.where(c, 9, T({5, 6})):totable())
     assert.are.same({7, -1, 7}, cnn.where(T({2, 0, -1}), 7, -1):totable())   -- any non-zero is true
+    assert.are.same({1, 4}, cnn.where(T({1e-50, 0}, "float64"), T({1, 2}), T({3, 4})):totable())   -- tiny is true
     local r = cnn.where(T({1, 0}), T({1, 2}, "float64"), T({3, 4}))
     assert.are.equal("float64", r:dtype())
     assert.are.same({1, 4}, r:totable())
