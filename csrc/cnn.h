@@ -180,6 +180,57 @@ cnn_tensor *cnn_sum_to(cnn_ctx *c, const cnn_tensor *g, const cnn_shape *s);
 /* ---- linear algebra ---- */
 cnn_tensor *cnn_matmul(cnn_ctx *c, const cnn_tensor *a, const cnn_tensor *b);
 
+/* ---- neural-network functional ops (op_act.c, op_loss.c, op_norm.c, op_linear.c, op_pad.c) ---- */
+/* pointwise activations: y = f(x; a, b) with the parameters noted */
+typedef enum {
+    CNN_ACT_LEAKY_RELU,   /* a = negative slope */
+    CNN_ACT_ELU,          /* a = alpha */
+    CNN_ACT_SELU,         /* fixed alpha and scale */
+    CNN_ACT_HARDTANH,     /* a = min, b = max */
+    CNN_ACT_SOFTSIGN,
+    CNN_ACT_SOFTPLUS,     /* a = beta, b = threshold */
+    CNN_ACT_COUNT
+} cnn_act;
+cnn_tensor *cnn_activation(cnn_ctx *c, cnn_act kind, const cnn_tensor *x, double a, double b);
+/* training: a random slope in [lower, upper] per negative element; else (lower+upper)/2 */
+cnn_tensor *cnn_rrelu(cnn_ctx *c, const cnn_tensor *x, double lower, double upper, int training);
+/* w: 1 value, or one per channel (dimension 1, 0-based) */
+cnn_tensor *cnn_prelu(cnn_ctx *c, const cnn_tensor *x, const cnn_tensor *w);
+cnn_tensor *cnn_softmax(cnn_ctx *c, const cnn_tensor *x, int dim, int log);
+
+typedef enum { CNN_RED_NONE, CNN_RED_MEAN, CNN_RED_SUM } cnn_reduction;
+/* losses comparing x with a target of its shape, element by element */
+typedef enum {
+    CNN_LOSS_MSE, CNN_LOSS_L1, CNN_LOSS_HUBER /* p = delta */, CNN_LOSS_SMOOTH_L1 /* p = beta */,
+    CNN_LOSS_BCE, CNN_LOSS_BCE_LOGITS, CNN_LOSS_HINGE_EMBEDDING /* p = margin */, CNN_LOSS_COUNT
+} cnn_loss;
+/* weight (broadcast to x) scales each term; where it is 0 the term and its gradients are 0 even
+ * when x or y is NaN. pos_weight (BCE_LOGITS only, broadcast to x) weighs the positive term. */
+cnn_tensor *cnn_pointwise_loss(cnn_ctx *c, cnn_loss kind, const cnn_tensor *x, const cnn_tensor *y,
+                               const cnn_tensor *weight, const cnn_tensor *pos_weight, double p,
+                               cnn_reduction red);
+/* x (N,C,d...) logits (log_softmax = 1: cross-entropy) or log-probabilities (0: nll);
+ * target: ts->ndim = x->ndim - 1 sizes (N,d...), 0-based classes, -1 = ignored;
+ * weight (C) or NULL. Mean divides by the summed weights of the counted targets. */
+cnn_tensor *cnn_nll_loss(cnn_ctx *c, const cnn_tensor *x, const cnn_shape *ts, const int64_t *target,
+                         const cnn_tensor *weight, int log_softmax, cnn_reduction red);
+/* x (N,C) or (C), target (N) or one class, 0-based; p 1 or 2 */
+cnn_tensor *cnn_multi_margin_loss(cnn_ctx *c, const cnn_tensor *x, const cnn_shape *ts, const int64_t *target,
+                                  const cnn_tensor *weight, int p, double margin, cnn_reduction red);
+
+/* x (N,C,...); running stats (C) updated in place when training (any may be NULL) */
+cnn_tensor *cnn_batch_norm(cnn_ctx *c, const cnn_tensor *x, cnn_tensor *running_mean, cnn_tensor *running_var,
+                           const cnn_tensor *weight, const cnn_tensor *bias, int training,
+                           double momentum, double eps);
+/* inverted dropout from the context's generator; x itself (retained) when not training or p = 0 */
+cnn_tensor *cnn_dropout(cnn_ctx *c, const cnn_tensor *x, double p, int training);
+/* x (..., in), w (out, in), b (out) or NULL -> (..., out) */
+cnn_tensor *cnn_linear(cnn_ctx *c, const cnn_tensor *x, const cnn_tensor *w, const cnn_tensor *b);
+typedef enum { CNN_PAD_CONSTANT, CNN_PAD_REFLECT, CNN_PAD_REPLICATE, CNN_PAD_CIRCULAR } cnn_pad_mode;
+/* pads: (before, after) pairs from the last dimension backwards, as PyTorch; negative crops */
+cnn_tensor *cnn_pad(cnn_ctx *c, const cnn_tensor *x, const int64_t *pads, int npads, cnn_pad_mode mode,
+                    double value);
+
 /* ---- printing: malloc'd string (caller frees), NULL on OOM ---- */
 char *cnn_format(cnn_ctx *c, const cnn_tensor *t);
 

@@ -1,0 +1,167 @@
+/* op_norm.c: batch_norm (training with batch statistics and a running-average update, or eval
+ * with the running statistics) and inverted dropout, each fused with its own backward.
+ * Kernels: op_norm.inc. Bindings: lua_nn.c; spec: norm_spec.lua. */
+#include "cnn.h"
+#include "tensor.h"
+#include "autograd.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CNN_GEN_FILE "op_norm.inc"
+#include "gen.h"
+
+/* ---- batch_norm: saved x (contiguous) and weight; extra = mean and invstd (2C doubles);
+ * iarg = training, N, C, S ---- */
+
+static void bn_release(cnn_node *n) { free(n->extra); }
+
+static int bn_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_tensor **dx) {
+    const cnn_tensor *x = cnn_node_saved(c, n, 0), *w = NULL;
+    if (x == NULL) return -1;
+    if (n->nsaved > 1 && (w = cnn_node_saved(c, n, 1)) == NULL) return -1;
+    int64_t N = n->iarg[1], C = n->iarg[2], S = n->iarg[3];
+    const double *mean = n->extra, *invstd = mean + C;
+    cnn_dtype dt = x->dtype;
+    cnn_shape sc = { 1, { C } };
+    cnn_tensor *g = cnn_contiguous_as(c, dy, dt), *rx = NULL, *rw = NULL, *rb = NULL;
+    int ok = g != NULL;
+    if (ok && n->in[0].node) ok = (rx = cnn_empty(c, &n->in[0].shape, dt)) != NULL;
+    if (ok && n->in[1].node) ok = (rw = cnn_empty(c, &sc, dt)) != NULL;
+    if (ok && n->in[2].node) ok = (rb = cnn_empty(c, &sc, dt)) != NULL;
+    if (ok) {
+        int tr = (int)n->iarg[0];
+        if (dt == CNN_F32)
+            bn_bwd_f32(tr, N, C, S, rx ? cnn_data(rx) : NULL, rw ? cnn_data(rw) : NULL, rb ? cnn_data(rb) : NULL,
+                       cnn_data(g), cnn_data(x), mean, invstd, w ? cnn_data(w) : NULL);
+        else
+            bn_bwd_f64(tr, N, C, S, rx ? cnn_data(rx) : NULL, rw ? cnn_data(rw) : NULL, rb ? cnn_data(rb) : NULL,
+                       cnn_data(g), cnn_data(x), mean, invstd, w ? cnn_data(w) : NULL);
+    }
+    cnn_tensor_release(g);
+    cnn_tensor *r[3] = { rx, rw, rb };
+    for (int i = 0; i < 3; i++) {
+        if (!ok) { cnn_tensor_release(r[i]); continue; }
+        if (r[i] && r[i]->dtype != n->in[i].dtype) {
+            dx[i] = cnn_to(c, r[i], n->in[i].dtype);
+            cnn_tensor_release(r[i]);
+            if (dx[i] == NULL) ok = 0;
+        } else {
+            dx[i] = r[i];
+        }
+    }
+    return ok ? 0 : -1;
+}
+static const cnn_op op_batch_norm = { "batch_norm", bn_backward, bn_release };
+
+/* a per-channel tensor must hold exactly C values in one dimension */
+static int check_channel(cnn_ctx *c, const cnn_tensor *t, int64_t C, const char *what) {
+    char a[200];
+    if (t && (t->ndim != 1 || t->size[0] != C))
+        return cnn_seterr(c, "expected %s of shape [%lld], got %s", what, (long long)C, cnn_tensor_desc(a, sizeof a, t));
+    return 0;
+}
+
+cnn_tensor *cnn_batch_norm(cnn_ctx *c, const cnn_tensor *x, cnn_tensor *running_mean, cnn_tensor *running_var,
+                           const cnn_tensor *weight, const cnn_tensor *bias, int training,
+                           double momentum, double eps) {
+    char a[200];
+    if (x->ndim < 2) { cnn_seterr(c, "expected an input of 2 or more dimensions (N,C,...), got %s", cnn_tensor_desc(a, sizeof a, x)); return NULL; }
+    int64_t N = x->size[0], C = x->size[1], S = 1;
+    for (int i = 2; i < x->ndim; i++) S *= x->size[i];
+    if (check_channel(c, running_mean, C, "running_mean") < 0 || check_channel(c, running_var, C, "running_var") < 0 ||
+        check_channel(c, weight, C, "weight") < 0 || check_channel(c, bias, C, "bias") < 0) return NULL;
+    if (!training && (running_mean == NULL || running_var == NULL)) {
+        cnn_seterr(c, "running_mean and running_var are needed when not training");
+        return NULL;
+    }
+    if (training && N * S <= 1) {
+        cnn_seterr(c, "expected more than 1 value per channel when training, got input %s", cnn_tensor_desc(a, sizeof a, x));
+        return NULL;
+    }
+    if (training && ((running_mean && cnn_check_inplace(c, running_mean) < 0) ||
+                     (running_var && cnn_check_inplace(c, running_var) < 0))) return NULL;
+    double *stats = malloc((size_t)(2 * (C ? C : 1)) * sizeof *stats);
+    if (stats == NULL) { cnn_seterr(c, "out of memory"); return NULL; }
+    double *mean = stats, *invstd = stats + C;
+    cnn_dtype dt = x->dtype;
+    cnn_tensor *xc = cnn_contiguous_as(c, x, dt);
+    cnn_tensor *wc = xc && weight ? cnn_contiguous_as(c, weight, dt) : NULL;
+    cnn_tensor *bc = xc && bias ? cnn_contiguous_as(c, bias, dt) : NULL;
+    cnn_shape s = cnn_shape_of(x);
+    cnn_tensor *y = NULL;
+    if (xc && (!weight || wc) && (!bias || bc)) y = cnn_empty(c, &s, dt);
+    if (y) {
+        if (training) {
+            /* invstd holds the variance until the update below is done with it */
+            if (dt == CNN_F32) bn_stats_f32(N, C, S, cnn_data(xc), mean, invstd);
+            else bn_stats_f64(N, C, S, cnn_data(xc), mean, invstd);
+            double unbias = (double)(N * S) / (double)(N * S - 1);
+            for (int64_t ch = 0; ch < C; ch++) {
+                int64_t i[1] = { ch };
+                if (running_mean) cnn_set(running_mean, i, (1 - momentum) * cnn_get(running_mean, i) + momentum * mean[ch]);
+                if (running_var) cnn_set(running_var, i, (1 - momentum) * cnn_get(running_var, i) + momentum * invstd[ch] * unbias);
+                invstd[ch] = 1 / sqrt(invstd[ch] + eps);
+            }
+            if (running_mean) cnn_bump_version(running_mean);
+            if (running_var) cnn_bump_version(running_var);
+        } else {
+            for (int64_t ch = 0; ch < C; ch++) {
+                int64_t i[1] = { ch };
+                mean[ch] = cnn_get(running_mean, i);
+                invstd[ch] = 1 / sqrt(cnn_get(running_var, i) + eps);
+            }
+        }
+        if (dt == CNN_F32) bn_fwd_f32(N, C, S, cnn_data(y), cnn_data(xc), mean, invstd, wc ? cnn_data(wc) : NULL, bc ? cnn_data(bc) : NULL);
+        else bn_fwd_f64(N, C, S, cnn_data(y), cnn_data(xc), mean, invstd, wc ? cnn_data(wc) : NULL, bc ? cnn_data(bc) : NULL);
+        const cnn_tensor *ins[3] = { x, weight, bias };
+        cnn_node *n = cnn_record(c, &op_batch_norm, &y, 3, ins);
+        if (n) {
+            n->iarg[0] = training; n->iarg[1] = N; n->iarg[2] = C; n->iarg[3] = S;
+            n->extra = stats;
+            stats = NULL;
+            cnn_node_save(n, 0, xc);
+            if (wc) cnn_node_save(n, 1, wc);
+        }
+    }
+    free(stats);
+    cnn_tensor_release(xc); cnn_tensor_release(wc); cnn_tensor_release(bc);
+    return y;
+}
+
+/* ---- dropout: saved mask (0 or 1/(1-p)); dx = dy * mask ---- */
+
+static int dropout_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_tensor **dx) {
+    const cnn_tensor *mask = cnn_node_saved(c, n, 0);
+    if (mask == NULL) return -1;
+    dx[0] = cnn_binary(c, CNN_MUL, dy, mask);
+    return dx[0] ? 0 : -1;
+}
+static const cnn_op op_dropout = { "dropout", dropout_backward, NULL };
+
+cnn_tensor *cnn_dropout(cnn_ctx *c, const cnn_tensor *x, double p, int training) {
+    if (!(p >= 0 && p <= 1)) { cnn_seterr(c, "expected a probability p in [0, 1], got %g", p); return NULL; }
+    if (!training || p == 0) { cnn_tensor_retain((cnn_tensor *)x); return (cnn_tensor *)x; }
+    cnn_shape s = cnn_shape_of(x);
+    cnn_tensor *xc = cnn_contiguous_as(c, x, x->dtype);
+    cnn_tensor *mask = xc ? cnn_empty(c, &s, x->dtype) : NULL;
+    cnn_tensor *y = mask ? cnn_empty(c, &s, x->dtype) : NULL;
+    if (y) {
+        int64_t m = cnn_numel(y);
+        if (p == 1) {                   /* everything dropped; 1/(1-p) would be infinite */
+            memset(cnn_data(y), 0, (size_t)m * cnn_dtype_size(x->dtype));
+            memset(cnn_data(mask), 0, (size_t)m * cnn_dtype_size(x->dtype));
+        } else if (x->dtype == CNN_F32) {
+            dropout_fwd_f32(cnn_ctx_rng(c), m, cnn_data(y), cnn_data(mask), cnn_data(xc), p);
+        } else {
+            dropout_fwd_f64(cnn_ctx_rng(c), m, cnn_data(y), cnn_data(mask), cnn_data(xc), p);
+        }
+        const cnn_tensor *ins[1] = { x };
+        cnn_node *n = cnn_record(c, &op_dropout, &y, 1, ins);
+        if (n) cnn_node_save(n, 0, mask);
+    }
+    cnn_tensor_release(xc);
+    cnn_tensor_release(mask);
+    return y;
+}
