@@ -21,7 +21,7 @@ typedef struct conv_geom {
 /* A slice's im2col matrix is kept near this size, so it is still in cache when the GEMM reads
  * it (bench/conv.lua measures the choice). */
 #ifndef CNN_CONV_SLICE_BYTES
-#define CNN_CONV_SLICE_BYTES (2 << 20)
+#define CNN_CONV_SLICE_BYTES (512 << 10)
 #endif
 
 /* the ow in [lo, hi) whose input column ow*SW + off lies inside [0, W); outside it is padding */

@@ -38,6 +38,21 @@ static inline int64_t pool_window(const pool_geom *g, int64_t oh, int64_t ow,
     return g->count_include_pad ? padded : (*h1 - *h0) * (*w1 - *w0);
 }
 
+/* the ow in [lo, hi) whose input column ow*SW + off lies inside [0, W) */
+static inline void pool_wrange(const pool_geom *g, int64_t off, int64_t *lo, int64_t *hi) {
+    int64_t l = off < 0 ? (-off + g->SW - 1) / g->SW : 0;
+    int64_t h = g->W - off - 1 < 0 ? 0 : (g->W - off - 1) / g->SW + 1;
+    if (h > g->OW) h = g->OW;
+    if (l > h) l = h;
+    *lo = l;
+    *hi = h;
+}
+
+/* max-pool scratch: one output row of values (padded to 64 bytes) and of indices */
+static size_t pool_ws_bytes(const pool_geom *g) {
+    return (size_t)((g->OW + 7) & ~(int64_t)7) * (8 + 8);
+}
+
 #define CNN_GEN_FILE "op_pool.inc"
 #include "gen.h"
 
@@ -121,8 +136,10 @@ static int pool_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_tens
     if (d == NULL) return -1;
     if ((dx[0] = cnn_full(c, &n->in[0].shape, dt, 0.0)) == NULL) { cnn_tensor_release(d); return -1; }
     if (g->kind == CNN_POOL_MAX) {
-        if (dt == CNN_F32) max_pool_bwd_f32(cnn_data(dx[0]), cnn_data(d), cnn_data(x), g);
-        else max_pool_bwd_f64(cnn_data(dx[0]), cnn_data(d), cnn_data(x), g);
+        void *ws = cnn_ws_get(c, pool_ws_bytes(g));
+        if (ws == NULL) { cnn_tensor_release(d); cnn_tensor_release(dx[0]); dx[0] = NULL; return -1; }
+        if (dt == CNN_F32) max_pool_bwd_f32(cnn_data(dx[0]), cnn_data(d), cnn_data(x), g, ws);
+        else max_pool_bwd_f64(cnn_data(dx[0]), cnn_data(d), cnn_data(x), g, ws);
     } else {
         if (dt == CNN_F32) avg_pool_bwd_f32(cnn_data(dx[0]), cnn_data(d), g);
         else avg_pool_bwd_f64(cnn_data(dx[0]), cnn_data(d), g);
@@ -142,11 +159,12 @@ static cnn_tensor *pool_run(cnn_ctx *c, const cnn_tensor *x0, const pool_geom *g
     ys.size[ys.ndim - 1] = g->OW;
     cnn_tensor *x = cnn_contiguous_as(c, x0, x0->dtype);
     cnn_tensor *y = x ? cnn_empty(c, &ys, x0->dtype) : NULL;
-    if (y == NULL) { cnn_tensor_release(x); return NULL; }
+    void *ws = y && g->kind == CNN_POOL_MAX ? cnn_ws_get(c, pool_ws_bytes(g)) : y;
+    if (y == NULL || ws == NULL) { cnn_tensor_release(y); cnn_tensor_release(x); return NULL; }
     if (g->P > 0) {
         if (g->kind == CNN_POOL_MAX) {
-            if (x->dtype == CNN_F32) max_pool_fwd_f32(cnn_data(y), cnn_data(x), g);
-            else max_pool_fwd_f64(cnn_data(y), cnn_data(x), g);
+            if (x->dtype == CNN_F32) max_pool_fwd_f32(cnn_data(y), cnn_data(x), g, ws);
+            else max_pool_fwd_f64(cnn_data(y), cnn_data(x), g, ws);
         } else {
             if (x->dtype == CNN_F32) avg_pool_fwd_f32(cnn_data(y), cnn_data(x), g);
             else avg_pool_fwd_f64(cnn_data(y), cnn_data(x), g);
