@@ -87,6 +87,7 @@ if not only or only == "lenet" then
   local base = cnn.memory()
   step()
   local _, peak = cnn.memory()
+  collectgarbage(); collectgarbage()
   -- activations a step must hold for backward, measured by one forward kept alive
   local keep = {}
   local h1 = F.conv2d(x, P.w1, P.b1, {padding = 1}):relu(); keep[#keep + 1] = h1
