@@ -1,0 +1,196 @@
+/* lua_conv.c: bindings of convolution and pooling (F.conv2d, F.conv1d, F.max_pool2d,
+ * F.avg_pool2d, F.adaptive_avg_pool2d, F.max_pool1d, F.avg_pool1d) and cnn._sgemm_time, the
+ * raw-GEMM yardstick of bench/conv.lua. Core: op_conv.c, op_pool.c. Specs: conv2d_spec.lua,
+ * conv1d_spec.lua, pool_spec.lua, parity/conv_parity_spec.lua; reference: docs/api-conv.md. */
+#include "lua_util.h"
+
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* the value on top of the stack: an integer, or for 2-D ops also a {h, w} pair -> out */
+static void opt_pair(lua_State *L, const char *fn, int arg, const char *argname, const char *key,
+                     int nd, int64_t out[2]) {
+    int ok;
+    lua_Integer v = lua_tointegerx(L, -1, &ok);
+    if (ok) { out[0] = out[1] = v; return; }
+    const char *want = nd == 2 ? "an integer or a {h,w} pair of integers" : "an integer";
+    if (nd == 2 && lua_istable(L, -1) && !is_tensor(L, -1) && luaL_len(L, -1) == 2) {
+        int ok0, ok1;
+        lua_geti(L, -1, 1);
+        lua_geti(L, -2, 2);
+        lua_Integer a = lua_tointegerx(L, -2, &ok0), b = lua_tointegerx(L, -1, &ok1);
+        lua_pop(L, 2);
+        if (ok0 && ok1) { out[0] = a; out[1] = b; return; }
+    }
+    const char *got = lua_type(L, -1) == LUA_TNUMBER ? lua_tostring(L, -1) : luaL_typename(L, -1);
+    if (key) arg_error(L, fn, arg, argname, "%s must be %s, got %s", key, want, got);
+    else arg_error(L, fn, arg, argname, "expected %s, got %s", want, got);
+}
+
+/* an options table at idx (or nil): each key must be in `allowed` (NULL-terminated); the
+ * caller then reads them with opt_field */
+static void check_option_keys(lua_State *L, int idx, const char *fn, const char *const *allowed) {
+    if (lua_isnoneornil(L, idx)) return;
+    if (!lua_istable(L, idx) || is_tensor(L, idx))
+        arg_error(L, fn, idx, "options", "expected a table of options, got %s", luaL_typename(L, idx));
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+        int known = 0;
+        for (const char *const *a = allowed; k && *a; a++) if (strcmp(k, *a) == 0) known = 1;
+        if (!known) {
+            char list[200] = "";
+            for (const char *const *a = allowed; *a; a++) {
+                if (a != allowed) strcat(list, ", ");
+                strcat(list, *a);
+            }
+            arg_error(L, fn, idx, "options", "unknown option '%s' (expected %s)",
+                      k ? k : luaL_typename(L, -2), list);
+        }
+        lua_pop(L, 1);
+    }
+}
+
+/* options[key] as an integer or pair; absent: out keeps its default. 1 if present. */
+static int opt_field(lua_State *L, int idx, const char *fn, const char *key, int nd, int64_t out[2]) {
+    if (lua_isnoneornil(L, idx)) return 0;
+    int present = lua_getfield(L, idx, key) != LUA_TNIL;
+    if (present) opt_pair(L, fn, idx, "options", key, nd, out);
+    lua_pop(L, 1);
+    return present;
+}
+
+static int opt_bool(lua_State *L, int idx, const char *fn, const char *key, int dflt) {
+    if (lua_isnoneornil(L, idx)) return dflt;
+    int t = lua_getfield(L, idx, key);
+    if (t != LUA_TNIL && t != LUA_TBOOLEAN)
+        arg_error(L, fn, idx, "options", "%s must be a boolean, got %s", key, luaL_typename(L, -1));
+    int v = t == LUA_TNIL ? dflt : lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+static cnn_tensor *opt_bias(lua_State *L, int idx, const char *fn) {
+    if (lua_isnoneornil(L, idx)) return NULL;
+    if (!is_tensor(L, idx))
+        arg_error(L, fn, idx, "bias", "expected a tensor or nil, got %s", luaL_typename(L, idx));
+    return check_tensor(L, idx, fn, "bias");
+}
+
+/* conv2d(x, w [, b [, {stride=, padding=, dilation=, groups=}]]) and conv1d (integers only) */
+static int conv(lua_State *L, int nd) {
+    static const char *const keys[] = { "stride", "padding", "dilation", "groups", NULL };
+    const char *fn = nd == 2 ? "conv2d" : "conv1d";
+    cnn_tensor *x = check_tensor(L, 1, fn, "input");
+    cnn_tensor *w = check_tensor(L, 2, fn, "weight");
+    cnn_tensor *b = opt_bias(L, 3, fn);
+    check_option_keys(L, 4, fn, keys);
+    int64_t s[2] = { 1, 1 }, p[2] = { 0, 0 }, d[2] = { 1, 1 }, g[2] = { 1, 1 };
+    opt_field(L, 4, fn, "stride", nd, s);
+    opt_field(L, 4, fn, "padding", nd, p);
+    opt_field(L, 4, fn, "dilation", nd, d);
+    opt_field(L, 4, fn, "groups", 1, g);
+    cnn_tensor **box = push_box(L);
+    *box = nd == 2 ? cnn_conv2d(ctx_of(L), x, w, b, s, p, d, g[0])
+                   : cnn_conv1d(ctx_of(L), x, w, b, s[1], p[1], d[1], g[0]);
+    return push_result(L, box, fn);
+}
+static int l_conv2d(lua_State *L) { return conv(L, 2); }
+static int l_conv1d(lua_State *L) { return conv(L, 1); }
+
+/* max_poolNd(x, k, {stride=k, padding=0, dilation=1, ceil_mode=false}) and
+ * avg_poolNd(x, k, {stride=k, padding=0, ceil_mode=false, count_include_pad=true}) */
+static int pool(lua_State *L, cnn_pool kind, int nd, const char *fn) {
+    static const char *const max_keys[] = { "stride", "padding", "dilation", "ceil_mode", NULL };
+    static const char *const avg_keys[] = { "stride", "padding", "ceil_mode", "count_include_pad", NULL };
+    cnn_tensor *x = check_tensor(L, 1, fn, "input");
+    int64_t k[2];
+    if (lua_isnoneornil(L, 2)) arg_error(L, fn, 2, "kernel_size", "expected %s, got %s",
+                                         nd == 2 ? "an integer or a {h,w} pair of integers" : "an integer",
+                                         luaL_typename(L, 2));
+    lua_pushvalue(L, 2);
+    opt_pair(L, fn, 2, "kernel_size", NULL, nd, k);
+    lua_pop(L, 1);
+    check_option_keys(L, 3, fn, kind == CNN_POOL_MAX ? max_keys : avg_keys);
+    int64_t s[2] = { k[0], k[1] }, p[2] = { 0, 0 }, d[2] = { 1, 1 };
+    opt_field(L, 3, fn, "stride", nd, s);
+    opt_field(L, 3, fn, "padding", nd, p);
+    if (kind == CNN_POOL_MAX) opt_field(L, 3, fn, "dilation", nd, d);
+    int ceil_mode = opt_bool(L, 3, fn, "ceil_mode", 0);
+    int cip = kind == CNN_POOL_AVG ? opt_bool(L, 3, fn, "count_include_pad", 1) : 1;
+    cnn_tensor **box = push_box(L);
+    *box = nd == 2 ? cnn_pool2d(ctx_of(L), kind, x, k, s, p, d, ceil_mode, cip)
+                   : cnn_pool1d(ctx_of(L), kind, x, k[1], s[1], p[1], d[1], ceil_mode, cip);
+    return push_result(L, box, fn);
+}
+static int l_max_pool2d(lua_State *L) { return pool(L, CNN_POOL_MAX, 2, "max_pool2d"); }
+static int l_avg_pool2d(lua_State *L) { return pool(L, CNN_POOL_AVG, 2, "avg_pool2d"); }
+static int l_max_pool1d(lua_State *L) { return pool(L, CNN_POOL_MAX, 1, "max_pool1d"); }
+static int l_avg_pool1d(lua_State *L) { return pool(L, CNN_POOL_AVG, 1, "avg_pool1d"); }
+
+/* adaptive_avg_pool2d(x, size): size an integer or a {h, w} pair */
+static int l_adaptive_avg_pool2d(lua_State *L) {
+    cnn_tensor *x = check_tensor(L, 1, "adaptive_avg_pool2d", "input");
+    int64_t o[2];
+    lua_pushvalue(L, 2);
+    opt_pair(L, "adaptive_avg_pool2d", 2, "output_size", NULL, 2, o);
+    lua_pop(L, 1);
+    cnn_tensor **box = push_box(L);
+    *box = cnn_adaptive_avg_pool2d(ctx_of(L), x, o);
+    return push_result(L, box, "adaptive_avg_pool2d");
+}
+
+static double now_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* cnn._sgemm_time(M, N, K [, reps=5]): median seconds of one row-major cblas_sgemm
+ * C (M,N) = A (M,K) @ B (K,N) at the current thread count; the yardstick the conv benchmark
+ * compares with. Hidden (leading underscore): a benchmark tool, not API. */
+static int l_sgemm_time(lua_State *L) {
+    int64_t M = check_int(L, 1, "_sgemm_time", "M"), N = check_int(L, 2, "_sgemm_time", "N");
+    int64_t Kd = check_int(L, 3, "_sgemm_time", "K");
+    int64_t reps = lua_isnoneornil(L, 4) ? 5 : check_int(L, 4, "_sgemm_time", "reps");
+    if (M < 1 || N < 1 || Kd < 1 || M > 1 << 16 || N > 1 << 24 || Kd > 1 << 16 || M * Kd + Kd * N + M * N > (int64_t)1 << 30)
+        return fn_error(L, "_sgemm_time", "sizes out of range: %lld, %lld, %lld", (long long)M, (long long)N, (long long)Kd);
+    if (reps < 1 || reps > 1000) return arg_error(L, "_sgemm_time", 4, "reps", "expected 1..1000, got %lld", (long long)reps);
+    float *a = malloc((size_t)(M * Kd + Kd * N + M * N) * sizeof *a);
+    double *t = malloc((size_t)reps * sizeof *t);
+    if (a == NULL || t == NULL) { free(a); free(t); return fn_error(L, "_sgemm_time", "out of memory"); }
+    float *b = a + M * Kd, *y = b + Kd * N;
+    for (int64_t i = 0; i < M * Kd + Kd * N; i++) a[i] = (float)((i * 7919) % 1000) * 1e-3f - 0.5f;
+    for (int64_t r = -1; r < reps; r++) {                 /* r = -1: warm-up */
+        double t0 = now_seconds();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)N, (int)Kd, 1, a, (int)Kd,
+                    b, (int)N, 0, y, (int)N);
+        if (r >= 0) t[r] = now_seconds() - t0;
+    }
+    qsort(t, (size_t)reps, sizeof *t, cmp_double);
+    lua_pushnumber(L, t[reps / 2]);
+    free(a);
+    free(t);
+    return 1;
+}
+
+static const luaL_Reg conv_fns[] = {
+    { "conv2d", l_conv2d }, { "conv1d", l_conv1d },
+    { "max_pool2d", l_max_pool2d }, { "avg_pool2d", l_avg_pool2d },
+    { "max_pool1d", l_max_pool1d }, { "avg_pool1d", l_avg_pool1d },
+    { "adaptive_avg_pool2d", l_adaptive_avg_pool2d },
+    { "_sgemm_time", l_sgemm_time },
+    { NULL, NULL }
+};
+
+void cnn_open_conv(lua_State *L, int ctx, int module, int methods) {
+    (void)methods;
+    register_fns(L, conv_fns, ctx, module, 0);
+}

@@ -1,0 +1,238 @@
+/* op_conv.c: conv2d and conv1d (NCHW / NCL, stride, padding, dilation, groups) by im2col + GEMM
+ * over batch slices, with their autograd record. conv1d and unbatched inputs go through conv2d
+ * on recorded views (H = 1, N = 1). Kernels: op_conv.inc. Bindings: lua_conv.c;
+ * specs: conv2d_spec.lua, conv1d_spec.lua, parity/conv_parity_spec.lua. */
+#include "cnn.h"
+#include "tensor.h"
+#include "autograd.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Filled and validated once by conv_geom_init; forward, backward and messages all use it. */
+typedef struct conv_geom {
+    int nd;                 /* spatial dims as the user sees them: 1 (conv1d) or 2 (conv2d) */
+    int batched;            /* 0: the user gave one image without the N dimension */
+    int64_t N, C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW;
+    int64_t NB;             /* images lowered into one GEMM (a batch slice) */
+} conv_geom;
+
+/* A slice's im2col matrix is kept near this size, so it is still in cache when the GEMM reads
+ * it (bench/conv.lua measures the choice). */
+#ifndef CNN_CONV_SLICE_BYTES
+#define CNN_CONV_SLICE_BYTES (512 << 10)
+#endif
+
+/* the ow in [lo, hi) whose input column ow*SW + off lies inside [0, W); outside it is padding */
+static inline void conv_wrange(const conv_geom *g, int64_t off, int64_t *lo, int64_t *hi) {
+    int64_t l = off < 0 ? (-off + g->SW - 1) / g->SW : 0;
+    int64_t h = g->W - off - 1 < 0 ? 0 : (g->W - off - 1) / g->SW + 1;
+    if (h > g->OW) h = g->OW;
+    if (l > h) l = h;
+    *lo = l;
+    *hi = h;
+}
+
+#define CNN_GEN_FILE "op_conv.inc"
+#include "gen.h"
+
+/* "3x3" for conv2d, "3" for conv1d */
+static const char *pair_str(char *buf, size_t n, const conv_geom *g, int64_t a, int64_t b) {
+    if (g->nd == 2) snprintf(buf, n, "%lldx%lld", (long long)a, (long long)b);
+    else snprintf(buf, n, "%lld", (long long)b);
+    return buf;
+}
+
+/* Reads the user's tensors (conv1d: (N,C,L) and (OC,C/G,K); unbatched without N) and options
+ * into g. Options arrays hold {h, w}; for conv1d only [1] is read. Messages name arguments as
+ * F.conv2d / F.conv1d number them. */
+static int conv_geom_init(cnn_ctx *c, conv_geom *g, int nd, const cnn_tensor *x, const cnn_tensor *w,
+                          const cnn_tensor *b, const int64_t *stride, const int64_t *pad,
+                          const int64_t *dil, int64_t groups) {
+    char d1[200], d2[200], p1[64], p2[64], p3[64], p4[64];
+    const char *sp = nd == 2 ? "H,W" : "L";
+    g->nd = nd;
+    if (x->ndim != nd + 1 && x->ndim != nd + 2)
+        return cnn_seterr(c, "argument 1 (input): expected a %d-D (C,%s) or %d-D (N,C,%s) tensor, got %s",
+                          nd + 1, sp, nd + 2, sp, cnn_tensor_desc(d1, sizeof d1, x));
+    if (w->ndim != nd + 2)
+        return cnn_seterr(c, "argument 2 (weight): expected a %d-D tensor, got %s", nd + 2,
+                          cnn_tensor_desc(d1, sizeof d1, w));
+    if (w->dtype != x->dtype)
+        return cnn_seterr(c, "argument 2 (weight): expected %s like the input, got %s",
+                          cnn_dtype_name(x->dtype), cnn_tensor_desc(d1, sizeof d1, w));
+    g->batched = x->ndim == nd + 2;
+    int o = g->batched;                          /* index of C in x */
+    g->N = g->batched ? x->size[0] : 1;
+    g->C = x->size[o];
+    g->H = nd == 2 ? x->size[o + 1] : 1;
+    g->W = x->size[x->ndim - 1];
+    g->OC = w->size[0];
+    g->KH = nd == 2 ? w->size[2] : 1;
+    g->KW = w->size[w->ndim - 1];
+    if (b && (b->ndim != 1 || b->size[0] != g->OC))
+        return cnn_seterr(c, "argument 3 (bias): expected a 1-D tensor of %lld elements (weight %s), got %s",
+                          (long long)g->OC, cnn_shape_str(d2, sizeof d2, w->ndim, w->size),
+                          cnn_tensor_desc(d1, sizeof d1, b));
+    if (b && b->dtype != x->dtype)
+        return cnn_seterr(c, "argument 3 (bias): expected %s like the input, got %s",
+                          cnn_dtype_name(x->dtype), cnn_tensor_desc(d1, sizeof d1, b));
+    g->SH = nd == 2 ? stride[0] : 1; g->SW = stride[1];
+    g->PH = nd == 2 ? pad[0] : 0;    g->PW = pad[1];
+    g->DH = nd == 2 ? dil[0] : 1;    g->DW = dil[1];
+    g->G = groups;
+    if (g->SH < 1 || g->SW < 1)
+        return cnn_seterr(c, "argument 4 (options): stride must be >= 1, got %s", pair_str(p1, sizeof p1, g, g->SH, g->SW));
+    if (g->PH < 0 || g->PW < 0)
+        return cnn_seterr(c, "argument 4 (options): padding must be >= 0, got %s", pair_str(p1, sizeof p1, g, g->PH, g->PW));
+    if (g->DH < 1 || g->DW < 1)
+        return cnn_seterr(c, "argument 4 (options): dilation must be >= 1, got %s", pair_str(p1, sizeof p1, g, g->DH, g->DW));
+    if (g->G < 1)
+        return cnn_seterr(c, "argument 4 (options): groups must be >= 1, got %lld", (long long)g->G);
+    if (g->KH < 1 || g->KW < 1)
+        return cnn_seterr(c, "argument 2 (weight): kernel size must be >= 1, got %s",
+                          cnn_tensor_desc(d1, sizeof d1, w));
+    if (g->C % g->G != 0)
+        return cnn_seterr(c, "groups=%lld does not divide the %lld input channels of input %s",
+                          (long long)g->G, (long long)g->C, cnn_tensor_desc(d1, sizeof d1, x));
+    if (g->OC % g->G != 0)
+        return cnn_seterr(c, "groups=%lld does not divide the %lld output channels of weight %s",
+                          (long long)g->G, (long long)g->OC, cnn_tensor_desc(d1, sizeof d1, w));
+    if (w->size[1] * g->G != g->C)
+        return cnn_seterr(c, "input %s has %lld channels, but weight %s with groups=%lld expects %lld",
+                          cnn_tensor_desc(d1, sizeof d1, x), (long long)g->C,
+                          cnn_shape_str(d2, sizeof d2, w->ndim, w->size), (long long)g->G,
+                          (long long)(w->size[1] * g->G));
+    int64_t nh = g->H + 2 * g->PH - g->DH * (g->KH - 1) - 1;
+    int64_t nw = g->W + 2 * g->PW - g->DW * (g->KW - 1) - 1;
+    g->OH = nh < 0 ? 0 : nh / g->SH + 1;
+    g->OW = nw < 0 ? 0 : nw / g->SW + 1;
+    if (nh < 0 || nw < 0)
+        return cnn_seterr(c, "output size is too small: input %s with kernel %s, padding %s and dilation %s "
+                             "gives %s", cnn_shape_str(d1, sizeof d1, x->ndim, x->size),
+                          pair_str(p1, sizeof p1, g, g->KH, g->KW), pair_str(p2, sizeof p2, g, g->PH, g->PW),
+                          pair_str(p3, sizeof p3, g, g->DH, g->DW),
+                          pair_str(p4, sizeof p4, g, nh < 0 ? 0 : g->OH, nw < 0 ? 0 : g->OW));
+    /* BLAS takes int dimensions; one image's im2col matrix must fit */
+    int64_t OHW = g->OH * g->OW, CK = g->C * g->KH * g->KW;
+    if (OHW > INT_MAX || CK > INT_MAX || g->OC > INT_MAX || (OHW && CK > INT_MAX / OHW))
+        return cnn_seterr(c, "convolution too large for BLAS (input %s, weight %s)",
+                          cnn_shape_str(d1, sizeof d1, x->ndim, x->size), cnn_shape_str(d2, sizeof d2, w->ndim, w->size));
+    int64_t per = (CK + g->OC) * OHW * (int64_t)cnn_dtype_size(x->dtype);
+    g->NB = per > 0 ? CNN_CONV_SLICE_BYTES / per : 1;
+    if (g->NB < 1) g->NB = 1;
+    if (g->NB > g->N) g->NB = g->N > 0 ? g->N : 1;
+    while (g->NB > 1 && g->NB * OHW * (CK > g->OC ? CK : g->OC) > INT_MAX) g->NB--;
+    return 0;
+}
+
+/* workspace: col (C*KH*KW, NB*OHW), plus (OC, NB*OHW) for a slice of several images */
+static size_t conv_ws_bytes(const conv_geom *g, cnn_dtype dt) {
+    size_t cols = (size_t)(g->NB * g->OH * g->OW);
+    size_t n = (size_t)(g->C * g->KH * g->KW) * cols + (g->NB > 1 ? (size_t)g->OC * cols : 0);
+    return (n ? n : 1) * cnn_dtype_size(dt);
+}
+
+/* saves: x and w (contiguous, 4-D); extra: the conv_geom */
+static int conv2d_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_tensor **dx) {
+    const conv_geom *g = n->extra;
+    const cnn_tensor *x = cnn_node_saved(c, n, 0), *w = cnn_node_saved(c, n, 1);
+    if (x == NULL || w == NULL) return -1;
+    cnn_tensor *d = cnn_contiguous_as(c, dy, x->dtype);
+    if (d == NULL) return -1;
+    for (int i = 0; i < 3; i++)
+        if (n->in[i].node && (dx[i] = cnn_full(c, &n->in[i].shape, x->dtype, 0.0)) == NULL) goto fail;
+    void *ws = cnn_ws_get(c, conv_ws_bytes(g, x->dtype));
+    if (ws == NULL) goto fail;
+    if (g->N > 0 && g->OH * g->OW > 0 && g->OC > 0) {  /* else the sums are empty: 0 */
+        if (x->dtype == CNN_F32)
+            conv2d_bwd_f32(dx[0] ? cnn_data(dx[0]) : NULL, dx[1] ? cnn_data(dx[1]) : NULL,
+                           dx[2] ? cnn_data(dx[2]) : NULL, cnn_data(d), cnn_data(x), cnn_data(w), g, ws);
+        else
+            conv2d_bwd_f64(dx[0] ? cnn_data(dx[0]) : NULL, dx[1] ? cnn_data(dx[1]) : NULL,
+                           dx[2] ? cnn_data(dx[2]) : NULL, cnn_data(d), cnn_data(x), cnn_data(w), g, ws);
+    }
+    cnn_tensor_release(d);
+    return 0;
+fail:
+    cnn_tensor_release(d);
+    for (int i = 0; i < 3; i++) { cnn_tensor_release(dx[i]); dx[i] = NULL; }
+    return -1;
+}
+static void conv2d_release(cnn_node *n) { free(n->extra); }
+static const cnn_op op_conv2d = { "conv2d", conv2d_backward, conv2d_release };
+
+/* x (N,C,H,W), w (OC,C/G,KH,KW), b (OC)|NULL, already validated into g */
+static cnn_tensor *conv2d_core(cnn_ctx *c, const cnn_tensor *x0, const cnn_tensor *w0, const cnn_tensor *b0,
+                               const conv_geom *g) {
+    cnn_tensor *x = cnn_contiguous_as(c, x0, x0->dtype);
+    cnn_tensor *w = x ? cnn_contiguous_as(c, w0, x0->dtype) : NULL;
+    cnn_tensor *b = (w && b0) ? cnn_contiguous_as(c, b0, x0->dtype) : NULL;
+    cnn_shape ys = { 4, { g->N, g->OC, g->OH, g->OW } };
+    cnn_tensor *y = (w && (b || !b0)) ? cnn_empty(c, &ys, x0->dtype) : NULL;
+    void *ws = y ? cnn_ws_get(c, conv_ws_bytes(g, x0->dtype)) : NULL;
+    if (ws == NULL) { cnn_tensor_release(y); y = NULL; goto done; }
+    if (cnn_numel(y) == 0) {
+        /* nothing to compute */
+    } else if (x0->dtype == CNN_F32) {
+        conv2d_fwd_f32(cnn_data(y), cnn_data(x), cnn_data(w), b ? cnn_data(b) : NULL, g, ws);
+    } else {
+        conv2d_fwd_f64(cnn_data(y), cnn_data(x), cnn_data(w), b ? cnn_data(b) : NULL, g, ws);
+    }
+    if (cnn_needs_grad(c, x0, w0) || (b0 && cnn_needs_grad(c, b0, NULL))) {
+        conv_geom *keep = malloc(sizeof *keep);
+        if (keep == NULL) { cnn_seterr(c, "out of memory"); cnn_tensor_release(y); y = NULL; goto done; }
+        *keep = *g;
+        const cnn_tensor *ins[3] = { x0, w0, b0 };
+        cnn_node *n = cnn_record(c, &op_conv2d, &y, 3, ins);
+        if (n == NULL) { free(keep); goto done; }
+        n->extra = keep;
+        cnn_node_save(n, 0, x);
+        cnn_node_save(n, 1, w);
+    }
+done:
+    cnn_tensor_release(x);
+    cnn_tensor_release(w);
+    cnn_tensor_release(b);
+    return y;
+}
+
+/* user layout -> (N,C,H,W) through recorded views: unbatched adds N, conv1d adds H */
+static cnn_tensor *to4d(cnn_ctx *c, const cnn_tensor *t, int nd, int add_batch) {
+    cnn_tensor *r = (cnn_tensor *)t;
+    cnn_tensor_retain(r);
+    if (add_batch) { cnn_tensor *u = cnn_unsqueeze(c, r, 0); cnn_tensor_release(r); if ((r = u) == NULL) return NULL; }
+    if (nd == 1) { cnn_tensor *u = cnn_unsqueeze(c, r, 2); cnn_tensor_release(r); r = u; }
+    return r;
+}
+
+static cnn_tensor *from4d(cnn_ctx *c, cnn_tensor *y, int nd, int batched) {
+    if (y && nd == 1) { cnn_tensor *u = cnn_squeeze(c, y, 2); cnn_tensor_release(y); y = u; }
+    if (y && !batched) { cnn_tensor *u = cnn_squeeze(c, y, 0); cnn_tensor_release(y); y = u; }
+    return y;
+}
+
+static cnn_tensor *conv_nd(cnn_ctx *c, int nd, const cnn_tensor *x, const cnn_tensor *w, const cnn_tensor *b,
+                           const int64_t *stride, const int64_t *pad, const int64_t *dil, int64_t groups) {
+    conv_geom g;
+    if (conv_geom_init(c, &g, nd, x, w, b, stride, pad, dil, groups) < 0) return NULL;
+    if (nd == 2 && g.batched) return conv2d_core(c, x, w, b, &g);
+    cnn_tensor *x4 = to4d(c, x, nd, !g.batched), *w4 = x4 ? to4d(c, w, nd, 0) : NULL;
+    cnn_tensor *y = w4 ? conv2d_core(c, x4, w4, b, &g) : NULL;
+    cnn_tensor_release(x4);
+    cnn_tensor_release(w4);
+    return from4d(c, y, nd, g.batched);
+}
+
+cnn_tensor *cnn_conv2d(cnn_ctx *c, const cnn_tensor *x, const cnn_tensor *w, const cnn_tensor *b,
+                       const int64_t stride[2], const int64_t padding[2], const int64_t dilation[2],
+                       int64_t groups) {
+    return conv_nd(c, 2, x, w, b, stride, padding, dilation, groups);
+}
+
+cnn_tensor *cnn_conv1d(cnn_ctx *c, const cnn_tensor *x, const cnn_tensor *w, const cnn_tensor *b,
+                       int64_t stride, int64_t padding, int64_t dilation, int64_t groups) {
+    int64_t s[2] = { 1, stride }, p[2] = { 0, padding }, d[2] = { 1, dilation };
+    return conv_nd(c, 1, x, w, b, s, p, d, groups);
+}

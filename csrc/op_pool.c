@@ -1,0 +1,214 @@
+/* op_pool.c: max_pool2d/1d, avg_pool2d/1d and adaptive_avg_pool2d with PyTorch's output sizes
+ * (ceil_mode, count_include_pad), and their autograd record. 1-D pools and unbatched inputs run
+ * as 2-D on (P, H, W) planes. Max-pool backward recomputes each window's argmax from the saved
+ * input rather than keeping an index tensor. Kernels: op_pool.inc. Bindings: lua_conv.c;
+ * specs: pool_spec.lua, parity/conv_parity_spec.lua. */
+#include "cnn.h"
+#include "tensor.h"
+#include "autograd.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+typedef struct pool_geom {
+    cnn_pool kind;
+    int nd;                  /* spatial dims the user gave (1 or 2), for messages */
+    int count_include_pad;
+    int64_t P, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW;   /* P = N*C planes */
+} pool_geom;
+
+/* Clips output (oh, ow)'s window to the input: rows [h0,h1), columns [w0,w1). Returns the
+ * divisor of an average: PyTorch counts padding (but not the ceil_mode overhang) when
+ * count_include_pad is set; an adaptive window is [floor(i*H/OH), ceil((i+1)*H/OH)). */
+static inline int64_t pool_window(const pool_geom *g, int64_t oh, int64_t ow,
+                                  int64_t *h0, int64_t *h1, int64_t *w0, int64_t *w1) {
+    if (g->kind == CNN_POOL_ADAPTIVE_AVG) {
+        *h0 = oh * g->H / g->OH; *h1 = ((oh + 1) * g->H + g->OH - 1) / g->OH;
+        *w0 = ow * g->W / g->OW; *w1 = ((ow + 1) * g->W + g->OW - 1) / g->OW;
+        return (*h1 - *h0) * (*w1 - *w0);
+    }
+    int64_t hs = oh * g->SH - g->PH, ws = ow * g->SW - g->PW;
+    int64_t he = hs + g->KH < g->H + g->PH ? hs + g->KH : g->H + g->PH;
+    int64_t we = ws + g->KW < g->W + g->PW ? ws + g->KW : g->W + g->PW;
+    int64_t padded = (he - hs) * (we - ws);
+    *h0 = hs < 0 ? 0 : hs; *h1 = he < g->H ? he : g->H;
+    *w0 = ws < 0 ? 0 : ws; *w1 = we < g->W ? we : g->W;
+    if (*h0 >= *h1 || *w0 >= *w1) return 0;
+    return g->count_include_pad ? padded : (*h1 - *h0) * (*w1 - *w0);
+}
+
+/* the ow in [lo, hi) whose input column ow*SW + off lies inside [0, W) */
+static inline void pool_wrange(const pool_geom *g, int64_t off, int64_t *lo, int64_t *hi) {
+    int64_t l = off < 0 ? (-off + g->SW - 1) / g->SW : 0;
+    int64_t h = g->W - off - 1 < 0 ? 0 : (g->W - off - 1) / g->SW + 1;
+    if (h > g->OW) h = g->OW;
+    if (l > h) l = h;
+    *lo = l;
+    *hi = h;
+}
+
+/* max-pool scratch: one output row of values (padded to 64 bytes) and of indices */
+static size_t pool_ws_bytes(const pool_geom *g) {
+    return (size_t)((g->OW + 7) & ~(int64_t)7) * (8 + 8);
+}
+
+#define CNN_GEN_FILE "op_pool.inc"
+#include "gen.h"
+
+static const char *const kind_names[] = { "max_pool", "avg_pool", "adaptive_avg_pool" };
+
+static const char *pair_str(char *buf, size_t n, int nd, int64_t a, int64_t b) {
+    if (nd == 2) snprintf(buf, n, "%lldx%lld", (long long)a, (long long)b);
+    else snprintf(buf, n, "%lld", (long long)b);
+    return buf;
+}
+
+/* PyTorch's pooling_output_shape: floor or ceil division; a last window starting in the right
+ * padding is dropped */
+static int64_t pool_out(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, int ceil_mode) {
+    int64_t num = in + 2 * p - d * (k - 1) - 1 + (ceil_mode ? s - 1 : 0);
+    int64_t o = (num >= 0 ? num / s : -((-num + s - 1) / s)) + 1;
+    if (ceil_mode && (o - 1) * s >= in + p) o--;
+    return o;
+}
+
+/* input (N,C,H,W) / (C,H,W), or (N,C,L) / (C,L) for nd = 1; option arrays hold {h, w} */
+static int pool_geom_init(cnn_ctx *c, pool_geom *g, cnn_pool kind, int nd, const cnn_tensor *x,
+                          const int64_t *k, const int64_t *s, const int64_t *p, const int64_t *d,
+                          int ceil_mode, int count_include_pad) {
+    char d1[200], p1[64], p2[64], p3[64];
+    const char *sp = nd == 2 ? "H,W" : "L";
+    g->kind = kind;
+    g->nd = nd;
+    g->count_include_pad = count_include_pad;
+    if (x->ndim != nd + 1 && x->ndim != nd + 2)
+        return cnn_seterr(c, "argument 1 (input): expected a %d-D (C,%s) or %d-D (N,C,%s) tensor, got %s",
+                          nd + 1, sp, nd + 2, sp, cnn_tensor_desc(d1, sizeof d1, x));
+    g->P = 1;
+    for (int i = 0; i < x->ndim - nd; i++) g->P *= x->size[i];
+    g->H = nd == 2 ? x->size[x->ndim - 2] : 1;
+    g->W = x->size[x->ndim - 1];
+    if (kind == CNN_POOL_ADAPTIVE_AVG) {
+        g->OH = nd == 2 ? k[0] : 1; g->OW = k[1];
+        g->KH = g->KW = g->SH = g->SW = g->DH = g->DW = 1;
+        g->PH = g->PW = 0;
+        if (g->OH < 1 || g->OW < 1)
+            return cnn_seterr(c, "argument 2 (output_size): expected sizes >= 1, got %s", pair_str(p1, sizeof p1, nd, g->OH, g->OW));
+        if (g->H < 1 || g->W < 1)
+            return cnn_seterr(c, "argument 1 (input): expected non-empty spatial dimensions, got %s",
+                              cnn_tensor_desc(d1, sizeof d1, x));
+        return 0;
+    }
+    g->KH = nd == 2 ? k[0] : 1; g->KW = k[1];
+    g->SH = nd == 2 ? s[0] : 1; g->SW = s[1];
+    g->PH = nd == 2 ? p[0] : 0; g->PW = p[1];
+    g->DH = nd == 2 ? d[0] : 1; g->DW = d[1];
+    if (g->KH < 1 || g->KW < 1)
+        return cnn_seterr(c, "argument 2 (kernel_size): expected sizes >= 1, got %s", pair_str(p1, sizeof p1, nd, g->KH, g->KW));
+    if (g->SH < 1 || g->SW < 1)
+        return cnn_seterr(c, "argument 3 (options): stride must be >= 1, got %s", pair_str(p1, sizeof p1, nd, g->SH, g->SW));
+    if (g->DH < 1 || g->DW < 1)
+        return cnn_seterr(c, "argument 3 (options): dilation must be >= 1, got %s", pair_str(p1, sizeof p1, nd, g->DH, g->DW));
+    /* a window must hold at least one real element, so padding is at most half a kernel */
+    int64_t eh = g->DH * (g->KH - 1) + 1, ew = g->DW * (g->KW - 1) + 1;
+    if (g->PH < 0 || g->PW < 0 || 2 * g->PH > eh || 2 * g->PW > ew)
+        return cnn_seterr(c, "argument 3 (options): padding must be >= 0 and at most half the kernel size, "
+                             "got padding %s for kernel %s", pair_str(p1, sizeof p1, nd, g->PH, g->PW),
+                          pair_str(p2, sizeof p2, nd, eh, ew));
+    g->OH = pool_out(g->H, g->KH, g->SH, g->PH, g->DH, ceil_mode);
+    g->OW = pool_out(g->W, g->KW, g->SW, g->PW, g->DW, ceil_mode);
+    if (g->OH < 1 || g->OW < 1)
+        return cnn_seterr(c, "output size is too small: input %s with kernel %s, stride %s gives %s",
+                          cnn_shape_str(d1, sizeof d1, x->ndim, x->size), pair_str(p1, sizeof p1, nd, g->KH, g->KW),
+                          pair_str(p2, sizeof p2, nd, g->SH, g->SW),
+                          pair_str(p3, sizeof p3, nd, g->OH < 0 ? 0 : g->OH, g->OW < 0 ? 0 : g->OW));
+    return 0;
+}
+
+/* saves: the contiguous input (max pool only: its argmax is recomputed); extra: the pool_geom */
+static int pool_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_tensor **dx) {
+    const pool_geom *g = n->extra;
+    const cnn_tensor *x = NULL;
+    if (g->kind == CNN_POOL_MAX && (x = cnn_node_saved(c, n, 0)) == NULL) return -1;
+    cnn_dtype dt = n->in[0].dtype;
+    cnn_tensor *d = cnn_contiguous_as(c, dy, dt);
+    if (d == NULL) return -1;
+    if ((dx[0] = cnn_full(c, &n->in[0].shape, dt, 0.0)) == NULL) { cnn_tensor_release(d); return -1; }
+    if (g->kind == CNN_POOL_MAX) {
+        void *ws = cnn_ws_get(c, pool_ws_bytes(g));
+        if (ws == NULL) { cnn_tensor_release(d); cnn_tensor_release(dx[0]); dx[0] = NULL; return -1; }
+        if (dt == CNN_F32) max_pool_bwd_f32(cnn_data(dx[0]), cnn_data(d), cnn_data(x), g, ws);
+        else max_pool_bwd_f64(cnn_data(dx[0]), cnn_data(d), cnn_data(x), g, ws);
+    } else {
+        if (dt == CNN_F32) avg_pool_bwd_f32(cnn_data(dx[0]), cnn_data(d), g);
+        else avg_pool_bwd_f64(cnn_data(dx[0]), cnn_data(d), g);
+    }
+    cnn_tensor_release(d);
+    return 0;
+}
+static void pool_release(cnn_node *n) { free(n->extra); }
+static const cnn_op op_max_pool = { "max_pool", pool_backward, pool_release };
+static const cnn_op op_avg_pool = { "avg_pool", pool_backward, pool_release };
+static const cnn_op op_adaptive_avg_pool = { "adaptive_avg_pool", pool_backward, pool_release };
+
+/* the output keeps the input's leading dims and replaces the nd spatial ones */
+static cnn_tensor *pool_run(cnn_ctx *c, const cnn_tensor *x0, const pool_geom *g) {
+    cnn_shape ys = cnn_shape_of(x0);
+    if (g->nd == 2) ys.size[ys.ndim - 2] = g->OH;
+    ys.size[ys.ndim - 1] = g->OW;
+    cnn_tensor *x = cnn_contiguous_as(c, x0, x0->dtype);
+    cnn_tensor *y = x ? cnn_empty(c, &ys, x0->dtype) : NULL;
+    void *ws = y && g->kind == CNN_POOL_MAX ? cnn_ws_get(c, pool_ws_bytes(g)) : y;
+    if (y == NULL || ws == NULL) { cnn_tensor_release(y); cnn_tensor_release(x); return NULL; }
+    if (g->P > 0) {
+        if (g->kind == CNN_POOL_MAX) {
+            if (x->dtype == CNN_F32) max_pool_fwd_f32(cnn_data(y), cnn_data(x), g, ws);
+            else max_pool_fwd_f64(cnn_data(y), cnn_data(x), g, ws);
+        } else {
+            if (x->dtype == CNN_F32) avg_pool_fwd_f32(cnn_data(y), cnn_data(x), g);
+            else avg_pool_fwd_f64(cnn_data(y), cnn_data(x), g);
+        }
+    }
+    if (cnn_needs_grad(c, x0, NULL)) {
+        pool_geom *keep = malloc(sizeof *keep);
+        if (keep == NULL) { cnn_seterr(c, "out of memory"); cnn_tensor_release(y); cnn_tensor_release(x); return NULL; }
+        *keep = *g;
+        const cnn_op *op = g->kind == CNN_POOL_MAX ? &op_max_pool
+                         : g->kind == CNN_POOL_AVG ? &op_avg_pool : &op_adaptive_avg_pool;
+        const cnn_tensor *ins[1] = { x0 };
+        cnn_node *n = cnn_record(c, op, &y, 1, ins);
+        if (n == NULL) free(keep);
+        else {
+            n->extra = keep;
+            if (g->kind == CNN_POOL_MAX) cnn_node_save(n, 0, x);
+        }
+    }
+    cnn_tensor_release(x);
+    return y;
+}
+
+const char *cnn_pool_name(cnn_pool kind) { return kind_names[kind]; }
+
+cnn_tensor *cnn_pool2d(cnn_ctx *c, cnn_pool kind, const cnn_tensor *x, const int64_t kernel[2],
+                       const int64_t stride[2], const int64_t padding[2], const int64_t dilation[2],
+                       int ceil_mode, int count_include_pad) {
+    pool_geom g;
+    if (pool_geom_init(c, &g, kind, 2, x, kernel, stride, padding, dilation, ceil_mode, count_include_pad) < 0)
+        return NULL;
+    return pool_run(c, x, &g);
+}
+
+cnn_tensor *cnn_pool1d(cnn_ctx *c, cnn_pool kind, const cnn_tensor *x, int64_t kernel, int64_t stride,
+                       int64_t padding, int64_t dilation, int ceil_mode, int count_include_pad) {
+    int64_t k[2] = { 1, kernel }, s[2] = { 1, stride }, p[2] = { 0, padding }, d[2] = { 1, dilation };
+    pool_geom g;
+    if (pool_geom_init(c, &g, kind, 1, x, k, s, p, d, ceil_mode, count_include_pad) < 0) return NULL;
+    return pool_run(c, x, &g);
+}
+
+cnn_tensor *cnn_adaptive_avg_pool2d(cnn_ctx *c, const cnn_tensor *x, const int64_t output_size[2]) {
+    pool_geom g;
+    if (pool_geom_init(c, &g, CNN_POOL_ADAPTIVE_AVG, 2, x, output_size, NULL, NULL, NULL, 0, 1) < 0) return NULL;
+    return pool_run(c, x, &g);
+}

@@ -1,0 +1,134 @@
+local cnn = require "cnn"
+local F = cnn.F
+local H = require "helpers"
+
+local f64 = {dtype = "float64", requires_grad = true}
+
+describe("conv2d", function()
+  it("computes a hand-checked 3x3 box sum, with bias, stride and padding", function()
+    local x = cnn.arange(1, 17):view(1, 1, 4, 4)
+    local w = cnn.ones(1, 1, 3, 3)
+    H.close(F.conv2d(x, w), {{{{54, 63}, {90, 99}}}}, 0)
+    -- padding 1, stride 2: corner windows see 1+2+5+6 = 14
+    H.close(F.conv2d(x, w, cnn.tensor({10}), {padding = 1, stride = 2}), {{{{24, 40}, {67, 109}}}}, 0)
+    -- dilation 2 on a 5x5 input: the corners and the centre of each 5x5 window
+    local x5 = cnn.arange(1, 26):view(1, 1, 5, 5)
+    H.close(F.conv2d(x5, w, nil, {dilation = 2}), {{{{117}}}}, 0)
+  end)
+
+  it("accepts {h,w} pairs and unbatched (C,H,W) input", function()
+    local x = cnn.randn(2, 7, 6, "float64")
+    local w = cnn.randn(4, 2, 3, 2, "float64")
+    local y = F.conv2d(x, w, nil, {stride = {2, 1}, padding = {1, 0}, dilation = {1, 2}})
+    assert.same({4, 4, 4}, y:size())
+    local yb = F.conv2d(x:unsqueeze(1), w, nil, {stride = {2, 1}, padding = {1, 0}, dilation = {1, 2}})
+    H.close(y, yb:squeeze(1), 0)
+  end)
+
+  it("groups equal separate convolutions over channel blocks", function()
+    local x = cnn.randn(2, 4, 5, 5, "float64")
+    local w = cnn.randn(6, 2, 3, 3, "float64")
+    local y = F.conv2d(x, w, nil, {groups = 2})
+    local y1 = F.conv2d(x:narrow(2, 1, 2), w:narrow(1, 1, 3))
+    local y2 = F.conv2d(x:narrow(2, 3, 2), w:narrow(1, 4, 3))
+    H.close(y, cnn.cat({y1, y2}, 2), 1e-12)
+  end)
+
+  it("lowers a batch the same whether or not it fits one slice", function()
+    -- the batch is lowered in slices; each image must equal its own convolution
+    local x = cnn.randn(5, 3, 9, 9, "float64")
+    local w = cnn.randn(4, 3, 3, 3, "float64")
+    local b = cnn.randn(4, "float64")
+    local y = F.conv2d(x, w, b, {padding = 1})
+    for i = 1, 5 do H.close(y:narrow(1, i, 1), F.conv2d(x:narrow(1, i, 1), w, b, {padding = 1}), 1e-12) end
+  end)
+
+  it("gradchecks input, weight and bias for each option", function()
+    local cases = {
+      {{2, 3, 5, 4}, {2, 3, 3, 2}, {}},
+      {{1, 2, 6, 5}, {3, 2, 3, 3}, {stride = 2, padding = 1}},
+      {{1, 2, 7, 6}, {2, 2, 2, 3}, {stride = {2, 1}, padding = {0, 2}, dilation = {2, 1}}},
+      {{2, 4, 4, 4}, {4, 2, 3, 3}, {groups = 2, padding = 1}},
+      {{1, 3, 5, 5}, {3, 1, 3, 3}, {groups = 3, dilation = 2, padding = 2}},
+      {{2, 3, 3, 3}, {2, 3, 1, 1}, {}},
+    }
+    for _, c in ipairs(cases) do
+      local x, w, b = cnn.randn(c[1], f64), cnn.randn(c[2], f64), cnn.randn({c[2][1]}, f64)
+      H.gradcheck(function(x_, w_, b_) return F.conv2d(x_, w_, b_, c[3]) end, {x, w, b})
+      H.gradcheck(function(x_, w_) return F.conv2d(x_, w_, nil, c[3]) end, {x, w})
+    end
+  end)
+
+  it("gradchecks unbatched input and a non-contiguous input", function()
+    H.gradcheck(function(x, w) return F.conv2d(x, w, nil, {padding = 1}) end,
+      {cnn.randn({2, 4, 3}, f64), cnn.randn({3, 2, 3, 3}, f64)})
+    H.gradcheck(function(x, w) return F.conv2d(x:transpose(3, 4), w) end,
+      {cnn.randn({1, 2, 5, 4}, f64), cnn.randn({2, 2, 2, 2}, f64)})
+  end)
+
+  it("float32 agrees with float64", function()
+    local x, w, b = cnn.randn(3, 4, 8, 7, "float64"), cnn.randn(6, 2, 3, 3, "float64"), cnn.randn(6, "float64")
+    local o = {stride = 2, padding = 1, groups = 2}
+    local y64 = F.conv2d(x, w, b, o)
+    local y32 = F.conv2d(x:float(), w:float(), b:float(), o)
+    assert.equal("float32", y32:dtype())
+    H.close(y32, y64, 1e-4)
+  end)
+
+  it("raises exact messages", function()
+    local x = cnn.randn(2, 3, 8, 8)
+    H.errors(function() F.conv2d(x, cnn.randn(16, 3, 5)) end,
+      "cnn.conv2d: argument 2 (weight): expected a 4-D tensor, got float32 [16,3,5]")
+    H.errors(function() F.conv2d(cnn.randn(3, 8), cnn.randn(4, 3, 3, 3)) end,
+      "cnn.conv2d: argument 1 (input): expected a 3-D (C,H,W) or 4-D (N,C,H,W) tensor, got float32 [3,8]")
+    H.errors(function() F.conv2d("x", cnn.randn(4, 3, 3, 3)) end,
+      "cnn.conv2d: argument 1 (input): expected a tensor, got string")
+    H.errors(function() F.conv2d(x, cnn.randn(16, 4, 5, 5)) end,
+      "cnn.conv2d: input float32 [2,3,8,8] has 3 channels, but weight [16,4,5,5] with groups=1 expects 4")
+    H.errors(function() F.conv2d(x, cnn.randn(4, 1, 3, 3), nil, {groups = 2}) end,
+      "cnn.conv2d: groups=2 does not divide the 3 input channels of input float32 [2,3,8,8]")
+    H.errors(function() F.conv2d(cnn.randn(1, 4, 8, 8), cnn.randn(3, 2, 3, 3), nil, {groups = 2}) end,
+      "cnn.conv2d: groups=2 does not divide the 3 output channels of weight float32 [3,2,3,3]")
+    H.errors(function() F.conv2d(cnn.randn(1, 3, 2, 2), cnn.randn(4, 3, 3, 3)) end,
+      "cnn.conv2d: output size is too small: input [1,3,2,2] with kernel 3x3, padding 0x0 and dilation 1x1 gives 0x0")
+    H.errors(function() F.conv2d(x, cnn.randn(4, 3, 3, 3, "float64")) end,
+      "cnn.conv2d: argument 2 (weight): expected float32 like the input, got float64 [4,3,3,3]")
+    H.errors(function() F.conv2d(x, cnn.randn(4, 3, 3, 3), cnn.randn(5)) end,
+      "cnn.conv2d: argument 3 (bias): expected a 1-D tensor of 4 elements (weight [4,3,3,3]), got float32 [5]")
+    H.errors(function() F.conv2d(x, cnn.randn(4, 3, 3, 3), cnn.randn(4, "float64")) end,
+      "cnn.conv2d: argument 3 (bias): expected float32 like the input, got float64 [4]")
+    H.errors(function() F.conv2d(x, cnn.randn(4, 3, 3, 3), {stride = 2}) end,
+      "cnn.conv2d: argument 3 (bias): expected a tensor or nil, got table")
+    H.errors(function() F.conv2d(x, cnn.randn(4, 3, 3, 3), nil, {strides = 2}) end,
+      "cnn.conv2d: argument 4 (options): unknown option 'strides' (expected stride, padding, dilation, groups)")
+    H.errors(function() F.conv2d(x, cnn.randn(4, 3, 3, 3), nil, {stride = 1.5}) end,
+      "cnn.conv2d: argument 4 (options): stride must be an integer or a {h,w} pair of integers, got 1.5")
+    H.errors(function() F.conv2d(x, cnn.randn(4, 3, 3, 3), nil, {stride = {1, 0}}) end,
+      "cnn.conv2d: argument 4 (options): stride must be >= 1, got 1x0")
+    H.errors(function() F.conv2d(x, cnn.randn(4, 3, 3, 3), nil, {padding = -1}) end,
+      "cnn.conv2d: argument 4 (options): padding must be >= 0, got -1x-1")
+    H.errors(function() F.conv2d(x, cnn.randn(4, 3, 3, 3), nil, {dilation = 0}) end,
+      "cnn.conv2d: argument 4 (options): dilation must be >= 1, got 0x0")
+    H.errors(function() F.conv2d(x, cnn.randn(4, 3, 3, 3), nil, {groups = 0}) end,
+      "cnn.conv2d: argument 4 (options): groups must be >= 1, got 0")
+    H.errors(function() F.conv2d(x, cnn.randn(4, 3, 3, 3), nil, {groups = {1, 1}}) end,
+      "cnn.conv2d: argument 4 (options): groups must be an integer, got table")
+    H.errors(function() F.conv2d(x, cnn.randn(4, 3, 3, 3), nil, 3) end,
+      "cnn.conv2d: argument 4 (options): expected a table of options, got number")
+  end)
+
+  it("handles empty batches", function()
+    local y = F.conv2d(cnn.randn(0, 3, 5, 5), cnn.randn(2, 3, 3, 3))
+    assert.same({0, 2, 3, 3}, y:size())
+  end)
+
+  it("leaks nothing through forward and backward", function()
+    H.no_leak(function()
+      local x, w, b = cnn.randn({2, 3, 6, 6}, {requires_grad = true}), cnn.randn({4, 3, 3, 3}, {requires_grad = true}),
+        cnn.randn({4}, {requires_grad = true})
+      F.conv2d(x, w, b, {padding = 1}):sum():backward()
+      F.conv2d(x:double(), w:double(), nil, {stride = 2}):relu():sum():backward()
+      pcall(F.conv2d, x, cnn.randn(4, 2, 3, 3))
+    end)
+  end)
+end)

@@ -1,0 +1,144 @@
+local cnn = require "cnn"
+local F = cnn.F
+local H = require "helpers"
+
+local f64 = {dtype = "float64", requires_grad = true}
+
+-- distinct values (a fixed shuffle of 0.1, 0.2, ...): max-pool gradients are exact only away from ties
+local function distinct(shape)
+  local n = 1
+  for _, s in ipairs(shape) do n = n * s end
+  local v = {}
+  for i = 1, n do v[i] = i / 10 end
+  local r = 12345
+  for i = n, 2, -1 do
+    r = (r * 1103515245 + 12345) % 2147483648
+    local j = r % i + 1
+    v[i], v[j] = v[j], v[i]
+  end
+  return cnn.tensor(v, "float64"):view(shape):clone():requires_grad(true)
+end
+
+describe("max_pool2d", function()
+  local x = cnn.arange(1, 17):view(1, 1, 4, 4)
+  it("computes hand-checked maxima", function()
+    H.close(F.max_pool2d(x, 2), {{{{6, 8}, {14, 16}}}}, 0)
+    H.close(F.max_pool2d(x, 3, {stride = 1}), {{{{11, 12}, {15, 16}}}}, 0)
+    H.close(F.max_pool2d(x, 2, {padding = 1}), {{{{1, 3, 4}, {9, 11, 12}, {13, 15, 16}}}}, 0)
+    H.close(F.max_pool2d(x, 3, {stride = 2, ceil_mode = true}), {{{{11, 12}, {15, 16}}}}, 0)
+    H.close(F.max_pool2d(x, 2, {stride = 1, dilation = 2}), {{{{11, 12}, {15, 16}}}}, 0)
+    H.close(F.max_pool2d(x, {1, 2}), {{{{2, 4}, {6, 8}, {10, 12}, {14, 16}}}}, 0)
+  end)
+  it("sends the gradient to the first maximum of a tie", function()
+    local t = cnn.tensor({{{{1, 1}, {1, 1}}}}, f64)
+    F.max_pool2d(t, 2):sum():backward()
+    H.close(t.grad, {{{{1, 0}, {0, 0}}}}, 0)
+  end)
+  it("gradchecks every option", function()
+    for _, o in ipairs({{}, {stride = 1}, {padding = 1}, {stride = {2, 1}, padding = {1, 0}, dilation = {1, 2}},
+                        {stride = 2, ceil_mode = true}}) do
+      H.gradcheck(function(t) return F.max_pool2d(t, {3, 2}, o) end, {distinct({2, 2, 7, 6})})
+    end
+    H.gradcheck(function(t) return F.max_pool2d(t, 2) end, {distinct({3, 4, 4})})
+  end)
+end)
+
+describe("avg_pool2d", function()
+  local x = cnn.arange(1, 17):view(1, 1, 4, 4)
+  it("computes hand-checked means, counting padding by default", function()
+    H.close(F.avg_pool2d(x, 2), {{{{3.5, 5.5}, {11.5, 13.5}}}}, 0)
+    H.close(F.avg_pool2d(x, 2, {padding = 1}), {{{{0.25, 1.25, 1}, {3.5, 8.5, 5}, {3.25, 7.25, 4}}}}, 1e-6)
+    H.close(F.avg_pool2d(x, 2, {padding = 1, count_include_pad = false}),
+      {{{{1, 2.5, 4}, {7, 8.5, 10}, {13, 14.5, 16}}}}, 1e-6)
+    -- ceil_mode: the overhanging window counts only what lies inside input + padding
+    H.close(F.avg_pool2d(x, 3, {stride = 2, ceil_mode = true}), {{{{6, 7.5}, {12, 13.5}}}}, 1e-6)
+  end)
+  it("gradchecks every option", function()
+    for _, o in ipairs({{}, {stride = 1}, {padding = 1}, {padding = 1, count_include_pad = false},
+                        {stride = 2, ceil_mode = true}, {stride = {1, 2}, padding = {1, 0}, ceil_mode = true}}) do
+      H.gradcheck(function(t) return F.avg_pool2d(t, {3, 2}, o) end, {cnn.randn({2, 2, 7, 6}, f64)})
+    end
+  end)
+end)
+
+describe("adaptive_avg_pool2d", function()
+  it("averages PyTorch's overlapping windows", function()
+    local x = cnn.arange(1, 17):view(1, 1, 4, 4)
+    H.close(F.adaptive_avg_pool2d(x, {3, 2}), {{{{3.5, 5.5}, {7.5, 9.5}, {11.5, 13.5}}}}, 1e-6)
+    H.close(F.adaptive_avg_pool2d(x, 1), {{{{8.5}}}}, 1e-6)
+    assert.same({1, 1, 5, 7}, F.adaptive_avg_pool2d(x, {5, 7}):size())
+  end)
+  it("gradchecks shrinking and growing", function()
+    for _, s in ipairs({{3, 2}, 1, {4, 5}, {7, 3}}) do
+      H.gradcheck(function(t) return F.adaptive_avg_pool2d(t, s) end, {cnn.randn({2, 2, 5, 4}, f64)})
+    end
+  end)
+end)
+
+describe("1-D pools", function()
+  it("compute hand-checked values and match the 2-D pools on H = 1", function()
+    local x = cnn.tensor({{{1, 5, 2, 4, 3}}})
+    H.close(F.max_pool1d(x, 2), {{{5, 4}}}, 0)
+    H.close(F.max_pool1d(x, 2, {ceil_mode = true}), {{{5, 4, 3}}}, 0)
+    H.close(F.avg_pool1d(x, 3, {stride = 1}), {{{8 / 3, 11 / 3, 3}}}, 1e-6)
+    local t = cnn.randn(2, 3, 11, "float64")
+    H.close(F.max_pool1d(t, 3, {stride = 2, padding = 1, dilation = 2}),
+      F.max_pool2d(t:unsqueeze(3), {1, 3}, {stride = {1, 2}, padding = {0, 1}, dilation = {1, 2}}):squeeze(3), 0)
+    H.close(F.avg_pool1d(t:select(1, 1), 2), F.avg_pool1d(t, 2):select(1, 1), 0)
+  end)
+  it("gradcheck", function()
+    H.gradcheck(function(t) return F.max_pool1d(t, 3, {stride = 2, padding = 1}) end, {distinct({2, 3, 9})})
+    H.gradcheck(function(t) return F.avg_pool1d(t, 3, {stride = 2, padding = 1, count_include_pad = false}) end,
+      {cnn.randn({2, 3, 9}, f64)})
+  end)
+end)
+
+describe("pools", function()
+  it("float32 agrees with float64", function()
+    local x = cnn.randn(2, 3, 9, 8, "float64")
+    H.close(F.max_pool2d(x:float(), 3, {stride = 2, padding = 1}), F.max_pool2d(x, 3, {stride = 2, padding = 1}), 1e-6)
+    H.close(F.avg_pool2d(x:float(), 3, {stride = 2, padding = 1}), F.avg_pool2d(x, 3, {stride = 2, padding = 1}), 1e-5)
+    H.close(F.adaptive_avg_pool2d(x:float(), {4, 3}), F.adaptive_avg_pool2d(x, {4, 3}), 1e-5)
+  end)
+
+  it("raise exact messages", function()
+    local x = cnn.randn(1, 2, 4, 4)
+    H.errors(function() F.max_pool2d(x, 5) end,
+      "cnn.max_pool2d: output size is too small: input [1,2,4,4] with kernel 5x5, stride 5x5 gives 0x0")
+    H.errors(function() F.max_pool2d(x, 2, {padding = 2}) end,
+      "cnn.max_pool2d: argument 3 (options): padding must be >= 0 and at most half the kernel size, got padding 2x2 for kernel 2x2")
+    H.errors(function() F.max_pool2d(cnn.randn(4, 4), 2) end,
+      "cnn.max_pool2d: argument 1 (input): expected a 3-D (C,H,W) or 4-D (N,C,H,W) tensor, got float32 [4,4]")
+    H.errors(function() F.max_pool2d(x) end,
+      "cnn.max_pool2d: argument 2 (kernel_size): expected an integer or a {h,w} pair of integers, got no value")
+    H.errors(function() F.max_pool2d(x, 0) end,
+      "cnn.max_pool2d: argument 2 (kernel_size): expected sizes >= 1, got 0x0")
+    H.errors(function() F.max_pool2d(x, 2, {stride = 0}) end,
+      "cnn.max_pool2d: argument 3 (options): stride must be >= 1, got 0x0")
+    H.errors(function() F.max_pool2d(x, 2, {count_include_pad = true}) end,
+      "cnn.max_pool2d: argument 3 (options): unknown option 'count_include_pad' (expected stride, padding, dilation, ceil_mode)")
+    H.errors(function() F.avg_pool2d(x, 2, {dilation = 2}) end,
+      "cnn.avg_pool2d: argument 3 (options): unknown option 'dilation' (expected stride, padding, ceil_mode, count_include_pad)")
+    H.errors(function() F.avg_pool2d(x, 2, {ceil_mode = 1}) end,
+      "cnn.avg_pool2d: argument 3 (options): ceil_mode must be a boolean, got number")
+    H.errors(function() F.max_pool1d(x, 2) end,
+      "cnn.max_pool1d: argument 1 (input): expected a 2-D (C,L) or 3-D (N,C,L) tensor, got float32 [1,2,4,4]")
+    H.errors(function() F.avg_pool1d(cnn.randn(2, 3, 4), {2, 2}) end,
+      "cnn.avg_pool1d: argument 2 (kernel_size): expected an integer, got table")
+    H.errors(function() F.adaptive_avg_pool2d(x, {0, 2}) end,
+      "cnn.adaptive_avg_pool2d: argument 2 (output_size): expected sizes >= 1, got 0x2")
+    H.errors(function() F.adaptive_avg_pool2d(x, "a") end,
+      "cnn.adaptive_avg_pool2d: argument 2 (output_size): expected an integer or a {h,w} pair of integers, got string")
+  end)
+
+  it("leak nothing", function()
+    H.no_leak(function()
+      local x = cnn.randn({2, 3, 8, 8}, {requires_grad = true})
+      F.max_pool2d(x, 2):sum():backward()
+      F.avg_pool2d(x, 3, {padding = 1}):sum():backward()
+      F.adaptive_avg_pool2d(x, {3, 3}):sum():backward()
+      F.max_pool1d(x:view(2, 3, 64), 4):sum():backward()
+      pcall(F.max_pool2d, x, 9)
+    end)
+  end)
+end)
