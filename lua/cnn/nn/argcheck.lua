@@ -51,7 +51,7 @@ function A.opts(fn, i, v, allowed)
   if v == nil then return {} end
   if type(v) ~= "table" or cnn.is_tensor(v) then A.fail(fn, i, "options", "an options table", v) end
   for k in pairs(v) do
-    if not allowed[k] then
+    if allowed[k] == nil then
       local names = {}
       for n in pairs(allowed) do names[#names + 1] = n end
       table.sort(names)

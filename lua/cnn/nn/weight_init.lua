@@ -30,28 +30,29 @@ function init.calculate_fan_in_and_fan_out(t)
   return t:size(2) * rf, t:size(1) * rf
 end
 
-local function fill(t, fn, f, ...)
+-- t:method(...) without recording (parameters require grad)
+local function fill(t, fn, method, ...)
   A.tensor(fn, 1, "tensor", t)
   local args = { ... }
-  cnn.no_grad(function() f(t, table.unpack(args)) end)
+  cnn.no_grad(function() t[method](t, table.unpack(args)) end)
   return t
 end
 
 function init.uniform_(t, a, b)
   local fn = "cnn.nn.init.uniform_"
   a, b = A.num(fn, 2, "a", a, 0), A.num(fn, 3, "b", b, 1)
-  return fill(t, fn, t.uniform_, a, b)
+  return fill(t, fn, "uniform_", a, b)
 end
 function init.normal_(t, mean, std)
   local fn = "cnn.nn.init.normal_"
   mean, std = A.num(fn, 2, "mean", mean, 0), A.num(fn, 3, "std", std, 1, 0)
-  return fill(t, fn, t.normal_, mean, std)
+  return fill(t, fn, "normal_", mean, std)
 end
 function init.constant_(t, v)
-  return fill(t, "cnn.nn.init.constant_", t.fill_, A.num("cnn.nn.init.constant_", 2, "val", v))
+  return fill(t, "cnn.nn.init.constant_", "fill_", A.num("cnn.nn.init.constant_", 2, "val", v))
 end
-function init.zeros_(t) return fill(t, "cnn.nn.init.zeros_", t.fill_, 0) end
-function init.ones_(t) return fill(t, "cnn.nn.init.ones_", t.fill_, 1) end
+function init.zeros_(t) return fill(t, "cnn.nn.init.zeros_", "fill_", 0) end
+function init.ones_(t) return fill(t, "cnn.nn.init.ones_", "fill_", 1) end
 
 local function xavier_std(fn, t, gain)
   local fi, fo = init.calculate_fan_in_and_fan_out(t)
@@ -59,10 +60,10 @@ local function xavier_std(fn, t, gain)
 end
 function init.xavier_uniform_(t, gain)
   local b = math.sqrt(3) * xavier_std("cnn.nn.init.xavier_uniform_", t, gain)
-  return fill(t, "cnn.nn.init.xavier_uniform_", t.uniform_, -b, b)
+  return fill(t, "cnn.nn.init.xavier_uniform_", "uniform_", -b, b)
 end
 function init.xavier_normal_(t, gain)
-  return fill(t, "cnn.nn.init.xavier_normal_", t.normal_, 0, xavier_std("cnn.nn.init.xavier_normal_", t, gain))
+  return fill(t, "cnn.nn.init.xavier_normal_", "normal_", 0, xavier_std("cnn.nn.init.xavier_normal_", t, gain))
 end
 
 -- opts {a = 0, mode = "fan_in" | "fan_out", nonlinearity = "leaky_relu"}
@@ -76,10 +77,10 @@ local function kaiming_std(fn, t, opts)
 end
 function init.kaiming_uniform_(t, opts)
   local b = math.sqrt(3) * kaiming_std("cnn.nn.init.kaiming_uniform_", t, opts)
-  return fill(t, "cnn.nn.init.kaiming_uniform_", t.uniform_, -b, b)
+  return fill(t, "cnn.nn.init.kaiming_uniform_", "uniform_", -b, b)
 end
 function init.kaiming_normal_(t, opts)
-  return fill(t, "cnn.nn.init.kaiming_normal_", t.normal_, 0, kaiming_std("cnn.nn.init.kaiming_normal_", t, opts))
+  return fill(t, "cnn.nn.init.kaiming_normal_", "normal_", 0, kaiming_std("cnn.nn.init.kaiming_normal_", t, opts))
 end
 
 -- PyTorch's default for Linear and Conv: weight ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (kaiming_uniform_
