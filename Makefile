@@ -78,3 +78,10 @@ install: all
 
 clean:
 	rm -rf build lua/cnn/core.so
+
+# the zoo against torchvision (spec/parity/torchvision_parity_spec.lua); needs python3-torchvision
+.PHONY: test-torch
+test-torch: all
+	@/usr/bin/python3 -c "import torchvision" 2>/dev/null || { echo "make test-torch needs python3-torchvision (apt-get install python3-torchvision)"; exit 1; }
+	@/usr/bin/python3 spec/parity/gen_torchvision.py build/torchvision
+	@CNN_TORCHVISION_DIR=build/torchvision sh scripts/run-specs.sh spec/parity/torchvision_parity_spec.lua

@@ -1,0 +1,137 @@
+-- Containers: Sequential, ModuleList, ModuleDict, Concat, Parallel, Residual. Children of a list
+-- are named "1", "2", ... (1-based), so parameter names read like features.3.weight.
+-- Spec: spec/containers_spec.lua.
+local cnn = require "cnn"
+local A = require "cnn.nn.argcheck"
+local Module = require "cnn.nn.module"
+
+local C = {}
+
+local function check_module(fn, i, m)
+  if not Module.is_module(m) then A.fail(fn, i, "module", "a module", m) end
+  return m
+end
+
+local function arrow(self)
+  local s = "[input"
+  for i = 1, #self do s = s .. " -> (" .. i .. ")" end
+  return s .. " -> output]"
+end
+
+-- ModuleList{m1, m2, ...}: holds modules; #list, list[i], list:append(m), ipairs(list:children())
+local ModuleList = Module:extend("nn.ModuleList")
+function ModuleList:__init(mods)
+  if mods ~= nil and (type(mods) ~= "table" or Module.is_module(mods)) then
+    A.fail("cnn.nn.ModuleList", 1, "modules", "a table of modules", mods)
+  end
+  for i, m in ipairs(mods or {}) do self:add_module(i, check_module("cnn.nn.ModuleList", 1, m)) end
+end
+function ModuleList:__len() return #rawget(self, "_reg").order.modules end
+function ModuleList:append(m)
+  self:add_module(#self + 1, check_module("cnn.nn." .. getmetatable(self).__name:sub(4) .. ".append", 1, m))
+  return self
+end
+ModuleList.add = ModuleList.append
+C.ModuleList = ModuleList
+
+-- Sequential{m1, m2, ...}: each module's output feeds the next; also seq:add(m)
+local Sequential = ModuleList:extend("nn.Sequential")
+function Sequential:__init(mods)
+  if mods ~= nil and (type(mods) ~= "table" or Module.is_module(mods)) then
+    A.fail("cnn.nn.Sequential", 1, "modules", "a table of modules", mods)
+  end
+  for i, m in ipairs(mods or {}) do self:add_module(i, check_module("cnn.nn.Sequential", 1, m)) end
+end
+function Sequential:forward(x, ...)
+  for i = 1, #self do
+    if i == 1 then x = self[1](x, ...) else x = self[i](x) end
+  end
+  return x
+end
+function Sequential:__tostring()
+  return (Module.__tostring(self):gsub(" {\n", " {\n  " .. arrow(self) .. "\n", 1))
+end
+C.Sequential = Sequential
+
+-- ModuleDict{name = m, ...}: children by name (sorted names, since Lua tables have no order)
+local ModuleDict = Module:extend("nn.ModuleDict")
+function ModuleDict:__init(mods)
+  if mods ~= nil and (type(mods) ~= "table" or Module.is_module(mods)) then
+    A.fail("cnn.nn.ModuleDict", 1, "modules", "a table of modules", mods)
+  end
+  local names = {}
+  for k in pairs(mods or {}) do names[#names + 1] = tostring(k) end
+  table.sort(names)
+  for _, k in ipairs(names) do self:add_module(k, check_module("cnn.nn.ModuleDict", 1, mods[k])) end
+end
+function ModuleDict:__len() return #rawget(self, "_reg").order.modules end
+function ModuleDict:keys()
+  local out = {}
+  for i, n in ipairs(rawget(self, "_reg").order.modules) do out[i] = n end
+  return out
+end
+C.ModuleDict = ModuleDict
+
+-- branches given as a list table or as further arguments
+local function branches(self, fn, first, ...)
+  local list = { first, ... }
+  if type(first) == "table" and not Module.is_module(first) then list = first end
+  for i, m in ipairs(list) do self:add_module(i, check_module(fn, i + 1, m)) end
+end
+
+-- Concat(dim, m1, m2, ...): every branch sees the same input; outputs are concatenated along dim
+local Concat = Module:extend("nn.Concat")
+function Concat:__init(dim, ...)
+  self.dim = A.int("cnn.nn.Concat", 1, "dim", dim)
+  branches(self, "cnn.nn.Concat", ...)
+end
+function Concat:forward(x)
+  local outs = {}
+  for i = 1, #self do outs[i] = self[i](x) end
+  return cnn.cat(outs, self.dim)
+end
+Concat.__len = ModuleList.__len
+Concat.add = ModuleList.append
+function Concat:extra_repr() return "dim " .. self.dim end
+C.Concat = Concat
+
+-- Parallel(dim, m1, m2, ...): branch i gets input i (par(x1, x2) or par{x1, x2}); outputs are
+-- concatenated along dim, or returned as a list when the first argument is a module (no dim)
+local Parallel = Module:extend("nn.Parallel")
+function Parallel:__init(dim, ...)
+  if Module.is_module(dim) or (type(dim) == "table" and not cnn.is_tensor(dim)) then
+    branches(self, "cnn.nn.Parallel", dim, ...)
+  else
+    self.dim = A.int("cnn.nn.Parallel", 1, "dim", dim)
+    branches(self, "cnn.nn.Parallel", ...)
+  end
+end
+function Parallel:forward(x, ...)
+  local xs = { x, ... }
+  if type(x) == "table" and not cnn.is_tensor(x) then xs = x end
+  if #xs ~= #self then
+    error(("cnn.nn.Parallel: expected %d inputs (one per branch), got %d"):format(#self, #xs), 2)
+  end
+  local outs = {}
+  for i = 1, #self do outs[i] = self[i](xs[i]) end
+  if self.dim == nil then return outs end
+  return cnn.cat(outs, self.dim)
+end
+Parallel.__len = ModuleList.__len
+Parallel.add = ModuleList.append
+function Parallel:extra_repr() return self.dim and "dim " .. self.dim or nil end
+C.Parallel = Parallel
+
+-- Residual(block [, shortcut]): block(x) + shortcut(x), the shortcut being identity by default
+local Residual = Module:extend("nn.Residual")
+function Residual:__init(block, shortcut)
+  self.block = check_module("cnn.nn.Residual", 1, block)
+  if shortcut ~= nil then self.shortcut = check_module("cnn.nn.Residual", 2, shortcut) end
+end
+function Residual:forward(x)
+  local s = self.shortcut and self.shortcut(x) or x
+  return self.block(x) + s
+end
+C.Residual = Residual
+
+return C

@@ -1,0 +1,37 @@
+-- cnn.nn: modules (torch.nn). Classes load on first use from the file that defines them:
+-- nn.Linear from linear.lua, nn.Conv2d from conv.lua, ... nn.functional is cnn.F, nn.init the
+-- initialisers, nn.utils clip_grad_norm_. Reference: docs/api-nn.md.
+local nn = {}
+
+local FILES = {
+  Module = "module",
+  Sequential = "container", ModuleList = "container", ModuleDict = "container",
+  Concat = "container", Parallel = "container", Residual = "container",
+  Linear = "linear", Identity = "linear", Flatten = "linear", Dropout = "linear", Embedding = "linear",
+  Conv1d = "conv", Conv2d = "conv",
+  MaxPool1d = "pooling", MaxPool2d = "pooling", AvgPool1d = "pooling", AvgPool2d = "pooling",
+  AdaptiveAvgPool2d = "pooling",
+  BatchNorm1d = "batchnorm", BatchNorm2d = "batchnorm",
+  ReLU = "activation", LeakyReLU = "activation", RReLU = "activation", PReLU = "activation",
+  ELU = "activation", SELU = "activation", Sigmoid = "activation", Tanh = "activation",
+  Hardtanh = "activation", Softsign = "activation", Softplus = "activation",
+  Softmax = "activation", LogSoftmax = "activation",
+  CrossEntropyLoss = "loss", NLLLoss = "loss", BCELoss = "loss", BCEWithLogitsLoss = "loss",
+  MSELoss = "loss", L1Loss = "loss", HuberLoss = "loss", SmoothL1Loss = "loss",
+  HingeEmbeddingLoss = "loss", MultiMarginLoss = "loss",
+}
+local SUBMODULES = { functional = "cnn.nn.functional", init = "cnn.nn.weight_init", utils = "cnn.nn.utils" }
+
+setmetatable(nn, {
+  __index = function(t, k)
+    local v
+    if SUBMODULES[k] then v = require(SUBMODULES[k])
+    elseif FILES[k] == "module" then v = require "cnn.nn.module"
+    elseif FILES[k] then v = require("cnn.nn." .. FILES[k])[k]
+    else return nil end
+    rawset(t, k, v)
+    return v
+  end,
+})
+
+return nn

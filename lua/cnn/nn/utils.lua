@@ -1,0 +1,33 @@
+-- cnn.nn.utils: clip_grad_norm_ (torch.nn.utils.clip_grad_norm_). Spec: spec/optim_spec.lua.
+local cnn = require "cnn"
+local A = require "cnn.nn.argcheck"
+
+local utils = {}
+
+-- scales the gradients of params (a list, or a module's parameters()) so that their joint
+-- norm_type-norm (default 2, math.huge for the max) is at most max_norm; returns the norm before
+function utils.clip_grad_norm_(params, max_norm, norm_type)
+  local fn = "cnn.nn.utils.clip_grad_norm_"
+  if cnn.is_tensor(params) then params = { params } end
+  if type(params) ~= "table" then A.fail(fn, 1, "parameters", "a list of tensors", params) end
+  max_norm = A.num(fn, 2, "max_norm", max_norm, nil, 0)
+  norm_type = A.num(fn, 3, "norm_type", norm_type, 2, 0)
+  local total = 0
+  cnn.no_grad(function()
+    for _, p in ipairs(params) do
+      local g = p.grad
+      if g then
+        if norm_type == math.huge then total = math.max(total, g:abs():max():item())
+        else total = total + g:abs():pow(norm_type):sum():item() end
+      end
+    end
+    if norm_type ~= math.huge then total = total ^ (1 / norm_type) end
+    local coef = max_norm / (total + 1e-6)
+    if coef < 1 then
+      for _, p in ipairs(params) do local g = p.grad; if g then g:mul_(coef) end end
+    end
+  end)
+  return total
+end
+
+return utils

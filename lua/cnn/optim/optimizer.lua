@@ -1,0 +1,173 @@
+-- cnn.optim.Optimizer: the base of the optimizers. It keeps parameter groups (each a table
+-- {params = {...}, lr = ..., ...} with the defaults filled in) and per-parameter state tensors,
+-- and makes one C call (cnn.optim_step) per group and step. Spec: spec/optim_spec.lua.
+local cnn = require "cnn"
+local A = require "cnn.nn.argcheck"
+local Module = require "cnn.nn.module"
+
+local Optimizer = {}
+Optimizer.__index = Optimizer
+
+-- a subclass: kind (the C update), defaults {name = value}, slots (state tensor names in C order),
+-- check(fn, group) validates a group's options
+function Optimizer.extend(name, kind, defaults, slots, check)
+  local cls = setmetatable({ __name = name, kind = kind, defaults = defaults, slots = slots, check = check },
+                           { __index = Optimizer, __call = function(cls, ...) return Optimizer.new(cls, ...) end })
+  cls.__index = cls
+  return cls
+end
+
+local function param_list(fn, params)
+  if Module.is_module(params) then return params:parameters() end
+  if cnn.is_tensor(params) then return { params } end
+  if type(params) ~= "table" then A.fail(fn, 1, "params", "a list of tensors, of groups, or a module", params) end
+  return params
+end
+
+function Optimizer.new(cls, params, opts)
+  local fn = "cnn.optim." .. cls.__name
+  local self = setmetatable({ param_groups = {}, state = {} }, cls)
+  opts = A.opts(fn, 2, opts, cls.defaults)
+  self.options = {}
+  for k, v in pairs(cls.defaults) do self.options[k] = v end
+  for k, v in pairs(opts) do self.options[k] = v end
+  params = param_list(fn, params)
+  if #params == 0 then error(fn .. ": argument 1 (params): got an empty parameter list", 2) end
+  if cnn.is_tensor(params[1]) then self:add_param_group({ params = params })
+  else for _, g in ipairs(params) do self:add_param_group(g) end end
+  return self
+end
+
+-- group: {params = list or module, option = value, ...}; missing options take the defaults
+function Optimizer:add_param_group(group)
+  local cls = getmetatable(self)
+  local fn = "cnn.optim." .. cls.__name .. ".add_param_group"
+  if type(group) ~= "table" or group.params == nil then A.fail(fn, 1, "group", "a table {params = ...}", group) end
+  local g = { params = {} }
+  for k, v in pairs(group) do
+    if k ~= "params" and cls.defaults[k] == nil then
+      error(("%s: argument 1 (group): unknown option '%s'"):format(fn, tostring(k)), 2)
+    end
+    g[k] = v
+  end
+  for k, v in pairs(self.options) do if g[k] == nil then g[k] = v end end
+  for i, p in ipairs(param_list(fn, group.params)) do
+    if not cnn.is_tensor(p) then A.fail(fn, 1, "params", ("a tensor at position %d"):format(i), p) end
+    for _, other in ipairs(self.param_groups) do
+      for _, q in ipairs(other.params) do
+        if q == p then error(fn .. ": a parameter appears in more than one group", 2) end
+      end
+    end
+    g.params[i] = p
+  end
+  A.num(fn, 1, "lr", g.lr, nil, 0)
+  cls.check("cnn.optim." .. cls.__name, g)
+  self.param_groups[#self.param_groups + 1] = g
+end
+
+-- set_to_none (default true) drops the gradients; false zeroes them
+function Optimizer:zero_grad(set_to_none)
+  if set_to_none == nil then set_to_none = true end
+  for _, g in ipairs(self.param_groups) do
+    for _, p in ipairs(g.params) do
+      if set_to_none then p.grad = nil else p:zero_grad() end
+    end
+  end
+end
+
+-- the flat hyperparameter table the C update reads
+local function hyper(g)
+  local h = {}
+  for k, v in pairs(g) do if k ~= "params" and k ~= "betas" then h[k] = v end end
+  if g.betas then h.beta1, h.beta2 = g.betas[1], g.betas[2] end
+  return h
+end
+
+-- one update of every parameter that has a gradient; closure (optional) recomputes the loss
+function Optimizer:step(closure)
+  local loss
+  if closure then loss = closure() end
+  local cls = getmetatable(self)
+  for _, g in ipairs(self.param_groups) do
+    local ps, states, steps = {}, {}, {}
+    for _, p in ipairs(g.params) do
+      if p.grad then
+        local s = self.state[p]
+        if not s then s = { step = 0 }; self.state[p] = s; cls.init_state(s, p, g) end
+        s.step = s.step + 1
+        local list = {}
+        for j, name in ipairs(cls.slots) do list[j] = s[name] or false end
+        ps[#ps + 1], states[#states + 1], steps[#steps + 1] = p, list, s.step
+      end
+    end
+    if #ps > 0 then cnn.optim_step(cls.kind, ps, states, steps, hyper(g)) end
+  end
+  return loss
+end
+
+-- zero state tensors for the slots the group's options use (override for other start values)
+function Optimizer.init_state(s, p, g)
+  error("cnn.optim: init_state is not defined", 2)
+end
+
+-- {state = {[i] = {step = n, <slot> = tensor}}, param_groups = {{params = {i, ...}, <option> = ...}}},
+-- parameters numbered 1, 2, ... across the groups in order
+function Optimizer:state_dict()
+  local sd, n = { state = {}, param_groups = {} }, 0
+  for gi, g in ipairs(self.param_groups) do
+    local pg = { params = {} }
+    for k, v in pairs(g) do if k ~= "params" then pg[k] = v end end
+    for _, p in ipairs(g.params) do
+      n = n + 1
+      pg.params[#pg.params + 1] = n
+      local s = self.state[p]
+      if s then
+        local e = {}
+        for k, v in pairs(s) do e[k] = v end
+        sd.state[n] = e
+      end
+    end
+    sd.param_groups[gi] = pg
+  end
+  return sd
+end
+
+-- restores options and copies of the state tensors; the groups must match in number and size
+function Optimizer:load_state_dict(sd)
+  local fn = "cnn.optim." .. getmetatable(self).__name .. ".load_state_dict"
+  if type(sd) ~= "table" or type(sd.param_groups) ~= "table" or type(sd.state) ~= "table" then
+    A.fail(fn, 1, "state_dict", "a table {state =, param_groups =}", sd)
+  end
+  if #sd.param_groups ~= #self.param_groups then
+    error(("%s: the state dict has %d parameter groups, the optimizer %d"):format(fn, #sd.param_groups, #self.param_groups), 2)
+  end
+  local state = {}
+  for gi, g in ipairs(self.param_groups) do
+    local pg = sd.param_groups[gi]
+    if #pg.params ~= #g.params then
+      error(("%s: group %d has %d parameters in the state dict, %d in the optimizer"):format(fn, gi, #pg.params, #g.params), 2)
+    end
+    for k, v in pairs(pg) do if k ~= "params" then g[k] = v end end
+    for i, p in ipairs(g.params) do
+      local e = sd.state[pg.params[i]] or sd.state[tostring(pg.params[i])]
+      if e then
+        local s = {}
+        for k, v in pairs(e) do
+          if cnn.is_tensor(v) then
+            if table.concat(v:size(), ",") ~= table.concat(p:size(), ",") then
+              error(("%s: state %s of parameter %d has shape [%s], the parameter [%s]"):format(
+                fn, k, pg.params[i], table.concat(v:size(), ","), table.concat(p:size(), ",")), 2)
+            end
+            v = v:detach():to(p:dtype()):clone()
+          end
+          s[k] = v
+        end
+        s.step = math.tointeger(s.step) or 0
+        state[p] = s
+      end
+    end
+  end
+  self.state = state
+end
+
+return Optimizer

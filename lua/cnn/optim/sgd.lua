@@ -1,0 +1,24 @@
+-- cnn.optim.SGD(params, {lr =, momentum = 0, dampening = 0, nesterov = false, weight_decay = 0,
+-- maximize = false}), as torch.optim.SGD. Spec: spec/optim_spec.lua.
+local cnn = require "cnn"
+local A = require "cnn.nn.argcheck"
+local Optimizer = require "cnn.optim.optimizer"
+
+local function check(fn, g)
+  A.num(fn, 2, "momentum", g.momentum, nil, 0)
+  A.num(fn, 2, "dampening", g.dampening)
+  A.num(fn, 2, "weight_decay", g.weight_decay, nil, 0)
+  A.bool(fn, 2, "nesterov", g.nesterov)
+  if g.nesterov and (g.momentum <= 0 or g.dampening ~= 0) then
+    error(fn .. ": argument 2 (options): nesterov momentum needs momentum > 0 and dampening = 0", 0)
+  end
+end
+
+local SGD = Optimizer.extend("SGD", "sgd", { lr = 1e-3, momentum = 0, dampening = 0, nesterov = false,
+                                             weight_decay = 0, maximize = false }, { "momentum_buffer" }, check)
+
+function SGD.init_state(s, p, g)
+  if g.momentum ~= 0 then s.momentum_buffer = cnn.zeros(p:size(), { dtype = p:dtype() }) end
+end
+
+return SGD

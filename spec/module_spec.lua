@@ -1,0 +1,130 @@
+local cnn = require "cnn"
+local H = require "helpers"
+local nn = cnn.nn
+
+local function mlp()
+  cnn.manual_seed(7)
+  return nn.Sequential{ nn.Linear(3, 4), nn.ReLU(), nn.Sequential{ nn.Linear(4, 2), nn.Tanh() } }
+end
+
+describe("nn.Module", function()
+  it("names parameters with dotted 1-based paths in registration order", function()
+    local names = {}
+    for n, p in mlp():named_parameters() do names[#names + 1] = n .. "=" .. table.concat(p:size(), "x") end
+    assert.same({ "1.weight=4x3", "1.bias=4", "3.1.weight=2x4", "3.1.bias=2" }, names)
+  end)
+
+  it("lists parameters, children and modules and counts parameters", function()
+    local m = mlp()
+    assert.equal(4, #m:parameters())
+    assert.equal(3, #m:children())
+    assert.equal(6, #m:modules())
+    assert.equal(4 * 3 + 4 + 2 * 4 + 2, m:num_parameters())
+  end)
+
+  it("runs forward when called, and registers fields in a user-defined class", function()
+    local Net = nn.Module:extend("Net")
+    function Net:__init(k)
+      self.fc = nn.Linear(k, 2)
+      self.scale = cnn.ones({ 2 }, { requires_grad = true })
+      self:register_buffer("count", cnn.zeros({ 1 }))
+    end
+    function Net:forward(x) return self.fc(x) * self.scale end
+    local net = Net(3)
+    local y = net(cnn.randn(5, 3))
+    assert.same({ 5, 2 }, y:size())
+    local names = {}
+    for n in net:named_parameters() do names[#names + 1] = n end
+    assert.same({ "scale", "fc.weight", "fc.bias" }, names)
+    assert.equal(1, #net:buffers())
+    assert.truthy(tostring(net):find("Net  scale [2] {", 1, true))
+  end)
+
+  it("switches train/eval everywhere", function()
+    local m = mlp()
+    assert.is_true(m[3][1].training)
+    m:eval()
+    assert.is_false(m.training); assert.is_false(m[3][1].training)
+    m:train()
+    assert.is_true(m[3][2].training)
+  end)
+
+  it("zero_grad drops gradients; apply visits every module", function()
+    local m = mlp()
+    m(cnn.randn(2, 3)):sum():backward()
+    assert.truthy(m[1].weight.grad)
+    m:zero_grad()
+    assert.is_nil(m[1].weight.grad)
+    local n = 0
+    m:apply(function() n = n + 1 end)
+    assert.equal(6, n)
+  end)
+
+  it("requires_grad_(false) freezes a part", function()
+    local m = mlp()
+    m[1]:requires_grad_(false)
+    assert.is_false(m[1].weight:requires_grad())
+    assert.equal(2 * 4 + 2, m:num_parameters(true))
+    m(cnn.randn(2, 3)):sum():backward()
+    assert.is_nil(m[1].weight.grad)
+    assert.truthy(m[3][1].weight.grad)
+  end)
+
+  it("state_dict round-trips through load_state_dict", function()
+    local a, b = mlp(), nn.Sequential{ nn.Linear(3, 4), nn.ReLU(), nn.Sequential{ nn.Linear(4, 2), nn.Tanh() } }
+    b:load_state_dict(a:state_dict())
+    local x = cnn.randn(3, 3)
+    H.close(a(x), b(x), 0)
+  end)
+
+  it("strict loading names missing and unexpected keys and shape mismatches", function()
+    local m = mlp()
+    local sd = m:state_dict()
+    sd["3.1.bias"] = nil
+    sd["3.1.weight"] = cnn.zeros(5, 4)
+    sd["head.weight"] = cnn.zeros(1)
+    H.errors(function() m:load_state_dict(sd) end,
+      "cnn.nn.Module.load_state_dict: missing keys: 3.1.bias; unexpected keys: head.weight; " ..
+      "shape mismatches: 3.1.weight (checkpoint [5,4], model [2,4])")
+    sd["3.1.weight"] = cnn.zeros(2, 4)
+    local r = m:load_state_dict(sd, { strict = false })
+    assert.same({ "3.1.bias" }, r.missing_keys)
+    assert.same({ "head.weight" }, r.unexpected_keys)
+    H.close(m[3][1].weight, cnn.zeros(2, 4), 0)
+  end)
+
+  it("prints the tree Torch7-style with parameter shapes", function()
+    assert.equal([[
+nn.Sequential {
+  [input -> (1) -> (2) -> (3) -> output]
+  (1): nn.Linear(3 -> 4)  weight [4,3]  bias [4]
+  (2): nn.ReLU
+  (3): nn.Sequential {
+    [input -> (1) -> (2) -> output]
+    (1): nn.Linear(4 -> 2)  weight [2,4]  bias [2]
+    (2): nn.Tanh
+  }
+}]], tostring(mlp()))
+  end)
+
+  it("converts to float64 for gradcheck", function()
+    local m = mlp():double()
+    assert.equal("float64", m[1].weight:dtype())
+    H.gradcheck(function(x) return m(x) end, { cnn.randn({ 2, 3 }, { dtype = "float64", requires_grad = true }) })
+  end)
+
+  it("checks arguments", function()
+    H.errors(function() nn.Linear(-3, 2) end, "cnn.nn.Linear: argument 1 (in_features): expected a positive integer, got -3")
+    H.errors(function() nn.Linear(3, 2.5) end, "cnn.nn.Linear: argument 2 (out_features): expected a positive integer, got 2.5")
+    H.errors(function() mlp():load_state_dict(5) end, "cnn.nn.Module.load_state_dict: argument 1 (state_dict): expected a table of tensors, got 5")
+    H.errors(function() nn.Module()(1) end, "cnn.nn.Module: nn.Module does not define forward")
+  end)
+
+  it("frees everything: no tensor bytes outlive a model and a step", function()
+    H.no_leak(function()
+      local m = mlp()
+      m(cnn.randn(2, 3)):sum():backward()
+      m = nil
+    end)
+  end)
+end)

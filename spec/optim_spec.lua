@@ -1,0 +1,140 @@
+local cnn = require "cnn"
+local H = require "helpers"
+local nn, optim = cnn.nn, cnn.optim
+
+-- a tiny regression net and data, the same for every optimizer
+local function setup()
+  cnn.manual_seed(11)
+  local m = nn.Sequential{ nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 1) }
+  local x = cnn.randn(32, 3)
+  return m, x, x:sum(2, true):tanh()
+end
+
+local function train(m, opt, x, y, steps)
+  local first, last
+  for i = 1, steps do
+    opt:zero_grad()
+    local loss = (m(x) - y):square():mean()
+    loss:backward()
+    opt:step()
+    first = first or loss:item()
+    last = loss:item()
+  end
+  return first, last
+end
+
+describe("cnn.optim", function()
+  for _, case in ipairs({
+    { "SGD", { lr = 0.1, momentum = 0.9 } }, { "SGD", { lr = 0.1, momentum = 0.9, nesterov = true } },
+    { "Adam", { lr = 0.05 } }, { "AdamW", { lr = 0.05 } }, { "Adam", { lr = 0.05, amsgrad = true } },
+    { "RMSprop", { lr = 0.01 } }, { "RMSprop", { lr = 0.01, momentum = 0.5, centered = true } },
+    { "Adagrad", { lr = 0.1 } },
+  }) do
+    it(case[1] .. " makes the loss fall", function()
+      local m, x, y = setup()
+      local first, last = train(m, optim[case[1]](m:parameters(), case[2]), x, y, 30)
+      assert.is_true(last < 0.3 * first, ("loss went from %g to %g"):format(first, last))
+    end)
+  end
+
+  it("trains a small CNN with each optimizer (when conv2d exists)", function()
+    if not cnn.F.conv2d then return end
+    for _, name in ipairs({ "SGD", "Adam", "AdamW", "RMSprop", "Adagrad" }) do
+      cnn.manual_seed(5)
+      local m = nn.Sequential{ nn.Conv2d(1, 4, 3, { padding = 1 }), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 4 * 4, 2) }
+      local x = cnn.randn(16, 1, 8, 8)
+      local y = (x:narrow(3, 1, 4):mean({ 2, 3, 4 }) > 0) + 1
+      local opt = optim[name](m, { lr = name == "SGD" and 0.1 or 0.01 })
+      local first, last
+      for _ = 1, 25 do
+        opt:zero_grad()
+        local loss = cnn.F.cross_entropy(m(x), y)
+        loss:backward(); opt:step()
+        first = first or loss:item(); last = loss:item()
+      end
+      assert.is_true(last < 0.7 * first, name .. (": loss went from %g to %g"):format(first, last))
+    end
+  end)
+
+  it("does plain SGD by hand: w - lr * grad", function()
+    local w = cnn.tensor({ 1, 2, 3 }, { dtype = "float64", requires_grad = true })
+    local opt = optim.SGD({ w }, { lr = 0.5 })
+    ;(w * w):sum():backward()
+    opt:step()
+    H.close(w, { 0, 0, 0 }, 0)
+  end)
+
+  it("skips parameters without gradients and honours per-group options", function()
+    local a = cnn.ones({ 2 }, { requires_grad = true })
+    local b = cnn.ones({ 2 }, { requires_grad = true })
+    local c = cnn.ones({ 2 }, { requires_grad = true })
+    local opt = optim.SGD({ { params = { a }, lr = 1 }, { params = { b, c } } }, { lr = 0.1 })
+    ;(a + b):sum():backward()
+    opt:step()
+    H.close(a, { 0, 0 }, 1e-7); H.close(b, { 0.9, 0.9 }, 1e-7); H.close(c, { 1, 1 }, 0)
+    assert.equal(0.1, opt.param_groups[2].lr)
+  end)
+
+  it("state_dict and load_state_dict continue a run exactly", function()
+    local m, x, y = setup()
+    local opt = optim.Adam(m, { lr = 0.01 })
+    train(m, opt, x, y, 3)
+    local m2 = nn.Sequential{ nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 1) }
+    m2:load_state_dict(m:state_dict())
+    local opt2 = optim.Adam(m2, { lr = 0.5 })
+    opt2:load_state_dict(opt:state_dict())
+    assert.equal(0.01, opt2.param_groups[1].lr)
+    train(m, opt, x, y, 2); train(m2, opt2, x, y, 2)
+    H.close(m[1].weight, m2[1].weight, 0)
+  end)
+
+  it("clip_grad_norm_ scales gradients to the norm", function()
+    local w = cnn.tensor({ 3, 4 }, { dtype = "float64", requires_grad = true })
+    ;(w * w):sum():backward()          -- grad (6, 8), norm 10
+    local n = nn.utils.clip_grad_norm_({ w }, 5)
+    assert.near(10, n, 1e-12)
+    H.close(w.grad, { 3, 4 }, 1e-5)
+  end)
+
+  it("schedulers follow PyTorch's formulas", function()
+    local p = cnn.ones({ 1 }, { requires_grad = true })
+    local opt = optim.SGD({ p }, { lr = 1 })
+    local s = optim.lr_scheduler.StepLR(opt, 2, 0.5)
+    local lrs = {}
+    for _ = 1, 5 do s:step(); lrs[#lrs + 1] = opt.param_groups[1].lr end
+    assert.same({ 1, 0.5, 0.5, 0.25, 0.25 }, lrs)
+    opt = optim.SGD({ p }, { lr = 1 })
+    s = optim.lr_scheduler.MultiStepLR(opt, { 2, 4 }, 0.1)
+    for _ = 1, 4 do s:step() end
+    assert.near(0.01, s:get_last_lr()[1], 1e-15)
+    opt = optim.SGD({ p }, { lr = 1 })
+    s = optim.lr_scheduler.ExponentialLR(opt, 0.9)
+    s:step(); s:step()
+    assert.near(0.81, opt.param_groups[1].lr, 1e-15)
+    opt = optim.SGD({ p }, { lr = 1 })
+    s = optim.lr_scheduler.CosineAnnealingLR(opt, 10, 0.1)
+    for _ = 1, 5 do s:step() end
+    assert.near(0.55, opt.param_groups[1].lr, 1e-12)
+    opt = optim.SGD({ p }, { lr = 1 })
+    s = optim.lr_scheduler.ReduceLROnPlateau(opt, { patience = 1, factor = 0.5 })
+    for _, v in ipairs({ 1, 0.9, 0.95, 0.95, 0.95 }) do s:step(v) end
+    assert.equal(0.5, opt.param_groups[1].lr)
+  end)
+
+  it("checks arguments", function()
+    local p = cnn.ones({ 1 }, { requires_grad = true })
+    H.errors(function() optim.SGD({ p }, { lr = -1 }) end, "cnn.optim.SGD.add_param_group: argument 1 (lr): expected a number in [0, inf], got -1")
+    H.errors(function() optim.Adam({ p }, { betas = { 0.9 } }) end, "cnn.optim.Adam: argument 2 (betas): expected a pair {beta1, beta2}")
+    H.errors(function() optim.SGD({ p }, { momentum = 0, nesterov = true }) end, "nesterov momentum needs momentum > 0")
+    H.errors(function() optim.Adam({ p }, { lrr = 1 }) end, "cnn.optim.Adam: argument 2 (options): unknown option 'lrr'")
+    H.errors(function() optim.SGD({}) end, "cnn.optim.SGD: argument 1 (params): got an empty parameter list")
+    H.errors(function() cnn.optim_step("sgd", { p }, { {} }, { 1 }, {}) end, "cnn.optim_step: sgd: parameter 1 has no gradient")
+  end)
+
+  it("leaks nothing", function()
+    H.no_leak(function()
+      local m, x, y = setup()
+      train(m, optim.Adam(m), x, y, 2)
+    end)
+  end)
+end)

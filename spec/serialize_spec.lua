@@ -1,0 +1,93 @@
+local cnn = require "cnn"
+local H = require "helpers"
+
+local dir = os.tmpname()
+os.remove(dir)
+os.execute("mkdir -p " .. dir)
+local function path(name) return dir .. "/" .. name end
+local function write(name, bytes) local f = assert(io.open(path(name), "wb")); f:write(bytes); f:close() end
+
+describe("cnn.save / cnn.load", function()
+  it("round-trips tensors bit-exactly", function()
+    local t = cnn.randn(3, 4, 5)
+    cnn.save(t, path("t.safetensors"))
+    local u = cnn.load(path("t.safetensors"))
+    assert.equal("float32", u:dtype())
+    H.close(u, t, 0)
+    local d = cnn.tensor({ 1 / 3, math.pi, -0.0, 1e-310 }, "float64")
+    cnn.save(d, path("d.safetensors"))
+    assert.same(d:totable(), cnn.load(path("d.safetensors")):totable())
+    cnn.save(cnn.tensor(2.5), path("s.safetensors"))
+    assert.same({}, cnn.load(path("s.safetensors")):size())
+  end)
+
+  it("round-trips a state_dict into a fresh model", function()
+    local nn = cnn.nn
+    local a = nn.Sequential{ nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2) }
+    cnn.save(a:state_dict(), path("m.safetensors"))
+    local sd = cnn.load(path("m.safetensors"))
+    assert.same({ 4, 3 }, sd["1.weight"]:size())
+    local b = nn.Sequential{ nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2) }
+    b:load_state_dict(sd)
+    local x = cnn.randn(2, 3)
+    H.close(a(x), b(x), 0)
+  end)
+
+  it("keeps the plain Lua values of a checkpoint with their types", function()
+    local ck = { epoch = 3, lr = 0.1 * 3, name = "run \"1\"", best = false, history = { 0.5, 0.25 },
+                 [7] = "seven", weights = { w = cnn.ones(2) } }
+    cnn.save(ck, path("ck.safetensors"))
+    local r = cnn.load(path("ck.safetensors"))
+    assert.equal(3, r.epoch); assert.equal("integer", math.type(r.epoch))
+    assert.equal(0.1 * 3, r.lr)
+    assert.equal('run "1"', r.name); assert.is_false(r.best)
+    assert.same({ 0.5, 0.25 }, r.history)
+    assert.equal("seven", r[7])
+    H.close(r.weights.w, cnn.ones(2), 0)
+  end)
+
+  it("writes a header that any safetensors reader understands", function()
+    cnn.save({ w = cnn.ones(2, 2) }, path("h.safetensors"))
+    local f = io.open(path("h.safetensors"), "rb")
+    local bytes = f:read("a"); f:close()
+    local n = string.unpack("<i8", bytes)
+    assert.equal(0, (8 + n) % 8)
+    local header = require("cjson").decode(bytes:sub(9, 8 + n))
+    assert.same({ dtype = "F32", shape = { 2, 2 }, data_offsets = { 0, 16 } }, header.w)
+    assert.equal(8 + n + 16, #bytes)
+  end)
+
+  it("leaves the old file intact when a save fails midway", function()
+    cnn.save({ w = cnn.ones(2) }, path("a.safetensors"))
+    H.errors(function() cnn.save({ w = cnn.zeros(2), f = print }, path("a.safetensors")) end,
+      "cnn.save: argument 1 (obj): cannot save a function (at 'f')")
+    local closed
+    do local t <close> = cnn.zeros(3); closed = t end
+    H.errors(function() cnn.save({ w = cnn.zeros(2), z = closed }, path("a.safetensors")) end, "cnn.")
+    H.close(cnn.load(path("a.safetensors")).w, cnn.ones(2), 0)
+    local p = io.popen("ls " .. dir .. " | grep -c tmp")
+    assert.equal("0", p:read("l")); p:close()
+  end)
+
+  it("rejects corrupt, truncated and mismatched files with a clear message", function()
+    cnn.save({ w = cnn.ones(2, 3) }, path("ok.safetensors"))
+    local f = io.open(path("ok.safetensors"), "rb"); local good = f:read("a"); f:close()
+    local n = string.unpack("<i8", good)
+    local header = good:sub(9, 8 + n)
+    write("short", "abc")
+    H.errors(function() cnn.load(path("short")) end, "not a safetensors file (3 bytes")
+    write("trunc", good:sub(1, 20))
+    H.errors(function() cnn.load(path("trunc")) end, "truncated or corrupt: the header length")
+    write("data", good:sub(1, #good - 4))
+    H.errors(function() cnn.load(path("data")) end, "data_offsets outside the 20 data bytes")
+    write("json", string.pack("<i8", 5) .. "{oops")
+    H.errors(function() cnn.load(path("json")) end, "the header is not a JSON object")
+    local h2 = header:gsub('"F32"', '"I64"')
+    write("dtype", string.pack("<i8", #h2) .. h2 .. good:sub(9 + n))
+    H.errors(function() cnn.load(path("dtype")) end, "tensor 'w' has dtype I64; cnn reads F32 and F64")
+    local h3 = header:gsub("%[2,3%]", "[3,3]")
+    write("shape", string.pack("<i8", #h3) .. h3 .. good:sub(9 + n))
+    H.errors(function() cnn.load(path("shape")) end, "tensor 'w': data_offsets hold 24 bytes but float32 [3,3] needs 36")
+    H.errors(function() cnn.load(path("nope")) end, "cnn.load: cannot open")
+  end)
+end)
