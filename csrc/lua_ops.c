@@ -158,8 +158,43 @@ static int l_masked_fill(lua_State *L) {
 
 /* ---- reductions: f(t) over all, f(t, dim [, keepdim]) ---- */
 
+/* sum/mean over a list of dims {d1, d2, ..}: one reduction per dim, last dim first, kept as size 1
+ * so the others keep their places, then squeezed unless keepdim (PyTorch's dim=(..)) */
+static int reduce_dims(lua_State *L, cnn_redop op, const char *fn, cnn_tensor *a) {
+    int keep = lua_toboolean(L, 3), n = (int)luaL_len(L, 2), seen[CNN_MAX_DIM] = { 0 };
+    if (n < 1) arg_error(L, fn, 2, "dim", "expected a non-empty list of dimensions, got an empty table");
+    for (int i = 1; i <= n; i++) {
+        int ok;
+        lua_geti(L, 2, i);
+        lua_Integer d1 = lua_tointegerx(L, -1, &ok);
+        lua_pop(L, 1);
+        if (!ok || d1 == 0 || d1 > a->ndim || d1 < -a->ndim)
+            arg_error(L, fn, 2, "dim", "entry %d: expected a dimension in 1..%d or -%d..-1", i, a->ndim, a->ndim);
+        int d = (int)(d1 > 0 ? d1 - 1 : a->ndim + d1);
+        if (seen[d]) arg_error(L, fn, 2, "dim", "dimension %d appears twice", d + 1);
+        seen[d] = 1;
+    }
+    cnn_ctx *c = ctx_of(L);
+    cnn_tensor **box = push_box(L);
+    cnn_tensor_retain(a); *box = a;
+    for (int d = a->ndim - 1; d >= 0; d--) {
+        if (!seen[d]) continue;
+        cnn_tensor *r = cnn_reduce(c, op, *box, d, 1);
+        if (r == NULL) return fail(L, fn);
+        cnn_tensor_release(*box); *box = r;
+    }
+    for (int d = a->ndim - 1; d >= 0 && !keep; d--) {
+        if (!seen[d]) continue;
+        cnn_tensor *r = cnn_squeeze(c, *box, d);
+        if (r == NULL) return fail(L, fn);
+        cnn_tensor_release(*box); *box = r;
+    }
+    return 1;
+}
+
 static int reduce(lua_State *L, cnn_redop op, const char *fn) {
     cnn_tensor *a = check_tensor(L, 1, fn, "input");
+    if ((op == CNN_SUM || op == CNN_MEAN) && lua_type(L, 2) == LUA_TTABLE) return reduce_dims(L, op, fn, a);
     int dim = lua_isnoneornil(L, 2) ? -1 : check_dim(L, 2, fn, "dim", a->ndim, 0);
     int keep = lua_toboolean(L, 3);
     cnn_tensor **box = push_box(L);

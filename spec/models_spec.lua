@@ -57,9 +57,9 @@ describe("cnn.models", function()
       assert.same({ 2, 3 }, m(cnn.randn(2, 3, c[2], c[2])):size(), c[1])
     end
     local inc = models.inception_v3{ width = 0.0625, num_classes = 3, aux_logits = true }
-    local y, aux = inc(cnn.randn(1, 3, 299, 299))     -- the auxiliary head needs the full input size
-    assert.same({ 1, 3 }, y:size())
-    assert.same({ 1, 3 }, aux:size())
+    local y, aux = inc(cnn.randn(2, 3, 299, 299))     -- the auxiliary head needs the full input size; batch norm in training needs N > 1
+    assert.same({ 2, 3 }, y:size())
+    assert.same({ 2, 3 }, aux:size())
     assert.is_nil(select(2, inc:eval()(cnn.randn(1, 3, 75, 75))))
   end)
 

@@ -43,7 +43,7 @@ describe("cnn.optim", function()
       cnn.manual_seed(5)
       local m = nn.Sequential{ nn.Conv2d(1, 4, 3, { padding = 1 }), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 4 * 4, 2) }
       local x = cnn.randn(16, 1, 8, 8)
-      local y = (x:narrow(3, 1, 4):mean({ 2, 3, 4 }) > 0) + 1
+      local y = x:narrow(3, 1, 4):mean({ 2, 3, 4 }):gt(0) + 1
       local opt = optim[name](m, { lr = name == "SGD" and 0.1 or 0.01 })
       local first, last
       for _ = 1, 25 do

@@ -28,6 +28,18 @@ describe("reductions", function()
     assert.are.same({0, 0, 0}, cnn.zeros(3, 0):sum(2):totable())
   end)
 
+  it("sum and mean over a list of dims, as PyTorch's dim=(..)", function()
+    local a = cnn.arange(24):view(2, 3, 4)            -- a[i][j][k] = 12(i-1) + 4(j-1) + (k-1)
+    assert.are.same({66, 210}, a:sum({2, 3}):totable())
+    assert.are.same({{{7.5}, {11.5}, {15.5}}}, a:mean({3, -3}, true):totable())
+    assert.are.same({{66}, {210}}, a:sum({3, 2}, true):view(2, 1):totable())
+    H.errors(function() cnn.sum(a, {2, 2}) end, "cnn.sum: argument 2 (dim): dimension 2 appears twice")
+    H.errors(function() cnn.mean(a, {}) end, "cnn.mean: argument 2 (dim): expected a non-empty list of dimensions, got an empty table")
+    H.errors(function() cnn.sum(a, {4}) end, "cnn.sum: argument 2 (dim): entry 1: expected a dimension in 1..3 or -3..-1")
+    local x = cnn.randn({2, 3, 4}, { dtype = "float64", requires_grad = true })
+    H.gradcheck(function(t) return t:mean({1, 3}) end, { x })
+  end)
+
   it("float32 sums are accumulated in double", function()
     local x = cnn.full({1000001}, 0.1)
     local want = 1000001 * cnn.tensor({0.1}):double()[1]

@@ -37,6 +37,9 @@ return function(fn, inputs, opts)
   for i, x in ipairs(inputs) do
     if x:requires_grad() then diff[#diff + 1] = i end
   end
+  if #diff == 0 then
+    error("cnn.gradcheck: argument 2 (inputs): expected at least one tensor with requires_grad, got none", 2)
+  end
   local wanted = {}
   for k, i in ipairs(diff) do wanted[k] = inputs[i] end
   local analytic = cnn.grad(scalar(table.unpack(inputs)), wanted)
