@@ -41,6 +41,7 @@ cnn_dtype check_dtype(lua_State *L, int idx, const char *fn, const char *name);
 void cnn_open_tensor(lua_State *L, int ctx, int module, int methods);
 void cnn_open_ops(lua_State *L, int ctx, int module, int methods);
 void cnn_open_autograd(lua_State *L, int ctx, int module, int methods);
+void cnn_open_data(lua_State *L, int ctx, int module, int methods);
 /* each fn becomes a closure over the context, stored in module and/or methods (0: neither) */
 void register_fns(lua_State *L, const luaL_Reg *fns, int ctx, int module, int methods);
 
