@@ -94,6 +94,14 @@ static cnn_tensor *decode(cnn_ctx *c, idx_src *s, cnn_dtype dt, double scale) {
         const unsigned char *p = hdr + 4 + 4 * d;
         sh.size[d] = ((int64_t)p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3];
     }
+    /* the strides multiply sizes with 0 counted as 1, so bound that product too */
+    double span = 1;
+    for (int d = 0; d < nd; d++) span *= sh.size[d] > 0 ? (double)sh.size[d] : 1.0;
+    if (span > 0x1p48) {
+        char b[200];
+        cnn_seterr(c, "sizes %s in the header are too large", cnn_shape_str(b, sizeof b, nd, sh.size));
+        return NULL;
+    }
     if (cnn_shape_check(c, &sh) < 0) return NULL;
     int es = type_size(t);
     int64_t numel = cnn_shape_numel(&sh);
