@@ -1,6 +1,6 @@
 /* data.h: the C side of getting data from files into tensors: the PNG wrapper and image
  * transforms (image.c), IDX (idx.c), PLINK .bed and genotype helpers (plink.c), the CSV
- * tokenizer (csv.c). No Lua here: lua_data.c binds these; fuzz/ drives the parsers directly.
+ * tokenizer (csv.c), batch gathering (batch.c). No Lua here: lua_data.c binds these; fuzz/ drives the parsers directly.
  * Parsers work on a buffer already in memory and report failures as "truncated at byte N",
  * "wrong magic ..." in the context; the binding prefixes the function and file name. */
 #ifndef CNN_DATA_H
@@ -39,6 +39,9 @@ cnn_tensor *cnn_bed_decode(cnn_ctx *c, const unsigned char *buf, size_t n, int64
  * N-1, a constant column gives 0, missing stays NaN) */
 cnn_tensor *cnn_impute_mean(cnn_ctx *c, const cnn_tensor *x);
 cnn_tensor *cnn_standardize(cnn_ctx *c, const cnn_tensor *x);
+
+/* ---- batches (batch.c): rows of t at 1-based float indices, one memcpy per row ---- */
+cnn_tensor *cnn_gather_rows(cnn_ctx *c, const cnn_tensor *t, const cnn_tensor *index);
 
 /* ---- CSV tokenizer (RFC 4180 quotes; sep ' ' means runs of blanks) ---- */
 typedef struct cnn_csv {

@@ -2,7 +2,8 @@
  * lua/cnn/data/ and lua/cnn/progress.lua) plus cnn.randperm. Files are read whole into
  * Lua userdata, so an error raised anywhere leaks nothing. Messages name the public function,
  * then the file and the place: "cnn.image.load: a.png: truncated at byte 1234".
- * Core: image.c, idx.c, plink.c, csv.c. Specs: image_, idx_, csv_, genotype_, sequence_spec.lua. */
+ * Core: image.c, idx.c, plink.c, csv.c, batch.c.
+ * Specs: image_, idx_, csv_, genotype_, sequence_, data_spec.lua. */
 #include "lua_util.h"
 #include "data.h"
 
@@ -188,6 +189,15 @@ static int l_standardize(lua_State *L) {
     cnn_tensor **box = push_box(L);
     *box = cnn_standardize(ctx_of(L), t);
     return push_result(L, box, "data.genotype.standardize");
+}
+
+/* gather(t, indices) -> rows of t at the 1-based indices (a tensor) */
+static int l_gather(lua_State *L) {
+    const char *fn = "data.TensorDataset:get_batch";
+    cnn_tensor *t = check_tensor(L, 1, fn, "tensor"), *ix = check_tensor(L, 2, fn, "indices");
+    cnn_tensor **box = push_box(L);
+    *box = cnn_gather_rows(ctx_of(L), t, ix);
+    return push_result(L, box, fn);
 }
 
 /* ---- CSV ---- */
@@ -504,7 +514,7 @@ static const luaL_Reg data_fns[] = {
     { "png_load", l_png_load }, { "png_save", l_png_save }, { "resize", l_resize }, { "flip", l_flip },
     { "rotate", l_rotate }, { "adjust", l_adjust }, { "normalize", l_normalize }, { "to_gray", l_to_gray },
     { "overlay", l_overlay }, { "idx_load", l_idx_load }, { "bed_read", l_bed_read },
-    { "impute_mean", l_impute_mean }, { "standardize", l_standardize }, { "csv_read", l_csv_read },
+    { "impute_mean", l_impute_mean }, { "standardize", l_standardize }, { "csv_read", l_csv_read }, { "gather", l_gather },
     { "one_hot", l_one_hot }, { "randperm", l_randperm }, { "uniform", l_uniform }, { "listdir", l_listdir },
     { "isatty", l_isatty }, { NULL, NULL }
 };

@@ -27,6 +27,9 @@ describe("cnn.data", function()
     local m = data.MapDataset(ds, function(v) return { v = v[2] * 2 } end)
     assert.are.equal(8, m:get(4).v)
     H.errors(function() data.TensorDataset(x, cnn.zeros(3)) end, "cnn.data.TensorDataset: argument 2 has 3 rows, expected 10 like argument 1")
+    H.close(ds:get_batch(cnn.tensor({ 3, 1 }))[1], { { 4, 5 }, { 0, 1 } }, 0)
+    H.errors(function() ds:get_batch(cnn.tensor({ 0 })) end,
+      "cnn.data.TensorDataset:get_batch: index 0 (position 1) is not an integer in 1..10")
     H.errors(function() data.Subset(ds, { 11 }) end, "cnn.data.Subset: argument 2 (indices): expected indices in 1..10, got 11..11")
   end)
 
