@@ -33,6 +33,8 @@ int luaopen_cnn_core(lua_State *L) {
     cnn_open_ops(L, ctx, module, methods);
     cnn_open_autograd(L, ctx, module, methods);
     cnn_open_data(L, ctx, module, methods);
+    cnn_open_metrics(L, ctx, module, methods);
+    cnn_open_plot(L, ctx, module, methods);
     lua_pushvalue(L, methods);
     lua_setfield(L, module, "Tensor");
     lua_pushstring(L, openblas_get_config());

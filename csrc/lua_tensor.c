@@ -366,9 +366,9 @@ static int l_set(lua_State *L) {
 }
 
 /* t[i]: a sub-tensor (a view), or a number for a 1-D tensor */
-static int index_int(lua_State *L, cnn_tensor *t) {
+static int index_int(lua_State *L, cnn_tensor *t, int64_t i) {
     if (t->ndim == 0) fn_error(L, "index", "a 0-d tensor cannot be indexed (use item())");
-    int64_t i = lua_tointeger(L, 2), n = t->size[0];
+    int64_t n = t->size[0];
     if (i == 0 || i > n || i < -n) fn_error(L, "index", "index %lld is out of range for dimension 1 of size %lld", (long long)i, (long long)n);
     i = i > 0 ? i - 1 : n + i;
     if (t->ndim == 1) {
@@ -398,7 +398,9 @@ static int l_index(lua_State *L) {
         return 1;
     }
     if (*box == NULL) fn_error(L, "index", "the tensor was closed");
-    if (lua_isinteger(L, 2)) return index_int(L, *box);
+    int isint;
+    lua_Integer i = lua_tointegerx(L, 2, &isint);   /* 3.0 (e.g. from argmax) counts as 3 */
+    if (isint && lua_type(L, 2) == LUA_TNUMBER) return index_int(L, *box, i);
     return fn_error(L, "index", "expected an integer index or a method name, got %s", luaL_typename(L, 2));
 }
 
@@ -420,9 +422,11 @@ static int l_newindex(lua_State *L) {
         t->grad = g;
         return 0;
     }
-    if (!lua_isinteger(L, 2)) return fn_error(L, "newindex", "expected an integer index or 'grad', got %s", luaL_typename(L, 2));
+    int isint;
+    int64_t i = lua_tointegerx(L, 2, &isint);
+    if (!isint || lua_type(L, 2) != LUA_TNUMBER) return fn_error(L, "newindex", "expected an integer index or 'grad', got %s", luaL_typename(L, 2));
     if (t->ndim == 0) fn_error(L, "newindex", "a 0-d tensor cannot be indexed (use fill_())");
-    int64_t i = lua_tointeger(L, 2), n = t->size[0];
+    int64_t n = t->size[0];
     if (i == 0 || i > n || i < -n) fn_error(L, "newindex", "index %lld is out of range for dimension 1 of size %lld", (long long)i, (long long)n);
     i = i > 0 ? i - 1 : n + i;
     int64_t sz[CNN_MAX_DIM], st[CNN_MAX_DIM];

@@ -42,6 +42,8 @@ void cnn_open_tensor(lua_State *L, int ctx, int module, int methods);
 void cnn_open_ops(lua_State *L, int ctx, int module, int methods);
 void cnn_open_autograd(lua_State *L, int ctx, int module, int methods);
 void cnn_open_data(lua_State *L, int ctx, int module, int methods);
+void cnn_open_metrics(lua_State *L, int ctx, int module, int methods);
+void cnn_open_plot(lua_State *L, int ctx, int module, int methods);
 /* each fn becomes a closure over the context, stored in module and/or methods (0: neither) */
 void register_fns(lua_State *L, const luaL_Reg *fns, int ctx, int module, int methods);
 

@@ -1,0 +1,83 @@
+-- cnn.cli: command-line options for examples and tools.
+--   local opts = cnn.cli.parse(arg, {
+--     description = "Train a CNN on Fashion-MNIST",
+--     { "epochs", 8, "number of passes over the training set" },
+--     { "lr", 1e-3, "learning rate" },
+--     { "out", "out/fmnist", "output folder" },
+--     { "resume", false, "continue from the checkpoint in --out" },
+--   })
+-- Each option has a long name, a default (whose type is the option's type: number, string or
+-- boolean flag) and a help line. `--name value`, `--name=value` and, for flags, `--name` /
+-- `--no-name` are accepted; `--help` prints the usage and exits. Names may use - or _.
+local M = {}
+
+local function usage(spec, prog)
+  local lines = { ("usage: %s [options]"):format(prog or "script") }
+  if spec.description then lines[#lines + 1] = spec.description end
+  lines[#lines + 1] = "options:"
+  for _, o in ipairs(spec) do
+    local name, def, help = o[1]:gsub("_", "-"), o[2], o[3] or ""
+    local left = type(def) == "boolean" and ("--" .. name) or ("--%s %s"):format(name, type(def) == "number" and "N" or "S")
+    lines[#lines + 1] = ("  %-24s %s (default: %s)"):format(left, help, tostring(def))
+  end
+  lines[#lines + 1] = ("  %-24s %s"):format("--help", "show this help and exit")
+  return table.concat(lines, "\n")
+end
+
+-- returns the options table, or raises "cnn.cli: ..." on a bad command line
+function M.parse(args, spec, opts)
+  opts = opts or {}
+  local prog = args and args[0] or "script"
+  local byname, out = {}, {}
+  for _, o in ipairs(spec) do
+    local key = o[1]:gsub("-", "_")
+    byname[key] = o
+    out[key] = o[2]
+  end
+  local i = 1
+  while args and args[i] do
+    local a = args[i]
+    if a == "--help" or a == "-h" then
+      io.write(usage(spec, prog), "\n")
+      if opts.exit == false then return nil, "help" end
+      os.exit(0)
+    end
+    local name, value = a:match("^%-%-([%w_-]+)=(.*)$")
+    if not name then name = a:match("^%-%-([%w_-]+)$") end
+    if not name then error(("cnn.cli: unexpected argument '%s' (options start with --; see --help)"):format(a), 0) end
+    local key = name:gsub("-", "_")
+    local negate = false
+    if not byname[key] and key:sub(1, 3) == "no_" and byname[key:sub(4)] and type(byname[key:sub(4)][2]) == "boolean" then
+      key, negate = key:sub(4), true
+    end
+    local o = byname[key]
+    if not o then error(("cnn.cli: unknown option --%s (see --help)"):format(name), 0) end
+    local kind = type(o[2])
+    if kind == "boolean" then
+      if value then
+        if value ~= "true" and value ~= "false" then error(("cnn.cli: option --%s expects true or false, got '%s'"):format(name, value), 0) end
+        out[key] = (value == "true") ~= negate
+      else
+        out[key] = not negate
+      end
+    else
+      if not value then
+        i = i + 1
+        value = args[i]
+        if value == nil then error(("cnn.cli: option --%s needs a value"):format(name), 0) end
+      end
+      if kind == "number" then
+        local v = tonumber(value)
+        if not v then error(("cnn.cli: option --%s expects a number, got '%s'"):format(name, value), 0) end
+        out[key] = v
+      else
+        out[key] = value
+      end
+    end
+    i = i + 1
+  end
+  return out
+end
+
+M.usage = usage
+return M

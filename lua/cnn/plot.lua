@@ -1,0 +1,183 @@
+-- cnn.plot: figures as SVG files any browser shows: ROC curves, line charts (training curves)
+-- and heat maps (confusion matrices). Curve points are formatted in C (cnn._plot.points).
+local cnn = require "cnn.core"
+local P = {}
+
+local W, Hh = 640, 480                      -- canvas
+local L, R, T, B = 70, 190, 40, 60          -- margins: left, right (legend), top, bottom
+local COLORS = { "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf" }
+
+local function esc(s)
+  return (tostring(s):gsub("[&<>\"]", { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;", ['"'] = "&quot;" }))
+end
+
+local function fail(fn, msg) error("cnn.plot." .. fn .. ": " .. msg, 3) end
+
+local function vec(v, fn, what)
+  if cnn.is_tensor(v) then return v:double():reshape(-1) end
+  if type(v) == "table" then return cnn.tensor(v, "float64") end
+  fail(fn, what .. ": expected a tensor or a table of numbers, got " .. type(v))
+end
+
+-- atomic write: a half-written figure never replaces a good one
+local function write(path, parts, fn)
+  if type(path) ~= "string" then fail(fn, "argument 2 (path): expected a string, got " .. type(path)) end
+  local tmp = path .. ".tmp"
+  local f, err = io.open(tmp, "w")
+  if not f then fail(fn, "cannot write " .. path .. ": " .. tostring(err)) end
+  f:write(table.concat(parts, "\n"), "\n")
+  f:close()
+  local ok, e2 = os.rename(tmp, path)
+  if not ok then os.remove(tmp); fail(fn, "cannot write " .. path .. ": " .. tostring(e2)) end
+  return path
+end
+
+local function header(title)
+  return {
+    ('<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">'):format(W, Hh, W, Hh),
+    ('<rect width="%d" height="%d" fill="white"/>'):format(W, Hh),
+    title and ('<text x="%d" y="24" text-anchor="middle" font-size="15">%s</text>'):format((L + W - R) / 2, esc(title)) or "",
+  }
+end
+
+-- round tick steps: 1, 2 or 5 times a power of ten
+local function ticks(lo, hi)
+  local span = hi - lo
+  if span <= 0 then return { lo } end
+  local raw = span / 5
+  local p = 10 ^ math.floor(math.log(raw, 10))
+  local step = p * ((raw / p >= 5) and 5 or (raw / p >= 2) and 2 or 1)
+  local t, v = {}, math.ceil(lo / step - 1e-9) * step
+  while v <= hi + 1e-9 * span do t[#t + 1] = v; v = v + step end
+  return t
+end
+
+-- axes frame with ticks; returns the data -> pixel mapping
+local function axes(out, xlo, xhi, ylo, yhi, xlabel, ylabel)
+  local pw, ph = W - L - R, Hh - T - B
+  local sx, sy = pw / (xhi - xlo), -ph / (yhi - ylo)
+  local x0, y0 = L - xlo * sx, Hh - B - ylo * sy
+  out[#out + 1] = ('<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="black"/>'):format(L, T, pw, ph)
+  for _, v in ipairs(ticks(xlo, xhi)) do
+    local px = x0 + sx * v
+    out[#out + 1] = ('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#ddd"/><text x="%.1f" y="%d" text-anchor="middle">%s</text>')
+      :format(px, T, px, Hh - B, px, Hh - B + 16, ("%g"):format(v))
+  end
+  for _, v in ipairs(ticks(ylo, yhi)) do
+    local py = y0 + sy * v
+    out[#out + 1] = ('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#ddd"/><text x="%d" y="%.1f" text-anchor="end">%s</text>')
+      :format(L, py, W - R, py, L - 6, py + 4, ("%g"):format(v))
+  end
+  out[#out + 1] = ('<text x="%d" y="%d" text-anchor="middle">%s</text>'):format(L + pw / 2, Hh - 18, esc(xlabel or ""))
+  out[#out + 1] = ('<text x="18" y="%d" text-anchor="middle" transform="rotate(-90 18 %d)">%s</text>'):format(T + ph / 2, T + ph / 2, esc(ylabel or ""))
+  return x0, sx, y0, sy
+end
+
+local function legend(out, entries)
+  for i, e in ipairs(entries) do
+    local y = T + 10 + (i - 1) * 34
+    out[#out + 1] = ('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2.5"/>'):format(W - R + 10, y, W - R + 30, y, e.color)
+    out[#out + 1] = ('<text x="%d" y="%d">%s</text>'):format(W - R + 36, y + 4, esc(e.label))
+    if e.sub then out[#out + 1] = ('<text x="%d" y="%d" font-size="10">%s</text>'):format(W - R + 36, y + 17, esc(e.sub)) end
+  end
+end
+
+-- curves: one curve or a list; a curve is {fpr=, tpr=, label=, auc=, ci={lower, upper}, youden={fpr=, tpr=}}
+-- (fpr, tpr as from cnn.metrics.roc_curve)
+function P.roc(curves, path, opts)
+  if type(curves) ~= "table" then fail("roc", "argument 1 (curves): expected a curve table or a list of them, got " .. type(curves)) end
+  if curves.fpr then curves = { curves } end
+  opts = opts or {}
+  local out = header(opts.title or "ROC curve")
+  local x0, sx, y0, sy = axes(out, 0, 1, 0, 1, "1 - specificity (false positive rate)", "sensitivity (true positive rate)")
+  out[#out + 1] = ('<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#888" stroke-dasharray="5,4"/>'):format(x0, y0, x0 + sx, y0 + sy)
+  local entries = {}
+  for i, c in ipairs(curves) do
+    local color = COLORS[(i - 1) % #COLORS + 1]
+    local fpr, tpr = vec(c.fpr, "roc", "curve " .. i .. " fpr"), vec(c.tpr, "roc", "curve " .. i .. " tpr")
+    out[#out + 1] = ('<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>'):format(color, cnn._plot.points(fpr, tpr, x0, sx, y0, sy))
+    if c.youden then
+      out[#out + 1] = ('<circle cx="%.1f" cy="%.1f" r="5" fill="%s" stroke="black"/>'):format(x0 + sx * c.youden.fpr, y0 + sy * c.youden.tpr, color)
+    end
+    local sub
+    if c.auc then
+      sub = ("AUC %.3f"):format(c.auc)
+      if c.ci then sub = sub .. (" (%.3f-%.3f)"):format(c.ci[1] or c.ci.lower, c.ci[2] or c.ci.upper) end
+    end
+    entries[#entries + 1] = { label = c.label or ("curve " .. i), sub = sub, color = color }
+  end
+  legend(out, entries)
+  out[#out + 1] = "</svg>"
+  return write(path, out, "roc")
+end
+
+-- series: one or a list of {y=, x= (default 1..n), label=}; opts: title, xlabel, ylabel
+function P.lines(series, path, opts)
+  if type(series) ~= "table" then fail("lines", "argument 1 (series): expected a series table or a list of them, got " .. type(series)) end
+  if series.y then series = { series } end
+  opts = opts or {}
+  local xs, ys = {}, {}
+  local xlo, xhi, ylo, yhi = math.huge, -math.huge, math.huge, -math.huge
+  for i, s in ipairs(series) do
+    ys[i] = vec(s.y, "lines", "series " .. i .. " y")
+    xs[i] = s.x and vec(s.x, "lines", "series " .. i .. " x") or cnn.arange(1, ys[i]:numel() + 1, "float64")
+    if xs[i]:numel() ~= ys[i]:numel() then fail("lines", ("series %d: x and y differ in length (%d and %d)"):format(i, xs[i]:numel(), ys[i]:numel())) end
+    if ys[i]:numel() > 0 then
+      xlo, xhi = math.min(xlo, xs[i]:min():item()), math.max(xhi, xs[i]:max():item())
+      ylo, yhi = math.min(ylo, ys[i]:min():item()), math.max(yhi, ys[i]:max():item())
+    end
+  end
+  if xlo > xhi then xlo, xhi, ylo, yhi = 0, 1, 0, 1 end
+  if xhi == xlo then xhi = xlo + 1 end
+  if yhi == ylo then yhi = ylo + 1 end
+  local pad = (yhi - ylo) * 0.05
+  local out = header(opts.title)
+  local x0, sx, y0, sy = axes(out, xlo, xhi, ylo - pad, yhi + pad, opts.xlabel or "", opts.ylabel or "")
+  local entries = {}
+  for i, s in ipairs(series) do
+    local color = COLORS[(i - 1) % #COLORS + 1]
+    out[#out + 1] = ('<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>'):format(color, cnn._plot.points(xs[i], ys[i], x0, sx, y0, sy))
+    entries[#entries + 1] = { label = s.label or ("series " .. i), color = color }
+  end
+  legend(out, entries)
+  out[#out + 1] = "</svg>"
+  return write(path, out, "lines")
+end
+
+-- matrix: a 2-D tensor; opts: labels (for rows and columns), title, xlabel, ylabel
+function P.heatmap(matrix, path, opts)
+  if not cnn.is_tensor(matrix) or matrix:dim() ~= 2 then
+    fail("heatmap", "argument 1 (matrix): expected a 2-D tensor, got " .. (cnn.is_tensor(matrix) and ("%d-D"):format(matrix:dim()) or type(matrix)))
+  end
+  opts = opts or {}
+  local m = matrix:double()
+  local rows, cols = m:size(1), m:size(2)
+  local lo, hi = m:min():item(), m:max():item()
+  if hi == lo then hi = lo + 1 end
+  local out = header(opts.title)
+  local size = math.min((W - L - 40) / cols, (Hh - T - B) / rows)
+  local v = m:totable()                     -- a matrix meant to be read cell by cell
+  for r = 1, rows do
+    for c = 1, cols do
+      local t = (v[r][c] - lo) / (hi - lo)
+      local shade = math.floor(255 - 200 * t)
+      out[#out + 1] = ('<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="rgb(%d,%d,255)" stroke="white"/>'):format(L + (c - 1) * size, T + (r - 1) * size, size, size, shade, shade)
+      if size >= 18 then
+        out[#out + 1] = ('<text x="%.1f" y="%.1f" text-anchor="middle" font-size="%d" fill="%s">%s</text>'):format(
+          L + (c - 0.5) * size, T + (r - 0.5) * size + 4, math.min(12, math.floor(size / 3)), t > 0.6 and "white" or "black", ("%g"):format(v[r][c]))
+      end
+    end
+  end
+  local labels = opts.labels or {}
+  for i = 1, math.max(rows, cols) do
+    local name = esc(labels[i] or i)
+    if i <= rows then out[#out + 1] = ('<text x="%d" y="%.1f" text-anchor="end">%s</text>'):format(L - 6, T + (i - 0.5) * size + 4, name) end
+    if i <= cols then out[#out + 1] = ('<text x="%.1f" y="%.1f" text-anchor="end" transform="rotate(-45 %.1f %.1f)">%s</text>'):format(L + (i - 0.5) * size, T + rows * size + 14, L + (i - 0.5) * size, T + rows * size + 14, name) end
+  end
+  out[#out + 1] = ('<text x="%.1f" y="%d" text-anchor="middle">%s</text>'):format(L + cols * size / 2, Hh - 8, esc(opts.xlabel or "predicted"))
+  out[#out + 1] = ('<text x="14" y="%.1f" text-anchor="middle" transform="rotate(-90 14 %.1f)">%s</text>'):format(T + rows * size / 2, T + rows * size / 2, esc(opts.ylabel or "true"))
+  out[#out + 1] = "</svg>"
+  return write(path, out, "heatmap")
+end
+
+return P

@@ -1,0 +1,58 @@
+local cnn = require "cnn"
+local H = require "helpers"
+
+-- the SVG must parse as XML; counts elements by name
+local function parse(path)
+  local lxp = require "lxp"
+  local counts, text = {}, {}
+  local p = lxp.new({
+    StartElement = function(_, name) counts[name] = (counts[name] or 0) + 1 end,
+    CharacterData = function(_, s) text[#text + 1] = s end,
+  })
+  local f = assert(io.open(path))
+  local ok, err = p:parse(f:read("a"))
+  f:close()
+  assert(ok, "invalid XML: " .. tostring(err))
+  assert(p:parse(), "invalid XML at the end")
+  p:close()
+  return counts, table.concat(text, "|")
+end
+
+describe("cnn.plot", function()
+  local dir = os.tmpname()
+  os.remove(dir)
+  os.execute("mkdir -p " .. dir)
+
+  it("draws ROC curves with AUC and CI in the legend and a Youden point", function()
+    local s, y = {0.1, 0.4, 0.35, 0.8, 0.6, 0.2}, {0, 0, 1, 1, 1, 0}
+    local fpr, tpr = cnn.metrics.roc_curve(s, y)
+    local ci = cnn.metrics.auc_ci(s, y)
+    local j = cnn.metrics.youden(s, y)
+    local path = cnn.plot.roc({{fpr = fpr, tpr = tpr, label = "images & genotypes", auc = ci.auc,
+      ci = {ci.lower, ci.upper}, youden = {fpr = 1 - j.specificity, tpr = j.sensitivity}}},
+      dir .. "/roc.svg", {title = "k = 2 <years>"})
+    local counts, text = parse(path)
+    assert.are.equal(1, counts.polyline)
+    assert.are.equal(1, counts.circle)
+    assert.truthy(text:find("AUC 0.889", 1, true))
+    assert.truthy(text:find("images & genotypes", 1, true))
+    assert.truthy(text:find("k = 2 <years>", 1, true))
+  end)
+
+  it("draws training curves and a labelled heat map", function()
+    local counts = parse(cnn.plot.lines({{y = {3, 2, 1.5, 1.2}, label = "train"}, {y = cnn.tensor({3.1, 2.5, 2.2, 2.1}), label = "test"}},
+      dir .. "/loss.svg", {xlabel = "epoch", ylabel = "loss"}))
+    assert.are.equal(2, counts.polyline)
+    local c2, text = parse(cnn.plot.heatmap(cnn.tensor({{5, 1}, {2, 7}}), dir .. "/cm.svg", {labels = {"shirt", "coat"}}))
+    assert.are.equal(4 + 1, c2.rect)                         -- 4 cells + the background
+    assert.truthy(text:find("shirt", 1, true))
+  end)
+
+  it("rejects bad arguments with a clear message", function()
+    H.errors(function() cnn.plot.heatmap(cnn.ones(3), dir .. "/x.svg") end, "cnn.plot.heatmap: argument 1 (matrix): expected a 2-D tensor, got 1-D")
+    H.errors(function() cnn.plot.lines({y = {1, 2}, x = {1}}, dir .. "/x.svg") end, "cnn.plot.lines: series 1: x and y differ in length (1 and 2)")
+    H.errors(function() cnn.plot.roc({fpr = {0, 1}, tpr = {0, 1}}, dir .. "/no/such/dir/x.svg") end, "cnn.plot.roc: cannot write")
+  end)
+
+  teardown(function() os.execute("rm -rf " .. dir) end)
+end)
