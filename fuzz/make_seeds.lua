@@ -15,6 +15,7 @@ put("png_fuzz", "rgb", P.png(2, 1, 2, 8, { "\255\0\51\0\102\255" }))
 put("png_fuzz", "rgba16", P.png(1, 1, 6, 16, { P.u16(65535, 13107, 0, 9) }))
 put("png_fuzz", "pal", P.png(3, 1, 3, 8, { "\0\1\2" }, { plte = plte, trns = "\0\128" }))
 put("png_fuzz", "pal2", P.png(3, 1, 3, 2, { "\36" }, { plte = plte }))
+put("png_fuzz", "adam7", P.png(2, 2, 2, 8, { "\0\0\0", "\51\51\51", "\102\0\9\255\1\2" }, { interlace = true }))
 local u8 = "\0\0\8\2" .. string.pack(">I4I4", 2, 3) .. "\0\1\2\253\254\255"
 put("idx_fuzz", "u8", u8)
 put("idx_fuzz", "f32", "\0\0\13\1" .. string.pack(">I4ff", 2, 1.5, -0.25))

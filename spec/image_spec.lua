@@ -52,6 +52,12 @@ describe("cnn.image", function()
       H.close(image.load(q), { { { 1, 0.2, 0 } }, { { 0, 0.2, 0 } }, { { 0, 0.2, 1 } } }, 1e-7)
     end)
 
+    it("reads Adam7-interlaced files", function()
+      -- 2x2: pass 1 holds (1,1), pass 6 (1,2), pass 7 the second row
+      local p = file("adam7.png", P.png(2, 2, 0, 8, { P.bytes(0), P.bytes(51), P.bytes(102, 255) }, { interlace = true }))
+      H.close(image.load(p), { { { 0, 0.2 }, { 0.4, 1 } } }, 1e-7)
+    end)
+
     it("converts with {channels=}", function()
       local g = file("g.png", P.png(1, 1, 0, 8, { P.bytes(51) }))
       H.close(image.load(g, { channels = 3 }), { { { 0.2 } }, { { 0.2 } }, { { 0.2 } } }, 1e-7)
