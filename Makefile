@@ -78,7 +78,7 @@ clean:
 FUZZ_CC   ?= clang-14
 FUZZ_TIME ?= 60
 FUZZ_CORE := $(filter-out csrc/lua_% csrc/init.c,$(SRC))
-FUZZ_BINS := build/fuzz/png_fuzz build/fuzz/idx_fuzz build/fuzz/bed_fuzz
+FUZZ_BINS := build/fuzz/png_fuzz build/fuzz/idx_fuzz build/fuzz/bed_fuzz build/fuzz/csv_fuzz
 .PHONY: fuzz fuzz-build
 fuzz-build: $(FUZZ_BINS)
 build/fuzz/%: fuzz/%.c $(FUZZ_CORE) $(HDR)

@@ -26,3 +26,5 @@ f:close()
 -- 5 samples x 3 variants: counts then the .bed bytes
 put("bed_fuzz", "5x3", string.char(5, 0, 3, 0) .. "\x6c\x1b\x01" .. string.char(0x2c, 0x03, 0x84, 0x00, 0x8e, 0x02))
 put("bed_fuzz", "9x1", string.char(9, 0, 1, 0) .. "\x6c\x1b\x01" .. string.char(0x1b, 0xe4, 0x02))
+put("csv_fuzz", "quoted", ',id,"a, ""b""",c\n1,"x\ny",NA\r\n2,,3,\n')
+put("csv_fuzz", "raw", " FID IID PAT MAT SEX PHENOTYPE rs1_A\nf1 s1 0 0 1 -9 2\n")
