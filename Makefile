@@ -85,3 +85,19 @@ test-torch: all
 	@/usr/bin/python3 -c "import torchvision" 2>/dev/null || { echo "make test-torch needs python3-torchvision (apt-get install python3-torchvision)"; exit 1; }
 	@/usr/bin/python3 spec/parity/gen_torchvision.py build/torchvision
 	@CNN_TORCHVISION_DIR=build/torchvision sh scripts/run-specs.sh spec/parity/torchvision_parity_spec.lua
+
+# ---- fuzzing the C parsers (clang-14 libFuzzer; not part of make test). FUZZ_TIME seconds each.
+FUZZ_CC   ?= clang-14
+FUZZ_TIME ?= 60
+FUZZ_CORE := $(filter-out csrc/lua_% csrc/init.c,$(SRC))
+FUZZ_BINS := build/fuzz/png_fuzz build/fuzz/idx_fuzz build/fuzz/bed_fuzz build/fuzz/csv_fuzz
+.PHONY: fuzz fuzz-build
+fuzz-build: $(FUZZ_BINS)
+build/fuzz/%: fuzz/%.c $(FUZZ_CORE) $(HDR)
+	@mkdir -p build/fuzz fuzz/corpus/$*
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	  $(BLAS_INC) $(PNG_INC) -o $@ $< $(FUZZ_CORE) $(BLAS_LIB) $(PNG_LIB) -lm
+fuzz: fuzz-build
+	@for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p fuzz/corpus/$$n; \
+	  echo "== $$n: $(FUZZ_TIME) s"; $$f -max_total_time=$(FUZZ_TIME) -rss_limit_mb=2048 -max_len=65536 \
+	  -print_final_stats=1 fuzz/corpus/$$n fuzz/seeds/$$n 2>&1 | tail -n 12 || exit 1; done

@@ -33,6 +33,7 @@ int luaopen_cnn_core(lua_State *L) {
     cnn_open_ops(L, ctx, module, methods);
     cnn_open_autograd(L, ctx, module, methods);
     cnn_open_nn(L, ctx, module, methods);
+    cnn_open_data(L, ctx, module, methods);
     cnn_open_metrics(L, ctx, module, methods);
     cnn_open_plot(L, ctx, module, methods);
     cnn_open_conv(L, ctx, module, methods);

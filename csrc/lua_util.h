@@ -42,6 +42,7 @@ void cnn_open_tensor(lua_State *L, int ctx, int module, int methods);
 void cnn_open_ops(lua_State *L, int ctx, int module, int methods);
 void cnn_open_autograd(lua_State *L, int ctx, int module, int methods);
 void cnn_open_nn(lua_State *L, int ctx, int module, int methods);
+void cnn_open_data(lua_State *L, int ctx, int module, int methods);
 void cnn_open_metrics(lua_State *L, int ctx, int module, int methods);
 void cnn_open_plot(lua_State *L, int ctx, int module, int methods);
 void cnn_open_conv(lua_State *L, int ctx, int module, int methods);

@@ -1,0 +1,112 @@
+-- cnn.progress: a progress bar for training loops. On a terminal it redraws one line (count,
+-- percentage, bar, elapsed, ETA, rate and the metrics given); otherwise it prints a plain line
+-- every `every` seconds (and at the end), so logs stay readable. Spec: progress_spec.lua.
+local cnn = require "cnn"
+local progress = {}
+
+local now = os.clock
+do -- wall time if lua-system is there (os.clock counts CPU time of every thread)
+  local ok, system = pcall(require, "system")
+  if ok and system.monotime then now = system.monotime end
+end
+
+local function hms(s)
+  if s ~= s or s == math.huge then return "?" end
+  s = math.floor(s + 0.5)
+  if s >= 3600 then return ("%d:%02d:%02d"):format(s // 3600, s % 3600 // 60, s % 60) end
+  return ("%02d:%02d"):format(s // 60, s % 60)
+end
+
+local function metrics_str(m)
+  if not m then return "" end
+  local keys = {}
+  for k in pairs(m) do keys[#keys + 1] = k end
+  table.sort(keys)
+  local parts = {}
+  for _, k in ipairs(keys) do
+    local v = m[k]
+    parts[#parts + 1] = type(v) == "number" and ("%s=%.4g"):format(k, v) or ("%s=%s"):format(k, tostring(v))
+  end
+  return table.concat(parts, " ")
+end
+
+local Bar = { __name = "cnn.progress.Bar" }
+Bar.__index = Bar
+
+-- bar(total, {desc=, out=io.stdout, tty=auto, width=30, every=10 (seconds, non-terminal),
+--             min_interval=0.1 (seconds between redraws), clock=})
+function progress.bar(total, opts)
+  opts = opts or {}
+  if total ~= nil and (type(total) ~= "number" or total < 0) then
+    error(("cnn.progress.bar: argument 1 (total): expected a number >= 0 or nil, got %s"):format(tostring(total)), 2)
+  end
+  local out = opts.out or io.stdout
+  local tty = opts.tty
+  if tty == nil then tty = out == io.stdout and cnn._data.isatty(1) end
+  local clock = opts.clock or now
+  local b = setmetatable({ total = total, n = 0, desc = opts.desc, out = out, tty = tty, width = opts.width or 30,
+                           every = opts.every or 10, min_interval = opts.min_interval or 0.1, clock = clock,
+                           t0 = clock(), closed = false }, Bar)
+  b.last = b.t0 - math.huge
+  return b
+end
+
+-- the status line for the current count
+function Bar:line()
+  local el = self.clock() - self.t0
+  local rate = el > 0 and self.n / el or 0
+  local parts = {}
+  if self.desc then parts[#parts + 1] = self.desc .. ":" end
+  if self.total and self.total > 0 then
+    local f = math.min(self.n / self.total, 1)
+    parts[#parts + 1] = ("%3d%%"):format(math.floor(f * 100))
+    if self.tty then
+      local full = math.floor(f * self.width)
+      parts[#parts + 1] = "|" .. ("#"):rep(full) .. ("."):rep(self.width - full) .. "|"
+    end
+    parts[#parts + 1] = ("%d/%d"):format(self.n, self.total)
+    local eta = rate > 0 and (self.total - self.n) / rate or 0 / 0
+    parts[#parts + 1] = ("[%s<%s, %s/s]"):format(hms(el), hms(eta), rate >= 100 and ("%.0f"):format(rate) or ("%.3g"):format(rate))
+  else
+    parts[#parts + 1] = ("%d [%s, %.3g/s]"):format(self.n, hms(el), rate)
+  end
+  local m = metrics_str(self.metrics)
+  if m ~= "" then parts[#parts + 1] = m end
+  return table.concat(parts, " ")
+end
+
+function Bar:draw(final)
+  local t = self.clock()
+  if self.tty then
+    if final or t - self.last >= self.min_interval then
+      self.out:write("\r", self:line(), "\27[K")
+      if final then self.out:write("\n") end
+      self.out:flush()
+      self.last = t
+    end
+  elseif final or t - self.last >= self.every then
+    self.out:write(self:line(), "\n")
+    self.out:flush()
+    self.last = t
+  end
+end
+
+-- update([n=1] [, metrics]): n more done; metrics (a table of numbers or strings) are shown
+-- until replaced
+function Bar:update(n, metrics)
+  if type(n) == "table" then n, metrics = 1, n end
+  if self.closed then error("cnn.progress.update: the bar was closed", 2) end
+  self.n = self.n + (n or 1)
+  if metrics then self.metrics = metrics end
+  self:draw(false)
+  return self
+end
+
+function Bar:close()
+  if self.closed then return end
+  self.closed = true
+  self:draw(true)
+end
+Bar.__close = Bar.close
+
+return progress
