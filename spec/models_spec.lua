@@ -13,7 +13,6 @@ local COUNTS = {
   { "lenet5", 61706 },
 }
 
-local function with(op) return cnn.F[op] and it or pending end
 
 describe("cnn.models", function()
   it("have torchvision's parameter counts", function()
@@ -45,7 +44,7 @@ describe("cnn.models", function()
     assert.same({ 7, 128 }, m.fc.weight:size())
   end)
 
-  with("conv2d")("give the right output shapes (small variants)", function()
+  it("give the right output shapes (small variants)", function()
     local x = cnn.randn(2, 1, 28, 28)
     assert.same({ 2, 10 }, models.lenet5()(x):size())
     local cases = {

@@ -27,13 +27,7 @@ function Linear:__init(in_features, out_features, opts)
   if L.bias_opt(fn, 3, opts) then self.bias = param(out_features) else self:register_parameter("bias", nil) end
   init.default_(self.weight, self.bias)
 end
--- until F.linear lands from the act branch: x W^T + b
-local function linear(x, w, b)
-  if F.linear then return F.linear(x, w, b) end
-  local y = x:matmul(w:t())
-  return b and y + b or y
-end
-function Linear:forward(x) return linear(x, self.weight, self.bias) end
+function Linear:forward(x) return F.linear(x, self.weight, self.bias) end
 function Linear:extra_repr() return ("%d -> %d%s"):format(self.in_features, self.out_features, self.bias and "" or ", no bias") end
 L.Linear = Linear
 
