@@ -70,6 +70,13 @@ describe("cnn.data", function()
     assert.are.same({ 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 }, sorted)
     assert.are_not.same(a1, pass(a))                               -- epoch 2
     assert.are.same(pass(b), (function() local c = data.DataLoader(ds, { batch_size = 3, shuffle = true, seed = 8 }); return pass(c) end)())
+    -- set_epoch: a fresh loader put at epoch 2 repeats the second pass of one that ran epoch 1
+    local d = data.DataLoader(ds, { batch_size = 3, shuffle = true, seed = 7 })
+    d:set_epoch(2)
+    local a2 = data.DataLoader(ds, { batch_size = 3, shuffle = true, seed = 7 })
+    pass(a2)
+    assert.are.same(pass(a2), pass(d))
+    H.errors(function() d:set_epoch(0) end, "cnn.data.DataLoader.set_epoch: argument 1 (epoch): expected an integer >= 1, got 0")
     -- without a seed: the context generator
     cnn.manual_seed(3)
     local c1 = pass(data.DataLoader(ds, { batch_size = 3, shuffle = true }))

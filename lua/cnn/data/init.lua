@@ -203,6 +203,15 @@ function DataLoader:order()
   return cnn.randperm(n)
 end
 
+-- set_epoch(e): the next pass is epoch e (its shuffled order is the one of seed + e - 1), so a
+-- resumed run sees the batches an uninterrupted one would have seen
+function DataLoader:set_epoch(e)
+  if math.type(e) ~= "integer" or e < 1 then
+    error(("cnn.data.DataLoader.set_epoch: argument 1 (epoch): expected an integer >= 1, got %s"):format(tostring(e)), 2)
+  end
+  self.epoch = e - 1
+end
+
 -- for batch in loader:iter() do ... end
 function DataLoader:iter()
   local ds, bs, n = self.dataset, self.batch_size, len(self.dataset)
