@@ -65,9 +65,10 @@ bench-compare: all build/sgemm
 	@sh scripts/install-deps.sh --torch
 	@sh bench/compare.sh
 
+# until the AMD application exists: one epoch of the Fashion-MNIST CNN (about a minute, ~88%)
 demo: deps
 	@$(MAKE) --no-print-directory all
-	@bin/cnn examples/demo.lua
+	@bin/cnn examples/fashion_mnist.lua --epochs 1 --out out/demo
 
 # used by `luarocks make` (build.type = "make"); INST_* come from the rockspec
 INST_LIBDIR ?= /usr/local/lib/lua/5.4
