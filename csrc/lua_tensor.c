@@ -404,6 +404,14 @@ static int l_index(lua_State *L) {
     return fn_error(L, "index", "expected an integer index or a method name, got %s", luaL_typename(L, 2));
 }
 
+/* in-place writes are not recorded by autograd: copying a tensor that requires grad would drop
+ * its gradient without a word, so it is refused while grad mode is on (as for other in-place ops) */
+static void check_untracked_src(lua_State *L, const cnn_tensor *src, const char *fn, int idx, const char *name) {
+    if (cnn_grad_enabled(ctx_of(L)) && src->requires_grad)
+        arg_error(L, fn, idx, name, "a tensor that requires grad cannot be copied in place (autograd does not "
+                  "record it): use src:clone(), cnn.cat/cnn.stack, or cnn.no_grad to copy values only");
+}
+
 static int l_newindex(lua_State *L) {
     cnn_tensor *t = check_tensor(L, 1, "newindex", "self");
     cnn_ctx *c = ctx_of(L);
@@ -437,7 +445,10 @@ static int l_newindex(lua_State *L) {
     (*box)->requires_grad = t->requires_grad;
     int rc;
     if (lua_type(L, 3) == LUA_TNUMBER) rc = cnn_fill_(c, *box, lua_tonumber(L, 3));
-    else if (is_tensor(L, 3)) rc = cnn_copy_(c, *box, check_tensor(L, 3, "newindex", "value"));
+    else if (is_tensor(L, 3)) {
+        check_untracked_src(L, check_tensor(L, 3, "newindex", "value"), "newindex", 3, "value");
+        rc = cnn_copy_(c, *box, check_tensor(L, 3, "newindex", "value"));
+    }
     else return fn_error(L, "newindex", "expected a number or a tensor to assign, got %s", luaL_typename(L, 3));
     if (rc < 0) return fail(L, "newindex");
     return 0;
@@ -462,6 +473,7 @@ static int l_contiguous(lua_State *L) {
 static int l_copy(lua_State *L) {
     cnn_tensor *t = check_tensor(L, 1, "copy", "self");
     cnn_tensor *src = check_tensor(L, 2, "copy", "src");
+    check_untracked_src(L, src, "copy", 2, "src");
     if (cnn_copy_(ctx_of(L), t, src) < 0) return fail(L, "copy");
     lua_settop(L, 1);
     return 1;
@@ -560,15 +572,21 @@ static int l_t(lua_State *L) {
     return push_result(L, box, "t");
 }
 
+/* permute(d1, d2, ..) or permute({d1, d2, ..}): 1-based dims, negative ones count from the end */
 static int l_permute(lua_State *L) {
     cnn_tensor *t = check_tensor(L, 1, "permute", "self");
-    cnn_shape s;
-    check_shape(L, 2, "permute", "dims", &s, 0, NULL);
-    if (s.ndim != t->ndim) arg_error(L, "permute", 2, "dims", "expected %d dimensions, got %d", t->ndim, s.ndim);
+    int tab = lua_istable(L, 2) && !is_tensor(L, 2);
+    int n = tab ? (int)luaL_len(L, 2) : lua_gettop(L) - 1;
+    if (n != t->ndim) arg_error(L, "permute", 2, "dims", "expected %d dimensions, got %d", t->ndim, n);
     int perm[CNN_MAX_DIM], seen[CNN_MAX_DIM] = {0};
-    for (int i = 0; i < s.ndim; i++) {
-        if (s.size[i] < 1 || s.size[i] > t->ndim) arg_error(L, "permute", 2, "dims", "dimension %lld is out of range (expected 1..%d)", (long long)s.size[i], t->ndim);
-        perm[i] = (int)s.size[i] - 1;
+    for (int i = 0; i < n; i++) {
+        int ok;
+        if (tab) lua_geti(L, 2, i + 1); else lua_pushvalue(L, i + 2);
+        lua_Integer d = lua_tointegerx(L, -1, &ok);
+        lua_pop(L, 1);
+        if (!ok || d == 0 || d > t->ndim || d < -t->ndim)
+            arg_error(L, "permute", 2, "dims", "entry %d: expected a dimension in 1..%d or -%d..-1", i + 1, t->ndim, t->ndim);
+        perm[i] = (int)(d > 0 ? d - 1 : t->ndim + d);
         if (seen[perm[i]]++) arg_error(L, "permute", 2, "dims", "the dimensions are not a permutation of 1..%d", t->ndim);
     }
     cnn_tensor **box = push_box(L);

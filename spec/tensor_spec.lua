@@ -68,6 +68,12 @@ describe("construction", function()
     assert.are.same({{5, 5}, {5, 5}}, c:totable())
     assert.are.equal("float64", f:double():dtype())
     assert.are.equal("float32", c:float():dtype())
+    -- autograd does not record in-place copies: a source that requires grad is refused, not dropped
+    local x = cnn.randn({2}, {requires_grad = true})
+    H.errors(function() c:copy(x) end, "cnn.copy: argument 1 (src): a tensor that requires grad cannot be copied in place")
+    H.errors(function() c[1] = x end, "cnn.newindex: argument 3 (value): a tensor that requires grad cannot be copied in place")
+    cnn.no_grad(function() c:copy(x) end)                  -- values only: allowed
+    assert.are.same(x:totable(), c[2]:float():totable())
     local t = cnn.tensor({1, 2}):t()                      -- t() of a vector is itself
     assert.are.same({2}, t:size())
   end)
