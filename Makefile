@@ -26,8 +26,9 @@ ASAN_FLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sa
 
 .PHONY: all deps test test-asan valgrind bench bench-compare demo clean install rock-check
 
+# copied by rename, never in place: a running process (a REPL, a training run) maps the old file
 all: $(SO)
-	@cmp -s $(SO) lua/cnn/core.so || cp $(SO) lua/cnn/core.so
+	@cmp -s $(SO) lua/cnn/core.so || { cp $(SO) lua/cnn/core.so.tmp && mv -f lua/cnn/core.so.tmp lua/cnn/core.so; }
 
 $(SO): $(OBJ)
 	$(CC) -shared $(ALL_CFLAGS) -o $@ $(OBJ) $(LIBS)
