@@ -1,0 +1,51 @@
+-- cnn.set_num_threads / get_num_threads: the default is the machine's cores; the count governs
+-- OpenBLAS (and the library's own threaded kernels) and never changes results beyond rounding.
+local cnn = require "cnn"
+local H = require "helpers"
+
+local function cores()
+  local p = io.popen("nproc")
+  local n = tonumber(p:read("l"))
+  p:close()
+  return n
+end
+
+describe("threads", function()
+  local saved
+  before_each(function() saved = cnn.get_num_threads() end)
+  after_each(function() cnn.set_num_threads(saved) end)
+
+  it("default to the machine's cores in a fresh state", function()
+    local p = io.popen([[bin/cnn -e 'io.write(require("cnn").get_num_threads())']])
+    local n = tonumber(p:read("a"))
+    p:close()
+    assert.are.equal(cores(), n)
+  end)
+
+  it("round-trip and check their argument", function()
+    cnn.set_num_threads(1)
+    assert.are.equal(1, cnn.get_num_threads())
+    cnn.set_num_threads(2)
+    assert.are.equal(2, cnn.get_num_threads())
+    H.errors(function() cnn.set_num_threads(0) end, "cnn.set_num_threads: argument 1 (n): expected 1..1024, got 0")
+    H.errors(function() cnn.set_num_threads("x") end, "cnn.set_num_threads: argument 1 (n)")
+  end)
+
+  it("give the same results at 1 and 2 threads (matmul, conv2d, a training step)", function()
+    cnn.manual_seed(4)
+    local a, b = cnn.randn(300, 200), cnn.randn(200, 250)
+    local x, w = cnn.randn(8, 16, 20, 20), cnn.randn(32, 16, 3, 3)
+    local function run()
+      cnn.manual_seed(9)
+      local m = cnn.nn.Sequential{ cnn.nn.Conv2d(16, 8, 3, { padding = 1 }), cnn.nn.ReLU(), cnn.nn.Flatten(), cnn.nn.Linear(8 * 400, 3) }
+      local loss = cnn.F.cross_entropy(m(x), cnn.tensor({ 1, 2, 3, 1, 2, 3, 1, 2 }))
+      loss:backward()
+      return a:matmul(b), cnn.F.conv2d(x, w, nil, { padding = 1 }), m[1].weight.grad
+    end
+    cnn.set_num_threads(1)
+    local r1 = { run() }
+    cnn.set_num_threads(2)
+    local r2 = { run() }
+    for i = 1, 3 do H.close(r1[i], r2[i], 1e-5) end
+  end)
+end)
