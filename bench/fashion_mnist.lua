@@ -11,13 +11,7 @@ if not ok then io.stderr:write("bench/fashion_mnist.lua: skipped (", tostring(tr
 local n = tonumber(os.getenv("FM_SAMPLES") or "") or 60000
 if n < #train then train = data.Subset(train, cnn.arange(1, n + 1)) end
 cnn.manual_seed(1)
-local model = nn.Sequential{
-  nn.Conv2d(1, 32, 3, { padding = 1, bias = false }), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
-  nn.Conv2d(32, 64, 3, { padding = 1, bias = false }), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
-  nn.Flatten(), nn.Dropout(0.25),
-  nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Dropout(0.5),
-  nn.Linear(128, 10),
-}
+local model = dofile("examples/fashion_mnist_model.lua")()   -- run from the repository root
 local opt = cnn.optim.Adam(model, { lr = 2e-3 })
 local loader = data.DataLoader(train, { batch_size = 64, shuffle = true, seed = 1 })
 

@@ -43,14 +43,9 @@ local classes = data.fashion_mnist_classes
 local loader = data.DataLoader(train, { batch_size = opts.batch_size, shuffle = true, seed = opts.seed })
 local test_loader = data.DataLoader(test, { batch_size = 500 })
 
--- ---- model: 1x28x28 -> 32x14x14 -> 64x7x7 -> 128 -> 10 ----
-local model = nn.Sequential{
-  nn.Conv2d(1, 32, 3, { padding = 1, bias = false }), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
-  nn.Conv2d(32, 64, 3, { padding = 1, bias = false }), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
-  nn.Flatten(), nn.Dropout(0.25),
-  nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Dropout(0.5),
-  nn.Linear(128, 10),
-}
+-- ---- model (examples/fashion_mnist_model.lua, next to this script) ----
+local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
+local model = dofile(here .. "/fashion_mnist_model.lua")()
 
 local opt = optim.Adam(model, { lr = opts.lr })
 local sched = optim.lr_scheduler.CosineAnnealingLR(opt, opts.epochs)
