@@ -245,6 +245,25 @@ static int l_size(lua_State *L) {
     }
     lua_createtable(L, t->ndim, 0);
     for (int i = 0; i < t->ndim; i++) { lua_pushinteger(L, t->size[i]); lua_rawseti(L, -2, i + 1); }
+    luaL_setmetatable(L, "cnn.Size");          /* a plain list that prints as [2,3] */
+    return 1;
+}
+
+/* tostring(t:size()) -> "[2,3]", as shapes appear in error messages */
+static int l_size_tostring(lua_State *L) {
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addchar(&b, '[');
+    lua_Integer n = luaL_len(L, 1);
+    for (lua_Integer i = 1; i <= n; i++) {
+        if (i > 1) luaL_addchar(&b, ',');
+        lua_geti(L, 1, i);
+        luaL_tolstring(L, -1, NULL);
+        lua_remove(L, -2);                     /* the buffer wants its string right on top */
+        luaL_addvalue(&b);
+    }
+    luaL_addchar(&b, ']');
+    luaL_pushresult(&b);
     return 1;
 }
 
@@ -754,6 +773,12 @@ static const luaL_Reg meta_fns[] = {
 };
 
 void cnn_open_tensor(lua_State *L, int ctx, int module, int methods) {
+    luaL_newmetatable(L, "cnn.Size");
+    lua_pushcfunction(L, l_size_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_pushstring(L, "cnn.Size");
+    lua_setfield(L, -2, "__name");
+    lua_pop(L, 1);
     register_fns(L, module_fns, ctx, module, 0);
     register_fns(L, shared_fns, ctx, module, methods);
     luaL_getmetatable(L, CNN_TENSOR_MT);

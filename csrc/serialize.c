@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 /* the temporary file is closed and removed by this when anything fails */
 typedef struct { FILE *f; char *tmp; } pending_file;
@@ -51,7 +52,16 @@ static int l_safetensors_write(lua_State *L) {
     if ((p->tmp = malloc(pl + 16)) == NULL) return fn_error(L, fn, "out of memory");
     snprintf(p->tmp, pl + 16, "%s.tmp-XXXXXX", path);
     int fd = mkstemp(p->tmp);
-    if (fd < 0) { free(p->tmp); p->tmp = NULL; return fn_error(L, fn, "cannot create a file beside %s: %s", path, strerror(errno)); }
+    if (fd < 0) {
+        int err = errno;
+        free(p->tmp); p->tmp = NULL;
+        return fn_error(L, fn, "cannot create %s (its folder must exist and be writable): %s", path, strerror(err));
+    }
+    /* mkstemp makes the file 0600; a saved model gets the mode any new file would (0666 & ~umask).
+     * umask can only be read by setting it: set and restore at once. */
+    mode_t mask = umask(0);
+    umask(mask);
+    (void)fchmod(fd, 0666 & ~mask);
     if ((p->f = fdopen(fd, "wb")) == NULL) { close(fd); pending_drop(p); return fn_error(L, fn, "cannot write %s: %s", path, strerror(errno)); }
     unsigned char len8[8];
     for (int k = 0; k < 8; k++) len8[k] = (unsigned char)((uint64_t)hlen >> (8 * k));

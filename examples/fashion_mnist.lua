@@ -21,11 +21,12 @@ local opts = cnn.cli.parse(arg, {
   { "lr", 2e-3, "Adam's initial learning rate (cosine-annealed to 0 over --epochs)" },
   { "threads", cnn.get_num_threads(), "threads for OpenBLAS and the library's kernels" },
   { "seed", 1, "seed of the weights, dropout and the shuffling" },
-  { "out", "out/fashion_mnist", "folder for the checkpoint, curves and pictures" },
+  { "out", "", "folder for the checkpoint, curves and pictures (default: the --resume folder, else out/fashion_mnist)" },
   { "resume", "", "continue from the checkpoint in this folder" },
   { "subset", 0, "train and test on the first N images of each split (0: all; for quick checks)" },
   { "data_dir", "/usr/share/datasets/fashion-mnist", "folder of the IDX files" },
 })
+if opts.out == "" then opts.out = opts.resume ~= "" and opts.resume or "out/fashion_mnist" end
 cnn.set_num_threads(opts.threads)
 cnn.manual_seed(opts.seed)
 
@@ -133,11 +134,11 @@ end
 local cm = metrics.confusion_matrix(pred, test_labels, 10)
 local rows = cm:totable()
 print("\nconfusion matrix (rows: true class, columns: predicted)")
-local header = { ("%-12s"):format("") }
+local header = { ("%-15s"):format("") }
 for j = 1, 10 do header[#header + 1] = ("%6d"):format(j) end
 print(table.concat(header) .. "   accuracy")
 for i = 1, 10 do
-  local line, tot = { ("%2d %-9s"):format(i, classes[i]:sub(1, 9)) }, 0
+  local line, tot = { ("%2d %-12s"):format(i, classes[i]) }, 0
   for j = 1, 10 do line[#line + 1] = ("%6d"):format(rows[i][j]); tot = tot + rows[i][j] end
   line[#line + 1] = ("   %6.2f%%"):format(tot > 0 and 100 * rows[i][i] / tot or 0)
   print(table.concat(line))

@@ -58,6 +58,11 @@ describe("cnn.metrics ROC and AUC", function()
     local g = M.auc_ci(sc, lab, {method = "bootstrap", n_boot = 300, seed = 3, groups = groups})
     assert.is_true(g.lower < g.auc and g.auc < g.upper)
     assert.are_not.equal(a.lower, g.lower)
+    local names = {}                                          -- subject ids as strings: the same groups
+    for i = 1, 200 do names[i] = ("subject-%02d"):format((i - 1) // 4) end
+    local gs = M.auc_ci(sc, lab, {method = "bootstrap", n_boot = 300, seed = 3, groups = names})
+    assert.are.equal(g.lower, gs.lower); assert.are.equal(g.upper, gs.upper)
+    assert.are.equal("subject-00", names[1])                  -- the caller's table is left alone
     local d = M.auc_ci(sc, lab)                              -- similar width to DeLong's
     assert.is_true(math.abs((a.upper - a.lower) - (d.upper - d.lower)) < 0.05)
   end)

@@ -29,7 +29,7 @@ describe("cnn.plot", function()
     local ci = cnn.metrics.auc_ci(s, y)
     local j = cnn.metrics.youden(s, y)
     local path = cnn.plot.roc({{fpr = fpr, tpr = tpr, label = "images & genotypes", auc = ci.auc,
-      ci = {ci.lower, ci.upper}, youden = {fpr = 1 - j.specificity, tpr = j.sensitivity}}},
+      ci = {ci.lower, ci.upper}, youden = j}},
       dir .. "/roc.svg", {title = "k = 2 <years>"})
     local counts, text = parse(path)
     assert.are.equal(1, counts.polyline)

@@ -8,6 +8,8 @@ describe("construction", function()
     local t = cnn.tensor({{1, 2, 3}, {4, 5, 6}})
     assert.are.equal("float32", t:dtype())
     assert.are.same({2, 3}, t:size())
+    assert.are.equal("[2,3]", tostring(t:size()))         -- prints like the shapes in messages
+    assert.are.equal("[]", tostring(cnn.zeros({}):size()))
     assert.are.same({{1, 2, 3}, {4, 5, 6}}, t:totable())
     assert.are.equal(6, t:get(2, 3))
     local d = cnn.tensor({0.1}, "float64")

@@ -96,7 +96,16 @@ function M.auc_ci(scores, labels, opts)
     local n_boot = opts.n_boot or 2000
     local state = cnn.get_rng_state()
     cnn.manual_seed(opts.seed or 1)
-    local ok, reps = pcall(C.auc_bootstrap, scores, labels, opts.groups, n_boot)
+    local groups = opts.groups
+    if type(groups) == "table" and not cnn.is_tensor(groups) then   -- subject ids of any kind -> 1, 2, ...
+      local ids, codes = {}, {}
+      for i, g in ipairs(groups) do
+        if ids[g] == nil then ids[g] = i end
+        codes[i] = ids[g]
+      end
+      groups = codes
+    end
+    local ok, reps = pcall(C.auc_bootstrap, scores, labels, groups, n_boot)
     cnn.set_rng_state(state)
     if not ok then error(reps, 2) end
     r.lower, r.upper = C.quantiles(reps, { (1 - level) / 2, 1 - (1 - level) / 2 })

@@ -82,7 +82,8 @@ local function legend(out, entries)
   end
 end
 
--- curves: one curve or a list; a curve is {fpr=, tpr=, label=, auc=, ci={lower, upper}, youden={fpr=, tpr=}}
+-- curves: one curve or a list; a curve is {fpr=, tpr=, label=, auc=, ci={lower, upper}, youden=} where
+-- youden is {fpr=, tpr=} or the result of cnn.metrics.youden
 -- (fpr, tpr as from cnn.metrics.roc_curve)
 function P.roc(curves, path, opts)
   if type(curves) ~= "table" then fail("roc", "argument 1 (curves): expected a curve table or a list of them, got " .. type(curves)) end
@@ -96,8 +97,13 @@ function P.roc(curves, path, opts)
     local color = COLORS[(i - 1) % #COLORS + 1]
     local fpr, tpr = vec(c.fpr, "roc", "curve " .. i .. " fpr"), vec(c.tpr, "roc", "curve " .. i .. " tpr")
     out[#out + 1] = ('<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>'):format(color, cnn._plot.points(fpr, tpr, x0, sx, y0, sy))
-    if c.youden then
-      out[#out + 1] = ('<circle cx="%.1f" cy="%.1f" r="5" fill="%s" stroke="black"/>'):format(x0 + sx * c.youden.fpr, y0 + sy * c.youden.tpr, color)
+    if c.youden then            -- {fpr=, tpr=} or cnn.metrics.youden's {sensitivity=, specificity=}
+      local yf = c.youden.fpr or (c.youden.specificity and 1 - c.youden.specificity)
+      local yt = c.youden.tpr or c.youden.sensitivity
+      if type(yf) ~= "number" or type(yt) ~= "number" then
+        fail("roc", ("curve %d: youden: expected {fpr=, tpr=} or the table of cnn.metrics.youden"):format(i))
+      end
+      out[#out + 1] = ('<circle cx="%.1f" cy="%.1f" r="5" fill="%s" stroke="black"/>'):format(x0 + sx * yf, y0 + sy * yt, color)
     end
     local sub
     if c.auc then

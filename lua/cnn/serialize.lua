@@ -77,7 +77,8 @@ function S.save(obj, path)
   parts[#parts + 1] = '"__metadata__":{"cnn.lua":' .. cj.encode(layout) .. "}"
   local header = "{" .. table.concat(parts, ",") .. "}"
   header = header .. (" "):rep((8 - #header % 8) % 8)
-  cnn.safetensors_write(path, header, list)
+  local ok, e = pcall(cnn.safetensors_write, path, header, list)
+  if not ok then error((tostring(e):gsub("^[^:]*:%d+: ", "")), 2) end   -- at the caller's line
 end
 
 local function decode(fn, v, tensors)
@@ -107,6 +108,9 @@ function S.load(path)
   local function bad(msg, ...) error(("%s: %s: " .. msg):format(fn, path, ...), 3) end
   if #bytes < 8 then bad("not a safetensors file (%d bytes, shorter than the 8-byte header length)", #bytes) end
   local n = string.unpack("<i8", bytes)
+  if bytes:sub(9, 9) ~= "{" then
+    bad("not a safetensors file (byte 9 is %q, not the '{' that opens the JSON header)", bytes:sub(9, 9))
+  end
   if n <= 0 or n > #bytes - 8 then bad("truncated or corrupt: the header length %d exceeds the %d bytes that follow", n, #bytes - 8) end
   local ok, header = pcall(cj.decode, bytes:sub(9, 8 + n))
   if not ok or type(header) ~= "table" then bad("the header is not a JSON object (%s)", ok and type(header) or header) end
