@@ -275,6 +275,21 @@ describe("autograd errors and leaks", function()
       "cnn.backward: a tensor saved by 'exp' for backward was modified in place (version 1, expected 0)")
     H.errors(function() cnn.gradcheck(function(t) return t end, {cnn.zeros(2)}) end,
       "cnn.gradcheck: argument 2 (inputs): element 1 is float32; gradcheck needs float64")
+    H.errors(function() cnn.gradcheck(function(t) return t end, {cnn.zeros(2, "float64")}) end,
+      "cnn.gradcheck: argument 2 (inputs): expected at least one tensor with requires_grad, got none")
+  end)
+
+  it("gradcheck reports its worst relative error and catches a wrong gradient", function()
+    local x = cnn.tensor({0.5, -1, 2}, {dtype = "float64", requires_grad = true})
+    local ok, worst, report = cnn.gradcheck(function(t) return t:exp() end, {x})
+    assert.is_true(ok)
+    assert.is_true(worst > 0 and worst < 1e-6, "worst " .. worst)
+    assert.are.equal("ok", report)
+    -- x * x.detach() has gradient x, half the true 2x: the check must fail and name the element
+    ok, worst, report = cnn.gradcheck(function(t) return t * t:detach() end, {x})
+    assert.is_false(ok)
+    assert.is_true(math.abs(worst - 0.5) < 1e-6, "worst " .. worst)
+    assert.truthy(report:find("input 1, element", 1, true), report)
   end)
 
   it("no_grad, detach, requires_grad and is_grad_enabled", function()

@@ -33,7 +33,7 @@ end
 
 function H.gradcheck(fn, inputs, opts)
   local ok, worst, report = cnn.gradcheck(fn, inputs, opts)
-  assert(ok, "gradcheck failed: " .. report .. (" (worst error %g times the tolerance)"):format(worst))
+  assert(ok, "gradcheck failed: " .. report .. (" (worst relative error %g)"):format(worst))
   return worst
 end
 

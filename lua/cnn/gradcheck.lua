@@ -1,8 +1,8 @@
 -- cnn.gradcheck(fn, inputs [, opts]): compares the gradients autograd computes for fn(inputs...)
 -- with central differences in float64. The output is reduced to a scalar with fixed random
--- weights, so every output element counts. Returns ok, the worst error as a fraction of its
--- tolerance atol + rtol * |numerical| (ok means <= 1; it shows how close a passing check came),
--- and a report naming the worst failing element.
+-- weights, so every output element counts. Returns ok (every element within atol + rtol * |num|),
+-- the worst relative error |num - ana| / max(|num|, |ana|, atol / rtol) over all elements (so a
+-- passing check shows how close it came), and a report naming the worst failing element.
 -- opts: eps (1e-6), atol (1e-5), rtol (1e-3), seed (fixed weights).
 local cnn = require "cnn.core"
 
@@ -59,12 +59,11 @@ return function(fn, inputs, opts)
         flat[e] = v
         local num, ana = (fp - fm) / (2 * eps), ga[e]
         local err = math.abs(num - ana)
-        local rel = err / math.max(math.abs(num), math.abs(ana), 1e-12)
-        local ratio = err / (atol + rtol * math.abs(num))      -- <= 1 passes
-        if ratio > 1 and (ratio > worst or report == "ok") then
+        local rel = err / math.max(math.abs(num), math.abs(ana), atol / rtol)   -- floored: 0 vs 1e-9 is fine
+        if err > atol + rtol * math.abs(num) and (rel > worst or report == "ok") then
           report = ("input %d, element %d: numerical %.10g, analytic %.10g (relative error %.3g)"):format(i, e, num, ana, rel)
         end
-        if ratio > worst then worst = ratio end
+        if rel > worst then worst = rel end
       end
     end
   end)
