@@ -18,7 +18,8 @@ local function usage(spec, prog)
   for _, o in ipairs(spec) do
     local name, def, help = o[1]:gsub("_", "-"), o[2], o[3] or ""
     local left = type(def) == "boolean" and ("--" .. name) or ("--%s %s"):format(name, type(def) == "number" and "N" or "S")
-    lines[#lines + 1] = ("  %-24s %s (default: %s)"):format(left, help, tostring(def))
+    local d = def == "" and "" or (" (default: %s)"):format(tostring(def))   -- "": no default
+    lines[#lines + 1] = ("  %-24s %s%s"):format(left, help, d)
   end
   lines[#lines + 1] = ("  %-24s %s"):format("--help", "show this help and exit")
   return table.concat(lines, "\n")
