@@ -151,6 +151,12 @@ function P.lines(series, path, opts)
 end
 
 -- matrix: a 2-D tensor; opts: labels (for rows and columns), title, xlabel, ylabel
+-- counts as they are, other values to 3 significant digits so that they fit their cell
+local function cell_text(x)
+  if x == math.floor(x) and math.abs(x) < 1e6 then return ("%d"):format(x) end
+  return ("%.3g"):format(x)
+end
+
 function P.heatmap(matrix, path, opts)
   if not cnn.is_tensor(matrix) or matrix:dim() ~= 2 then
     fail("heatmap", "argument 1 (matrix): expected a 2-D tensor, got " .. (cnn.is_tensor(matrix) and ("%d-D"):format(matrix:dim()) or type(matrix)))
@@ -161,7 +167,13 @@ function P.heatmap(matrix, path, opts)
   local lo, hi = m:min():item(), m:max():item()
   if hi == lo then hi = lo + 1 end
   local out = header(opts.title)
-  local size = math.min((W - L - 40) / cols, (Hh - T - B) / rows)
+  local labels = opts.labels or {}
+  local longest = #tostring(math.max(rows, cols))
+  for i = 1, math.max(rows, cols) do longest = math.max(longest, #tostring(labels[i] or i)) end
+  -- room for the row labels (plus the y title) and for the column labels written at -45 degrees
+  local lm, bm = 36 + 7 * longest, 26 + 5 * longest
+  local size = math.min((W - lm - 40) / cols, (Hh - T - bm - 8) / rows)
+  local L = lm
   local v = m:totable()                     -- a matrix meant to be read cell by cell
   for r = 1, rows do
     for c = 1, cols do
@@ -170,17 +182,16 @@ function P.heatmap(matrix, path, opts)
       out[#out + 1] = ('<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="rgb(%d,%d,255)" stroke="white"/>'):format(L + (c - 1) * size, T + (r - 1) * size, size, size, shade, shade)
       if size >= 18 then
         out[#out + 1] = ('<text x="%.1f" y="%.1f" text-anchor="middle" font-size="%d" fill="%s">%s</text>'):format(
-          L + (c - 0.5) * size, T + (r - 0.5) * size + 4, math.min(12, math.floor(size / 3)), t > 0.6 and "white" or "black", ("%g"):format(v[r][c]))
+          L + (c - 0.5) * size, T + (r - 0.5) * size + 4, math.min(12, math.floor(size / 3)), t > 0.6 and "white" or "black", cell_text(v[r][c]))
       end
     end
   end
-  local labels = opts.labels or {}
   for i = 1, math.max(rows, cols) do
     local name = esc(labels[i] or i)
     if i <= rows then out[#out + 1] = ('<text x="%d" y="%.1f" text-anchor="end">%s</text>'):format(L - 6, T + (i - 0.5) * size + 4, name) end
     if i <= cols then out[#out + 1] = ('<text x="%.1f" y="%.1f" text-anchor="end" transform="rotate(-45 %.1f %.1f)">%s</text>'):format(L + (i - 0.5) * size, T + rows * size + 14, L + (i - 0.5) * size, T + rows * size + 14, name) end
   end
-  out[#out + 1] = ('<text x="%.1f" y="%d" text-anchor="middle">%s</text>'):format(L + cols * size / 2, Hh - 8, esc(opts.xlabel or "predicted"))
+  out[#out + 1] = ('<text x="%.1f" y="%.1f" text-anchor="middle">%s</text>'):format(L + cols * size / 2, T + rows * size + bm, esc(opts.xlabel or "predicted"))
   out[#out + 1] = ('<text x="14" y="%.1f" text-anchor="middle" transform="rotate(-90 14 %.1f)">%s</text>'):format(T + rows * size / 2, T + rows * size / 2, esc(opts.ylabel or "true"))
   out[#out + 1] = "</svg>"
   return write(path, out, "heatmap")
