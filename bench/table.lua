@@ -13,6 +13,13 @@ for line in io.lines() do
     rows[key][who] = { s = tonumber(s), gf = gf, extra = extra }
   end
 end
+-- our note, and PyTorch's when it has one (e.g. its peak RSS)
+local function notes(a, b)
+  local n = a and a.extra or ""
+  if b and b.extra ~= "" then n = n .. (n ~= "" and "; " or "") .. "PyTorch: " .. b.extra end
+  return n
+end
+
 for _, g in ipairs(groups) do
   print("### " .. g)
   print("| case | threads | cnn ms | GFLOP/s | PyTorch ms | GFLOP/s | cnn/PyTorch | notes |")
@@ -24,7 +31,7 @@ for _, g in ipairs(groups) do
       local ratio = (a and b) and string.format("%.2f", a.s / b.s) or "-"
       print(string.format("| %s | %s | %s | %s | %s | %s | %s | %s |", r.case, r.threads,
         a and string.format("%.3f", a.s * 1e3) or "-", a and a.gf or "-",
-        b and string.format("%.3f", b.s * 1e3) or "-", b and b.gf or "-", ratio, a and a.extra or ""))
+        b and string.format("%.3f", b.s * 1e3) or "-", b and b.gf or "-", ratio, notes(a, b)))
     end
   end
   print()
