@@ -16,6 +16,8 @@ typedef struct conv_geom {
     int batched;            /* 0: the user gave one image without the N dimension */
     int64_t N, C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW;
     int64_t NB;             /* images lowered into one GEMM (a batch slice) */
+    int wino;               /* 1: Winograd F(2x2,3x3) (op_wino.inc) instead of im2col + GEMM */
+    int64_t WR;             /* Winograd: rows of 2x2 tiles transformed and multiplied per block */
 } conv_geom;
 
 /* A slice's im2col matrix is kept near this size, so it is still in cache when the GEMM reads
@@ -33,6 +35,16 @@ static inline void conv_wrange(const conv_geom *g, int64_t off, int64_t *lo, int
     *lo = l;
     *hi = h;
 }
+
+/* Winograd is used for 3x3, stride 1, undilated, ungrouped convolutions with at least this
+ * many input and output channels (with fewer, the GEMMs are too thin to gain), in blocks of
+ * about CNN_WINO_TILES 2x2 tiles (bench/conv.lua measures both choices) */
+#ifndef CNN_WINO_MIN_C
+#define CNN_WINO_MIN_C 8
+#endif
+#ifndef CNN_WINO_TILES
+#define CNN_WINO_TILES 512
+#endif
 
 #define CNN_GEN_FILE "op_conv.inc"
 #include "gen.h"
@@ -124,11 +136,25 @@ static int conv_geom_init(cnn_ctx *c, conv_geom *g, int nd, const cnn_tensor *x,
     if (g->NB < 1) g->NB = 1;
     if (g->NB > g->N) g->NB = g->N > 0 ? g->N : 1;
     while (g->NB > 1 && g->NB * OHW * (CK > g->OC ? CK : g->OC) > INT_MAX) g->NB--;
+    g->wino = getenv("CNN_NO_WINO") == NULL && g->KH == 3 && g->KW == 3 && g->SH == 1 && g->SW == 1 && g->DH == 1 && g->DW == 1 &&
+              g->G == 1 && g->C >= CNN_WINO_MIN_C && g->OC >= CNN_WINO_MIN_C && g->OH > 0 && g->OW > 0;
+    if (g->wino) {
+        int64_t TW = (g->OW + 1) / 2, NR = g->N * ((g->OH + 1) / 2);
+        g->WR = CNN_WINO_TILES / TW;
+        if (g->WR < 1) g->WR = 1;
+        if (g->WR > NR) g->WR = NR > 0 ? NR : 1;
+        if (g->WR * TW * (g->C > g->OC ? g->C : g->OC) > INT_MAX) g->wino = 0;
+    }
     return 0;
 }
 
 /* workspace: col (C*KH*KW, NB*OHW), plus (OC, NB*OHW) for a slice of several images */
 static size_t conv_ws_bytes(const conv_geom *g, cnn_dtype dt) {
+    if (g->wino) {   /* u and du (16,OC,C), v (16,C,ld), m (16,OC,ld), row buffers (op_wino.inc) */
+        int64_t TW = (g->OW + 1) / 2, ld = g->WR * TW + 16;
+        return (size_t)(2 * 16 * g->OC * g->C + 16 * ((g->C + g->OC) * ld + 2 * 1040) + 8 * (2 * TW + 2)) *
+               cnn_dtype_size(dt);
+    }
     size_t cols = (size_t)(g->NB * g->OH * g->OW);
     size_t n = (size_t)(g->C * g->KH * g->KW) * cols + (g->NB > 1 ? (size_t)g->OC * cols : 0);
     return (n ? n : 1) * cnn_dtype_size(dt);
@@ -145,7 +171,16 @@ static int conv2d_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_te
         if (n->in[i].node && (dx[i] = cnn_full(c, &n->in[i].shape, x->dtype, 0.0)) == NULL) goto fail;
     void *ws = cnn_ws_get(c, conv_ws_bytes(g, x->dtype));
     if (ws == NULL) goto fail;
-    if (g->N > 0 && g->OH * g->OW > 0 && g->OC > 0) {  /* else the sums are empty: 0 */
+    if (g->N > 0 && g->OH * g->OW > 0 && g->OC > 0 && g->wino) {
+        void *dxp = dx[0] ? cnn_data(dx[0]) : NULL, *dwp = dx[1] ? cnn_data(dx[1]) : NULL;
+        if (x->dtype == CNN_F32) {
+            if (dxp || dwp) wino_bwd_f32(dxp, dwp, cnn_data(d), cnn_data(x), cnn_data(w), g, ws);
+            if (dx[2]) conv2d_db_f32(cnn_data(dx[2]), cnn_data(d), g->N, g->OC, g->OH * g->OW);
+        } else {
+            if (dxp || dwp) wino_bwd_f64(dxp, dwp, cnn_data(d), cnn_data(x), cnn_data(w), g, ws);
+            if (dx[2]) conv2d_db_f64(cnn_data(dx[2]), cnn_data(d), g->N, g->OC, g->OH * g->OW);
+        }
+    } else if (g->N > 0 && g->OH * g->OW > 0 && g->OC > 0) {  /* else the sums are empty: 0 */
         if (x->dtype == CNN_F32)
             conv2d_bwd_f32(dx[0] ? cnn_data(dx[0]) : NULL, dx[1] ? cnn_data(dx[1]) : NULL,
                            dx[2] ? cnn_data(dx[2]) : NULL, cnn_data(d), cnn_data(x), cnn_data(w), g, ws);
@@ -175,6 +210,9 @@ static cnn_tensor *conv2d_core(cnn_ctx *c, const cnn_tensor *x0, const cnn_tenso
     if (ws == NULL) { cnn_tensor_release(y); y = NULL; goto done; }
     if (cnn_numel(y) == 0) {
         /* nothing to compute */
+    } else if (g->wino) {
+        if (x0->dtype == CNN_F32) wino_fwd_f32(cnn_data(y), cnn_data(x), cnn_data(w), b ? cnn_data(b) : NULL, g, ws);
+        else wino_fwd_f64(cnn_data(y), cnn_data(x), cnn_data(w), b ? cnn_data(b) : NULL, g, ws);
     } else if (x0->dtype == CNN_F32) {
         conv2d_fwd_f32(cnn_data(y), cnn_data(x), cnn_data(w), b ? cnn_data(b) : NULL, g, ws);
     } else {
