@@ -36,15 +36,27 @@ static inline void conv_wrange(const conv_geom *g, int64_t off, int64_t *lo, int
     *hi = h;
 }
 
-/* Winograd is used for 3x3, stride 1, undilated, ungrouped convolutions with at least this
- * many input and output channels (with fewer, the GEMMs are too thin to gain), in blocks of
- * about CNN_WINO_TILES 2x2 tiles (bench/conv.lua measures both choices) */
+/* Winograd is used for 3x3, stride 1, undilated, ungrouped convolutions with at least
+ * CNN_WINO_MIN_C input and output channels (with fewer, the GEMMs are too thin to gain), in
+ * blocks of about CNN_WINO_TILES 2x2 tiles. Block size, fwd / fwd+bwd ms at 1 thread
+ * (32->64 14x14 N64; 64->128 56x56 N8): 64 tiles 6.9 / 13.6, 23.9 / 81; 128: 2.8 / 12.9,
+ * 21.7 / 70; 256: 3.5 / 13.5, 25.7 / 78; 512: 4.3 / 17.0, 25.7 / 80; 2048: 10.3 / 19.3, 26.5 / 81
+ * (noisy machine; the transformed blocks of 128 tiles stay in L2). */
 #ifndef CNN_WINO_MIN_C
 #define CNN_WINO_MIN_C 8
 #endif
 #ifndef CNN_WINO_TILES
-#define CNN_WINO_TILES 512
+#define CNN_WINO_TILES 128
 #endif
+
+/* Winograd: the tile rows [r, ...) of one image within a block ending at tile row end
+ * (tile row r = n*TH + th): image n, rows [th0, th1) */
+static inline void wino_run(const conv_geom *g, int64_t r, int64_t end, int64_t *n, int64_t *th0, int64_t *th1) {
+    int64_t TH = (g->OH + 1) / 2;
+    *n = r / TH;
+    *th0 = r % TH;
+    *th1 = TH - *th0 < end - r ? TH : *th0 + (end - r);
+}
 
 #define CNN_GEN_FILE "op_conv.inc"
 #include "gen.h"
@@ -136,23 +148,24 @@ static int conv_geom_init(cnn_ctx *c, conv_geom *g, int nd, const cnn_tensor *x,
     if (g->NB < 1) g->NB = 1;
     if (g->NB > g->N) g->NB = g->N > 0 ? g->N : 1;
     while (g->NB > 1 && g->NB * OHW * (CK > g->OC ? CK : g->OC) > INT_MAX) g->NB--;
-    g->wino = getenv("CNN_NO_WINO") == NULL && g->KH == 3 && g->KW == 3 && g->SH == 1 && g->SW == 1 && g->DH == 1 && g->DW == 1 &&
+    g->wino = g->KH == 3 && g->KW == 3 && g->SH == 1 && g->SW == 1 && g->DH == 1 && g->DW == 1 &&
               g->G == 1 && g->C >= CNN_WINO_MIN_C && g->OC >= CNN_WINO_MIN_C && g->OH > 0 && g->OW > 0;
     if (g->wino) {
-        int64_t TW = (g->OW + 1) / 2, NR = g->N * ((g->OH + 1) / 2);
+        int64_t TW = (g->OW + 1) / 2 + 1, NR = g->N * ((g->OH + 1) / 2);   /* + 1: the dummy tile */
         g->WR = CNN_WINO_TILES / TW;
         if (g->WR < 1) g->WR = 1;
         if (g->WR > NR) g->WR = NR > 0 ? NR : 1;
-        if (g->WR * TW * (g->C > g->OC ? g->C : g->OC) > INT_MAX) g->wino = 0;
+        if ((g->WR * TW + 16) * (g->C > g->OC ? g->C : g->OC) > INT_MAX) g->wino = 0;
     }
     return 0;
 }
 
 /* workspace: col (C*KH*KW, NB*OHW), plus (OC, NB*OHW) for a slice of several images */
 static size_t conv_ws_bytes(const conv_geom *g, cnn_dtype dt) {
-    if (g->wino) {   /* u and du (16,OC,C), v (16,C,ld), m (16,OC,ld), row buffers (op_wino.inc) */
-        int64_t TW = (g->OW + 1) / 2, ld = g->WR * TW + 16;
-        return (size_t)(2 * 16 * g->OC * g->C + 16 * ((g->C + g->OC) * ld + 2 * 1040) + 8 * (2 * TW + 2)) *
+    if (g->wino) {   /* u and du (16,OC,C), v and m (16 slabs each), 8 rows of L, W zeros (op_wino.inc) */
+        int64_t TWX = (g->OW + 1) / 2 + 1, TH = (g->OH + 1) / 2, ld = g->WR * TWX + 16;
+        int64_t L = (g->WR < TH ? g->WR : TH) * 2 * TWX + 8;
+        return (size_t)(2 * 16 * g->OC * g->C + 16 * ((g->C + g->OC) * ld + 2 * 1040) + 8 * L + g->W) *
                cnn_dtype_size(dt);
     }
     size_t cols = (size_t)(g->NB * g->OH * g->OW);
