@@ -68,7 +68,7 @@ if not only or only == "lenet" then
   cnn.reset_peak_memory()
   local base = cnn.memory()
   step()
-  local _, peak = cnn.memory()
+  local _, peak, cached = cnn.memory()
   collectgarbage(); collectgarbage()
   -- live tensors of a step: parameters, data, gradients and the activations one forward keeps
   -- for backward (the graph of the loss kept alive)
@@ -76,7 +76,7 @@ if not only or only == "lenet" then
   local live1 = cnn.memory()
   loss = nil
   B.result("conv", "LeNet train step b64 (SGD)", t, nil,
-    string.format("live %.2f MB (params+grads+data %.2f, +activations %.2f); peak %.2f MB = %.2fx live",
-      live1 / 1e6, live0 / 1e6, (live1 - live0) / 1e6, peak / 1e6, peak / live1))
+    string.format("live %.2f MB (params+grads+data %.2f, +activations %.2f); peak %.2f MB = %.2fx live; " ..
+      "block cache %.2f MB", live1 / 1e6, live0 / 1e6, (live1 - live0) / 1e6, peak / 1e6, peak / live1, cached / 1e6))
   assert(base == live0)
 end
