@@ -32,7 +32,7 @@ for i, c in ipairs(cases) do
     local tf = cnn.no_grad(function() return B.time(function() return F.conv2d(x, w, b, o) end, {reps = reps}) end)
     B.result("conv", c.name .. " fwd", tf, flops, string.format("%s; %.0f%% of sgemm", sg, 100 * tg / tf))
     local tb = B.time(function()
-      x:zero_grad(); w:zero_grad(); b:zero_grad()
+      x.grad, w.grad, b.grad = nil, nil, nil          -- as PyTorch's side: x.grad = w.grad = b.grad = None
       F.conv2d(x, w, b, o):sum():backward()
     end, {reps = reps})
     B.result("conv", c.name .. " fwd+bwd", tb, 3 * flops, string.format("%.0f%% of 3 sgemm", 100 * 3 * tg / tb))

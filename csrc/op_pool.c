@@ -48,9 +48,12 @@ static inline void pool_wrange(const pool_geom *g, int64_t off, int64_t *lo, int
     *hi = h;
 }
 
-/* max-pool scratch: one output row of values (padded to 64 bytes) and of indices */
+/* max-pool scratch: one output row of values (padded to 64 bytes) and of indices; for the 2x2
+ * fast path, one output plane of values and of int offsets */
 static size_t pool_ws_bytes(const pool_geom *g) {
-    return (size_t)((g->OW + 7) & ~(int64_t)7) * (8 + 8);
+    size_t row = (size_t)((g->OW + 7) & ~(int64_t)7) * (8 + 8);
+    size_t plane = (size_t)((g->OH * g->OW + 7) & ~(int64_t)7) * (8 + 4);
+    return row > plane ? row : plane;
 }
 
 #define CNN_GEN_FILE "op_pool.inc"
