@@ -21,10 +21,16 @@ typedef struct conv_geom {
     int64_t WR;             /* Winograd: rows of 2x2 tiles transformed and multiplied per block */
 } conv_geom;
 
-/* A slice's im2col matrix is kept near this size, so it is still in cache when the GEMM reads
- * it (bench/conv.lua measures the choice). */
+/* A slice's im2col matrix is kept under this size, so it is still in cache when the GEMM reads
+ * it (bench/conv.lua measures the choice), and a slice holds only as many images as make its
+ * GEMM CNN_CONV_MIN_COLS columns wide: gathering several images costs a scatter of the output
+ * (and a transposition of dy), which one image's GEMM straight into y avoids. N64 1->32 28x28
+ * at 1 thread, fwd / fwd+bwd ms: slices of 4 images 2.6-2.7 / 3.6-4.2; one image 1.1 / 3.1. */
 #ifndef CNN_CONV_SLICE_BYTES
 #define CNN_CONV_SLICE_BYTES (512 << 10)
+#endif
+#ifndef CNN_CONV_MIN_COLS
+#define CNN_CONV_MIN_COLS 256
 #endif
 /* An image whose im2col matrix is bigger than a slice is lowered in bands of output rows of
  * about this size, each GEMM writing straight into y (N4 3->64 224x224 k7 s2 forward, 1 thread:
@@ -152,6 +158,7 @@ static int conv_geom_init(cnn_ctx *c, conv_geom *g, int nd, const cnn_tensor *x,
                           cnn_shape_str(d1, sizeof d1, x->ndim, x->size), cnn_shape_str(d2, sizeof d2, w->ndim, w->size));
     int64_t per = (CK + g->OC) * OHW * (int64_t)cnn_dtype_size(x->dtype);
     g->NB = per > 0 ? CNN_CONV_SLICE_BYTES / per : 1;
+    if (OHW > 0 && g->NB > (CNN_CONV_MIN_COLS + OHW - 1) / OHW) g->NB = (CNN_CONV_MIN_COLS + OHW - 1) / OHW;
     if (g->NB < 1) g->NB = 1;
     if (g->NB > g->N) g->NB = g->N > 0 ? g->N : 1;
     while (g->NB > 1 && g->NB * OHW * (CK > g->OC ? CK : g->OC) > INT_MAX) g->NB--;
