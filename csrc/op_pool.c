@@ -56,6 +56,13 @@ static size_t pool_ws_bytes(const pool_geom *g) {
     return row > plane ? row : plane;
 }
 
+/* the common 2x2 window, stride 2, no padding or dilation, every window inside the plane:
+ * op_pool.inc has a fast path for it */
+static int is_max2(const pool_geom *g) {
+    return g->KH == 2 && g->KW == 2 && g->SH == 2 && g->SW == 2 && g->PH == 0 && g->PW == 0 &&
+           g->DH == 1 && g->DW == 1 && 2 * g->OH <= g->H && 2 * g->OW <= g->W;
+}
+
 #define CNN_GEN_FILE "op_pool.inc"
 #include "gen.h"
 
