@@ -28,6 +28,7 @@ for i, c in ipairs(cases) do
     local o = {stride = c.s, padding = c.p}
     local reps = flops > 2e9 and 5 or 9
     local tg = cnn._sgemm_time(M, Nn, K, reps)
+    B.sleep(0.3)   -- OpenBLAS's threads spin ~0.1 s after their last job (lua_conv.c): let them rest
     local sg = string.format("sgemm %dx%dx%d %.1f GFLOP/s", M, Nn, K, flops / tg / 1e9)
     local tf = cnn.no_grad(function() return B.time(function() return F.conv2d(x, w, b, o) end, {reps = reps}) end)
     B.result("conv", c.name .. " fwd", tf, flops, string.format("%s; %.0f%% of sgemm", sg, 100 * tg / tf))

@@ -50,6 +50,7 @@ cnn_ctx *cnn_ctx_new(void) {
     cnn_rng_seed(&c->rng, 0);
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     c->num_threads = n > 0 ? (int)n : 1;
+    openblas_set_num_threads(1);
     return c;
 }
 
@@ -166,9 +167,13 @@ int cnn_set_grad_enabled(cnn_ctx *c, int on) {
     return old;
 }
 
+/* The kernels split their work over num_threads OpenMP threads themselves (the batch of a
+ * convolution, the rows of a GEMM) and call BLAS single-threaded inside them. OpenBLAS's own
+ * threads stay at 1: after each threaded call they spin for ~0.1 s, and on a 2-core machine
+ * that starved the next OpenMP region (a 1.2 ms convolution took 8 ms right after one). */
 void cnn_set_num_threads(cnn_ctx *c, int n) {
     c->num_threads = n < 1 ? 1 : n;
-    openblas_set_num_threads(c->num_threads);
+    openblas_set_num_threads(1);
 }
 int cnn_get_num_threads(const cnn_ctx *c) { return c->num_threads; }
 

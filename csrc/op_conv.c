@@ -1,7 +1,8 @@
 /* op_conv.c: conv2d and conv1d (NCHW / NCL, stride, padding, dilation, groups) by im2col + GEMM
- * over batch slices, with their autograd record. conv1d and unbatched inputs go through conv2d
- * on recorded views (H = 1, N = 1). Kernels: op_conv.inc. Bindings: lua_conv.c;
- * specs: conv2d_spec.lua, conv1d_spec.lua, parity/conv_parity_spec.lua. */
+ * over batch slices or bands of output rows, or by Winograd F(2x2,3x3) for 3x3 stride-1 layers,
+ * with their autograd record. conv1d and unbatched inputs go through conv2d on recorded views
+ * (H = 1, N = 1). Kernels: op_conv.inc, op_wino.inc. Bindings: lua_conv.c; specs:
+ * conv2d_spec.lua, conv1d_spec.lua, parity/conv_parity_spec.lua. */
 #include "cnn.h"
 #include "tensor.h"
 #include "autograd.h"
@@ -9,6 +10,9 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 /* Filled and validated once by conv_geom_init; forward, backward and messages all use it. */
 typedef struct conv_geom {
@@ -16,8 +20,10 @@ typedef struct conv_geom {
     int batched;            /* 0: the user gave one image without the N dimension */
     int64_t N, C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW;
     int64_t NB;             /* images lowered into one GEMM (a batch slice) */
-    int64_t RB;             /* forward, NB = 1: output rows lowered into one GEMM (a band) */
+    int64_t RB;             /* NB = 1 and an image bigger than a slice: output rows per GEMM (a band) */
     int wino;               /* 1: Winograd F(2x2,3x3) (op_wino.inc) instead of im2col + GEMM */
+    int T;                  /* threads taking runs of images (cnn.set_num_threads) */
+    int64_t WI;             /* Winograd: images per run (enough for a block of tiles) */
     int64_t WR;             /* Winograd: rows of 2x2 tiles transformed and multiplied per block */
 } conv_geom;
 
@@ -61,6 +67,43 @@ static inline void conv_wrange(const conv_geom *g, int64_t off, int64_t *lo, int
 #ifndef CNN_WINO_TILES
 #define CNN_WINO_TILES 128
 #endif
+
+/* the calling thread's number inside a parallel region (0 outside one) */
+static inline int cnn_thread_num(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/* im2col path: one thread's scratch, elements: col (C*KH*KW, NB*OH*OW; a band in band mode),
+ * (OC, NB*OH*OW) for a slice of several images, then a private weight gradient */
+static int64_t conv_part(const conv_geom *g) {
+    int64_t cols = g->RB < g->OH ? g->RB * g->OW : g->NB * g->OH * g->OW;
+    int64_t n = g->C * g->KH * g->KW * cols + (g->NB > 1 ? g->OC * cols : 0);
+    return (n + 15) / 16 * 16 + g->OC * (g->C / g->G) * g->KH * g->KW;
+}
+
+/* Winograd scratch layout (op_wino.inc). Tiles per row of tiles, with the dummy tile: */
+static inline int64_t wino_twx(const conv_geom *g) { return (g->OW + 1) / 2 + 1; }
+/* columns of a block (a multiple of 16) */
+static inline int64_t wino_ld(const conv_geom *g) { return (g->WR * wino_twx(g) + 15) / 16 * 16; }
+/* The 16 slabs of v and m start 16 elements past a multiple of 1024 apart: with sizes like
+ * OC = 128 a plain OC*ld is a multiple of 4 KiB, and the 16 store streams of a transform would
+ * all fall into one L1 set (measured: the dy transform ran 4x slower). */
+static inline int64_t wino_slab(int64_t rows, int64_t ld) { return (rows * ld + 1023) / 1024 * 1024 + 16; }
+/* length of each of the 8 row arrays of the transforms */
+static inline int64_t wino_l(const conv_geom *g) {
+    int64_t TH = (g->OH + 1) / 2;
+    return (g->WR < TH ? g->WR : TH) * 2 * wino_twx(g) + 8;
+}
+/* one thread's scratch: v and m (16 slabs each), 8 rows of L, W zeros, then du (16,OC,C) */
+static inline int64_t wino_part(const conv_geom *g) {
+    int64_t ld = wino_ld(g);
+    return (16 * (wino_slab(g->C, ld) + wino_slab(g->OC, ld)) + 8 * wino_l(g) + g->W + 15) / 16 * 16 +
+           16 * g->OC * g->C;
+}
 
 /* Winograd: the tile rows [r, ...) of one image within a block ending at tile row end
  * (tile row r = n*TH + th): image n, rows [th0, th1) */
@@ -179,19 +222,24 @@ static int conv_geom_init(cnn_ctx *c, conv_geom *g, int nd, const cnn_tensor *x,
         if (g->WR > NR) g->WR = NR > 0 ? NR : 1;
         if ((g->WR * TW + 16) * (g->C > g->OC ? g->C : g->OC) > INT_MAX) g->wino = 0;
     }
+    g->T = cnn_get_num_threads(c);
+    if (g->T > g->N) g->T = g->N > 0 ? (int)g->N : 1;
+    if (!g->wino && g->T > (g->N + g->NB - 1) / g->NB) g->T = (int)((g->N + g->NB - 1) / g->NB);
+    if (g->T < 1) g->T = 1;
+    if (g->wino) {
+        int64_t TH = (g->OH + 1) / 2;
+        g->WI = (g->WR + TH - 1) / TH;
+        if (g->WI > g->N) g->WI = g->N > 0 ? g->N : 1;
+        if (g->T > (g->N + g->WI - 1) / g->WI) g->T = (int)((g->N + g->WI - 1) / g->WI);
+    }
     return 0;
 }
 
 /* workspace: col (C*KH*KW, NB*OHW), plus (OC, NB*OHW) for a slice of several images */
 static size_t conv_ws_bytes(const conv_geom *g, cnn_dtype dt) {
-    if (g->wino) {   /* u and du (16,OC,C), v and m (16 slabs each), 8 rows of L, W zeros (op_wino.inc) */
-        int64_t TWX = (g->OW + 1) / 2 + 1, TH = (g->OH + 1) / 2, ld = g->WR * TWX + 16;
-        int64_t L = (g->WR < TH ? g->WR : TH) * 2 * TWX + 8;
-        return (size_t)(2 * 16 * g->OC * g->C + 16 * ((g->C + g->OC) * ld + 2 * 1040) + 8 * L + g->W) *
-               cnn_dtype_size(dt);
-    }
-    size_t cols = (size_t)(g->NB * g->OH * g->OW);
-    size_t n = (size_t)(g->C * g->KH * g->KW) * cols + (g->NB > 1 ? (size_t)g->OC * cols : 0);
+    if (g->wino)     /* u (16,OC,C), then one part per thread (op_wino.inc) */
+        return (size_t)(16 * g->OC * g->C + g->T * wino_part(g)) * cnn_dtype_size(dt);
+    size_t n = (size_t)(g->T * conv_part(g));
     return (n ? n : 1) * cnn_dtype_size(dt);
 }
 
