@@ -10,9 +10,6 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 /* Filled and validated once by conv_geom_init; forward, backward and messages all use it. */
 typedef struct conv_geom {
@@ -67,15 +64,6 @@ static inline void conv_wrange(const conv_geom *g, int64_t off, int64_t *lo, int
 #ifndef CNN_WINO_TILES
 #define CNN_WINO_TILES 128
 #endif
-
-/* the calling thread's number inside a parallel region (0 outside one) */
-static inline int cnn_thread_num(void) {
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
 
 /* im2col path: one thread's scratch, elements: col (C*KH*KW, NB*OH*OW; a band in band mode),
  * (OC, NB*OH*OW) for a slice of several images, then a private weight gradient */
@@ -258,10 +246,10 @@ static int conv2d_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_te
         void *dxp = dx[0] ? cnn_data(dx[0]) : NULL, *dwp = dx[1] ? cnn_data(dx[1]) : NULL;
         if (x->dtype == CNN_F32) {
             if (dxp || dwp) wino_bwd_f32(dxp, dwp, cnn_data(d), cnn_data(x), cnn_data(w), g, ws);
-            if (dx[2]) conv2d_db_f32(cnn_data(dx[2]), cnn_data(d), g->N, g->OC, g->OH * g->OW);
+            if (dx[2]) conv2d_db_f32(cnn_data(dx[2]), cnn_data(d), g->N, g->OC, g->OH * g->OW, g->T);
         } else {
             if (dxp || dwp) wino_bwd_f64(dxp, dwp, cnn_data(d), cnn_data(x), cnn_data(w), g, ws);
-            if (dx[2]) conv2d_db_f64(cnn_data(dx[2]), cnn_data(d), g->N, g->OC, g->OH * g->OW);
+            if (dx[2]) conv2d_db_f64(cnn_data(dx[2]), cnn_data(d), g->N, g->OC, g->OH * g->OW, g->T);
         }
     } else if (g->N > 0 && g->OH * g->OW > 0 && g->OC > 0) {  /* else the sums are empty: 0 */
         if (x->dtype == CNN_F32)

@@ -63,6 +63,12 @@ static int is_max2(const pool_geom *g) {
            g->DH == 1 && g->DW == 1 && 2 * g->OH <= g->H && 2 * g->OW <= g->W;
 }
 
+/* threads for the 2x2 fast path: over the planes, when they are big enough together */
+static int pool_threads(const cnn_ctx *c, const pool_geom *g) {
+    int T = par_threads(c, g->P * g->H * g->W);
+    return T > g->P ? (g->P > 0 ? (int)g->P : 1) : T;
+}
+
 #define CNN_GEN_FILE "op_pool.inc"
 #include "gen.h"
 
@@ -148,8 +154,8 @@ static int pool_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_tens
     if (d == NULL) return -1;
     if ((dx[0] = cnn_full(c, &n->in[0].shape, dt, 0.0)) == NULL) { cnn_tensor_release(d); return -1; }
     if (n->iarg[0] == 1) {
-        if (dt == CNN_F32) max2_bwd_saved_f32(cnn_data(dx[0]), cnn_data(d), cnn_data(x), g);
-        else max2_bwd_saved_f64(cnn_data(dx[0]), cnn_data(d), cnn_data(x), g);
+        if (dt == CNN_F32) max2_bwd_saved_f32(cnn_data(dx[0]), cnn_data(d), cnn_data(x), g, pool_threads(c, g));
+        else max2_bwd_saved_f64(cnn_data(dx[0]), cnn_data(d), cnn_data(x), g, pool_threads(c, g));
     } else if (g->kind == CNN_POOL_MAX) {
         void *ws = cnn_ws_get(c, pool_ws_bytes(g));
         if (ws == NULL) { cnn_tensor_release(d); cnn_tensor_release(dx[0]); dx[0] = NULL; return -1; }
@@ -174,7 +180,8 @@ static cnn_tensor *pool_run(cnn_ctx *c, const cnn_tensor *x0, const pool_geom *g
     ys.size[ys.ndim - 1] = g->OW;
     cnn_tensor *x = cnn_contiguous_as(c, x0, x0->dtype);
     cnn_tensor *y = x ? cnn_empty(c, &ys, x0->dtype) : NULL;
-    void *ws = y && g->kind == CNN_POOL_MAX ? cnn_ws_get(c, pool_ws_bytes(g)) : y;
+    int T = pool_threads(c, g);
+    void *ws = y && g->kind == CNN_POOL_MAX ? cnn_ws_get(c, (size_t)T * pool_ws_bytes(g)) : y;
     if (y == NULL || ws == NULL) { cnn_tensor_release(y); cnn_tensor_release(x); return NULL; }
     /* the 2x2 fast path keeps its argmax offsets for backward: one byte per output */
     cnn_tensor *arg = NULL;
@@ -185,8 +192,8 @@ static cnn_tensor *pool_run(cnn_ctx *c, const cnn_tensor *x0, const pool_geom *g
     if (g->P > 0) {
         if (g->kind == CNN_POOL_MAX) {
             unsigned char *ap = arg ? cnn_data(arg) : NULL;
-            if (x->dtype == CNN_F32) max_pool_fwd_f32(cnn_data(y), ap, cnn_data(x), g, ws);
-            else max_pool_fwd_f64(cnn_data(y), ap, cnn_data(x), g, ws);
+            if (x->dtype == CNN_F32) max_pool_fwd_f32(cnn_data(y), ap, cnn_data(x), g, ws, T);
+            else max_pool_fwd_f64(cnn_data(y), ap, cnn_data(x), g, ws, T);
         } else {
             if (x->dtype == CNN_F32) avg_pool_fwd_f32(cnn_data(y), cnn_data(x), g);
             else avg_pool_fwd_f64(cnn_data(y), cnn_data(x), g);
