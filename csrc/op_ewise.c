@@ -134,7 +134,27 @@ cnn_tensor *cnn_contiguous_as(cnn_ctx *c, const cnn_tensor *t, cnn_dtype dt) {
     if (t->dtype == dt && cnn_is_contiguous(t)) { cnn_tensor_retain((cnn_tensor *)t); return (cnn_tensor *)t; }
     cnn_shape s = cnn_shape_of(t);
     cnn_tensor *y = cnn_empty(c, &s, dt);
-    if (y) copy_raw(y, t);
+    if (y == NULL) return NULL;
+    /* a big copy that is one strided row (an expanded value, such as sum's gradient): in chunks */
+    int64_t ss[CNN_MAX_DIM], n = cnn_numel(y);
+    cnn_broadcast_strides(t, &s, ss);
+    const int64_t *st[2] = { y->stride, ss };
+    cnn_iter it;
+    cnn_iter_init(&it, y->ndim, y->size, 2, st);
+    int T = par_threads(c, n);
+    if (T > 1 && it.rows == 1 && t->dtype == dt) {
+        int64_t xs = it.istride[1];
+        #pragma omp parallel for num_threads(T)
+        for (int k = 0; k < T; k++) {
+            int64_t a = n * k / T, b = n * (k + 1) / T;
+            if (dt == CNN_F32)
+                copy_from_f32_f32(b - a, (float *)cnn_data(y) + a, 1, (const float *)cnn_data(t) + it.off[1] + a * xs, xs);
+            else
+                copy_from_f64_f64(b - a, (double *)cnn_data(y) + a, 1, (const double *)cnn_data(t) + it.off[1] + a * xs, xs);
+        }
+        return y;
+    }
+    copy_raw(y, t);
     return y;
 }
 
