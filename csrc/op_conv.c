@@ -57,7 +57,8 @@ static inline void conv_wrange(const conv_geom *g, int64_t off, int64_t *lo, int
  * blocks of about CNN_WINO_TILES 2x2 tiles. Block size, fwd / fwd+bwd ms at 1 thread
  * (32->64 14x14 N64; 64->128 56x56 N8): 64 tiles 6.9 / 13.6, 23.9 / 81; 128: 2.8 / 12.9,
  * 21.7 / 70; 256: 3.5 / 13.5, 25.7 / 78; 512: 4.3 / 17.0, 25.7 / 80; 2048: 10.3 / 19.3, 26.5 / 81
- * (noisy machine; the transformed blocks of 128 tiles stay in L2). */
+ * (before the transforms were vectorized; again after: 256 tiles 9.7 / 60-64 fwd+bwd against
+ * 128 tiles 8.5-9.2 / 53-57; the transformed blocks of 128 tiles stay in L2). */
 #ifndef CNN_WINO_MIN_C
 #define CNN_WINO_MIN_C 8
 #endif
@@ -223,7 +224,8 @@ static int conv_geom_init(cnn_ctx *c, conv_geom *g, int nd, const cnn_tensor *x,
     return 0;
 }
 
-/* workspace: col (C*KH*KW, NB*OHW), plus (OC, NB*OHW) for a slice of several images */
+/* workspace: one scratch part per thread (conv_part; Winograd: the transformed weights, then
+ * one wino_part per thread) */
 static size_t conv_ws_bytes(const conv_geom *g, cnn_dtype dt) {
     if (g->wino)     /* u (16,OC,C), then one part per thread (op_wino.inc) */
         return (size_t)(16 * g->OC * g->C + g->T * wino_part(g)) * cnn_dtype_size(dt);
