@@ -206,7 +206,9 @@ static int conv_geom_init(cnn_ctx *c, conv_geom *g, int nd, const cnn_tensor *x,
               g->G == 1 && g->C >= CNN_WINO_MIN_C && g->OC >= CNN_WINO_MIN_C && g->OH > 0 && g->OW > 0;
     if (g->wino) {
         int64_t TW = (g->OW + 1) / 2 + 1, NR = g->N * ((g->OH + 1) / 2);   /* + 1: the dummy tile */
+        int64_t TH = (g->OH + 1) / 2;
         g->WR = CNN_WINO_TILES / TW;
+        if (g->WR > TH) g->WR = g->WR / TH * TH;   /* whole images per block: no short tail block */
         if (g->WR < 1) g->WR = 1;
         if (g->WR > NR) g->WR = NR > 0 ? NR : 1;
         if ((g->WR * TW + 16) * (g->C > g->OC ? g->C : g->OC) > INT_MAX) g->wino = 0;
