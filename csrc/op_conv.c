@@ -210,6 +210,7 @@ static int conv_geom_init(cnn_ctx *c, conv_geom *g, int nd, const cnn_tensor *x,
         g->WR = CNN_WINO_TILES / TW;
         if (g->WR > TH) g->WR = g->WR / TH * TH;   /* whole images per block: no short tail block */
         if (g->WR < 1) g->WR = 1;
+        if (g->WR < TH) g->WR = (TH + (TH + g->WR - 1) / g->WR - 1) / ((TH + g->WR - 1) / g->WR);  /* even blocks */
         if (g->WR > NR) g->WR = NR > 0 ? NR : 1;
         if ((g->WR * TW + 16) * (g->C > g->OC ? g->C : g->OC) > INT_MAX) g->wino = 0;
     }
