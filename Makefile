@@ -12,7 +12,7 @@ BLAS_INC := $(shell pkg-config --cflags openblas 2>/dev/null || echo -I/usr/incl
 BLAS_LIB := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
 PNG_INC  := $(shell pkg-config --cflags libpng 2>/dev/null)
 PNG_LIB  := $(shell pkg-config --libs libpng zlib 2>/dev/null || echo -lpng16 -lz)
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -fPIC -Wall -Wextra -Wno-unused-parameter $(CFLAGS) \
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -fPIC -fopenmp -Wall -Wextra -Wno-unused-parameter $(CFLAGS) \
              -I$(LUA_INCDIR) $(BLAS_INC) $(PNG_INC)
 LIBS     = $(BLAS_LIB) $(PNG_LIB) -lm
 
@@ -30,8 +30,10 @@ ASAN_FLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sa
 all: $(SO)
 	@cmp -s $(SO) lua/cnn/core.so || { cp $(SO) lua/cnn/core.so.tmp && mv -f lua/cnn/core.so.tmp lua/cnn/core.so; }
 
+# -z nodelete: Lua unloads C modules at lua_close, but OpenMP's worker threads live on inside
+# libgomp, which must stay mapped (unloading it under them crashes the process at exit)
 $(SO): $(OBJ)
-	$(CC) -shared $(ALL_CFLAGS) -o $@ $(OBJ) $(LIBS)
+	$(CC) -shared -Wl,-z,nodelete $(ALL_CFLAGS) -o $@ $(OBJ) $(LIBS)
 
 build/$(VARIANT)/%.o: csrc/%.c $(HDR) | build/$(VARIANT)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
@@ -51,7 +53,8 @@ test-asan: deps
 	@ASAN=1 sh scripts/run-specs.sh $(SPECS); rc=$$?; $(MAKE) --no-print-directory all >/dev/null; exit $$rc
 
 valgrind: all
-	valgrind --leak-check=full --error-exitcode=99 --keep-debuginfo=yes $(LUA) scripts/valgrind-smoke.lua
+	valgrind --leak-check=full --error-exitcode=99 --keep-debuginfo=yes --suppressions=scripts/valgrind.supp \
+	  $(LUA) scripts/valgrind-smoke.lua
 
 # bench/sgemm.c is the raw BLAS ceiling; its rows join the "matmul" table beside cnn.matmul
 bench: all build/sgemm

@@ -1,9 +1,8 @@
 -- bench/conv.lua: conv2d forward and forward+backward beside raw sgemm of the same GEMM shape
 -- (the im2col GEMM of the whole batch, timed by cnn._sgemm_time), and a LeNet-style training
 -- step at batch 64. PyTorch's twin: bench/conv_torch.py. Rows follow bench/lib.lua's protocol.
--- The training step is composed from matmul, relu and a log-softmax built from max/exp/log/sum,
--- with an in-place SGD update under cnn.no_grad (nn.Linear, cross_entropy and the optimizers are
--- separate work); its extra column gives live and peak tensor memory (cnn.memory()).
+-- The training step uses nn.Sequential, F.cross_entropy and optim.SGD like PyTorch's; its extra
+-- column gives live and peak tensor memory (cnn.memory()).
 local cnn = require "cnn"
 local F = cnn.F
 local B = require "lib"
@@ -29,76 +28,56 @@ for i, c in ipairs(cases) do
     local o = {stride = c.s, padding = c.p}
     local reps = flops > 2e9 and 5 or 9
     local tg = cnn._sgemm_time(M, Nn, K, reps)
+    B.sleep(0.3)   -- OpenBLAS's threads spin ~0.1 s after their last job (lua_conv.c): let them rest
     local sg = string.format("sgemm %dx%dx%d %.1f GFLOP/s", M, Nn, K, flops / tg / 1e9)
     local tf = cnn.no_grad(function() return B.time(function() return F.conv2d(x, w, b, o) end, {reps = reps}) end)
     B.result("conv", c.name .. " fwd", tf, flops, string.format("%s; %.0f%% of sgemm", sg, 100 * tg / tf))
     local tb = B.time(function()
-      x:zero_grad(); w:zero_grad(); b:zero_grad()
+      x.grad, w.grad, b.grad = nil, nil, nil          -- as PyTorch's side: x.grad = w.grad = b.grad = None
       F.conv2d(x, w, b, o):sum():backward()
     end, {reps = reps})
     B.result("conv", c.name .. " fwd+bwd", tb, 3 * flops, string.format("%.0f%% of 3 sgemm", 100 * 3 * tg / tb))
   end
 end
 
--- LeNet-style step: conv(1->32,k3,p1) relu maxpool2, conv(32->64,k3,p1) relu maxpool2,
--- linear 3136->128 relu, linear 128->10, cross-entropy, backward, SGD
+-- LeNet-style step, built as PyTorch's side is: nn.Sequential of conv(1->32,k3,p1) relu maxpool2,
+-- conv(32->64,k3,p1) relu maxpool2, flatten, linear 3136->128 relu, linear 128->10;
+-- F.cross_entropy, backward, optim.SGD
 if not only or only == "lenet" then
+  local nn, optim = cnn.nn, cnn.optim
   local Bn = 64
-  local function param(shape, scale)
-    return (cnn.randn(shape) * scale):requires_grad(true)
-  end
-  local P = {
-    w1 = param({32, 1, 3, 3}, 0.3), b1 = param({32}, 0.01),
-    w2 = param({64, 32, 3, 3}, 0.06), b2 = param({64}, 0.01),
-    w3 = param({3136, 128}, 0.02), b3 = param({128}, 0.01),
-    w4 = param({128, 10}, 0.1), b4 = param({10}, 0.01),
+  local model = nn.Sequential {
+    nn.Conv2d(1, 32, 3, {padding = 1}), nn.ReLU(), nn.MaxPool2d(2),
+    nn.Conv2d(32, 64, 3, {padding = 1}), nn.ReLU(), nn.MaxPool2d(2),
+    nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, 10),
   }
-  local order = {"w1", "b1", "w2", "b2", "w3", "b3", "w4", "b4"}
+  local opt = optim.SGD(model, {lr = 0.01})
   local x = cnn.randn(Bn, 1, 28, 28)
-  local labels = cnn.randint(0, 10, {Bn})
-  local onehot = cnn.zeros(Bn, 10)
-  for i = 1, Bn do onehot[i][math.tointeger(labels[i]) + 1] = 1 end
+  local labels = cnn.randint(1, 11, {Bn})
   local function step()
-    local h = F.max_pool2d(F.conv2d(x, P.w1, P.b1, {padding = 1}):relu(), 2)
-    h = F.max_pool2d(F.conv2d(h, P.w2, P.b2, {padding = 1}):relu(), 2)
-    h = (h:view(Bn, 3136):matmul(P.w3) + P.b3):relu()
-    local z = h:matmul(P.w4) + P.b4
-    local m = z:detach():max(2, true)
-    local zs = z - m
-    local lsm = zs - zs:exp():sum(2, true):log()
-    local loss = -(lsm * onehot):sum() / Bn
+    opt:zero_grad()
+    local loss = F.cross_entropy(model(x), labels)
     loss:backward()
-    cnn.no_grad(function()
-      for _, k in ipairs(order) do
-        local p = P[k]
-        p:sub_(p.grad * 0.01)
-        p:zero_grad()
-      end
-    end)
+    opt:step()
     return loss
   end
   step()
   collectgarbage(); collectgarbage()
   local live0 = cnn.memory()
-  cnn.reset_peak_memory()
   local t = B.time(step, {reps = 9})
   collectgarbage(); collectgarbage()
   cnn.reset_peak_memory()
   local base = cnn.memory()
   step()
-  local _, peak = cnn.memory()
+  local _, peak, cached = cnn.memory()
   collectgarbage(); collectgarbage()
-  -- activations a step must hold for backward, measured by one forward kept alive
-  local keep = {}
-  local h1 = F.conv2d(x, P.w1, P.b1, {padding = 1}):relu(); keep[#keep + 1] = h1
-  local h2 = F.max_pool2d(h1, 2); keep[#keep + 1] = h2
-  local h3 = F.conv2d(h2, P.w2, P.b2, {padding = 1}):relu(); keep[#keep + 1] = h3
-  local h4 = F.max_pool2d(h3, 2); keep[#keep + 1] = h4
-  local h5 = (h4:view(Bn, 3136):matmul(P.w3) + P.b3):relu(); keep[#keep + 1] = h5
+  -- live tensors of a step: parameters, data, gradients and the activations one forward keeps
+  -- for backward (the graph of the loss kept alive)
+  local loss = F.cross_entropy(model(x), labels)
   local live1 = cnn.memory()
-  keep, h1, h2, h3, h4, h5 = nil
+  loss = nil
   B.result("conv", "LeNet train step b64 (SGD)", t, nil,
-    string.format("live %.2f MB (params+data %.2f, +activations %.2f); peak %.2f MB = %.2fx live",
-      live1 / 1e6, live0 / 1e6, (live1 - live0) / 1e6, peak / 1e6, peak / live1))
+    string.format("live %.2f MB (params+grads+data %.2f, +activations %.2f); peak %.2f MB = %.2fx live; " ..
+      "block cache %.2f MB", live1 / 1e6, live0 / 1e6, (live1 - live0) / 1e6, peak / 1e6, peak / live1, cached / 1e6))
   assert(base == live0)
 end

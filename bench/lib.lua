@@ -16,6 +16,14 @@ do -- wall time: os.clock is CPU time, which counts every BLAS thread; use a mon
 end
 B.now = clock
 
+-- waits s seconds (lua-system's sleep, else a busy wait on the clock)
+function B.sleep(s)
+  local ok, system = pcall(require, "system")
+  if ok and system.sleep then system.sleep(s) return end
+  local t0 = clock()
+  while clock() - t0 < s do end
+end
+
 -- median seconds per call of fn over `reps` runs after `warm` warm-up calls;
 -- `inner` calls per timed run for very short functions
 function B.time(fn, opts)

@@ -13,6 +13,13 @@
 static int accumulate_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_tensor **dx) {
     (void)dx;
     cnn_tensor *leaf = n->leaf;
+    if (leaf->grad == NULL && dy->refcount == 1 && dy->storage->refcount == 1 && dy->node == NULL &&
+        dy->dtype == leaf->dtype && dy->offset == 0 && cnn_is_contiguous(dy)) {
+        /* only the walk holds dy, so no one else can see it: the leaf takes it, as PyTorch does */
+        cnn_tensor_retain((cnn_tensor *)dy);
+        leaf->grad = (cnn_tensor *)dy;
+        return 0;
+    }
     if (leaf->grad == NULL) {
         leaf->grad = cnn_to(c, dy, leaf->dtype);  /* a fresh copy: never alias an upstream gradient */
         if (leaf->grad && leaf->grad->storage == dy->storage) {

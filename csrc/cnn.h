@@ -56,6 +56,12 @@ int64_t cnn_mem_peak(const cnn_ctx *c);
 void cnn_mem_reset_peak(cnn_ctx *c);
 /* bytes allocated since the count was last taken, if at least min (and the count restarts), else 0 */
 int64_t cnn_mem_take_new(cnn_ctx *c, int64_t min);
+/* storage data: 64-byte aligned blocks, large ones reused from the context's cache (context.c);
+ * alloc returns NULL on OOM without a message; free takes the size given to alloc */
+void *cnn_block_alloc(cnn_ctx *c, size_t nbytes);
+void cnn_block_free(cnn_ctx *c, void *p, size_t nbytes);
+int64_t cnn_mem_cached(const cnn_ctx *c);    /* bytes of freed blocks kept for reuse */
+void cnn_cache_free(cnn_ctx *c);             /* returns them to the system */
 void *cnn_ws_get(cnn_ctx *c, size_t bytes);  /* scratch valid until the next call; NULL on OOM */
 void cnn_ws_free(cnn_ctx *c);
 size_t cnn_ws_size(const cnn_ctx *c);

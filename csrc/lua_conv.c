@@ -154,8 +154,10 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 /* cnn._sgemm_time(M, N, K [, reps=5]): median seconds of one row-major cblas_sgemm
- * C (M,N) = A (M,K) @ B (K,N) at the current thread count; the yardstick the conv benchmark
- * compares with. Hidden (leading underscore): a benchmark tool, not API. */
+ * C (M,N) = A (M,K) @ B (K,N) with OpenBLAS's own threads at the current thread count; the
+ * yardstick the conv benchmark compares with. OpenBLAS goes back to one thread afterwards (see
+ * context.c); its threads spin for ~0.1 s after their last job, so a caller timing something
+ * else next should let them settle first. Hidden (leading underscore): a benchmark tool. */
 static int l_sgemm_time(lua_State *L) {
     int64_t M = check_int(L, 1, "_sgemm_time", "M"), N = check_int(L, 2, "_sgemm_time", "N");
     int64_t Kd = check_int(L, 3, "_sgemm_time", "K");
@@ -168,12 +170,14 @@ static int l_sgemm_time(lua_State *L) {
     if (a == NULL || t == NULL) { free(a); free(t); return fn_error(L, "_sgemm_time", "out of memory"); }
     float *b = a + M * Kd, *y = b + Kd * N;
     for (int64_t i = 0; i < M * Kd + Kd * N; i++) a[i] = (float)((i * 7919) % 1000) * 1e-3f - 0.5f;
+    openblas_set_num_threads(cnn_get_num_threads(ctx_of(L)));
     for (int64_t r = -1; r < reps; r++) {                 /* r = -1: warm-up */
         double t0 = now_seconds();
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)N, (int)Kd, 1, a, (int)Kd,
                     b, (int)N, 0, y, (int)N);
         if (r >= 0) t[r] = now_seconds() - t0;
     }
+    openblas_set_num_threads(1);
     qsort(t, (size_t)reps, sizeof *t, cmp_double);
     lua_pushnumber(L, t[reps / 2]);
     free(a);

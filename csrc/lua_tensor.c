@@ -341,11 +341,16 @@ static int l_memory(lua_State *L) {
     cnn_ctx *c = ctx_of(L);
     lua_pushinteger(L, cnn_mem_live(c));
     lua_pushinteger(L, cnn_mem_peak(c));
-    return 2;
+    lua_pushinteger(L, cnn_mem_cached(c));
+    return 3;
 }
 
 static int l_reset_peak_memory(lua_State *L) { cnn_mem_reset_peak(ctx_of(L)); return 0; }
-static int l_empty_cache(lua_State *L) { cnn_ws_free(ctx_of(L)); return 0; }
+static int l_empty_cache(lua_State *L) {
+    cnn_ws_free(ctx_of(L));
+    cnn_cache_free(ctx_of(L));
+    return 0;
+}
 
 /* ---- element access ---- */
 

@@ -1,7 +1,8 @@
 /* op_conv.c: conv2d and conv1d (NCHW / NCL, stride, padding, dilation, groups) by im2col + GEMM
- * over batch slices, with their autograd record. conv1d and unbatched inputs go through conv2d
- * on recorded views (H = 1, N = 1). Kernels: op_conv.inc. Bindings: lua_conv.c;
- * specs: conv2d_spec.lua, conv1d_spec.lua, parity/conv_parity_spec.lua. */
+ * over batch slices or bands of output rows, or by Winograd F(2x2,3x3) for 3x3 stride-1 layers,
+ * with their autograd record. conv1d and unbatched inputs go through conv2d on recorded views
+ * (H = 1, N = 1). Kernels: op_conv.inc, op_wino.inc. Bindings: lua_conv.c; specs:
+ * conv2d_spec.lua, conv1d_spec.lua, parity/conv_parity_spec.lua. */
 #include "cnn.h"
 #include "tensor.h"
 #include "autograd.h"
@@ -16,12 +17,29 @@ typedef struct conv_geom {
     int batched;            /* 0: the user gave one image without the N dimension */
     int64_t N, C, H, W, OC, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW;
     int64_t NB;             /* images lowered into one GEMM (a batch slice) */
+    int64_t RB;             /* NB = 1 and an image bigger than a slice: output rows per GEMM (a band) */
+    int wino;               /* 1: Winograd F(2x2,3x3) (op_wino.inc) instead of im2col + GEMM */
+    int T;                  /* threads taking runs of images (cnn.set_num_threads) */
+    int64_t WI;             /* Winograd: images per run (enough for a block of tiles) */
+    int64_t WR;             /* Winograd: rows of 2x2 tiles transformed and multiplied per block */
 } conv_geom;
 
-/* A slice's im2col matrix is kept near this size, so it is still in cache when the GEMM reads
- * it (bench/conv.lua measures the choice). */
+/* A slice's im2col matrix is kept under this size, so it is still in cache when the GEMM reads
+ * it (bench/conv.lua measures the choice), and a slice holds only as many images as make its
+ * GEMM CNN_CONV_MIN_COLS columns wide: gathering several images costs a scatter of the output
+ * (and a transposition of dy), which one image's GEMM straight into y avoids. N64 1->32 28x28
+ * at 1 thread, fwd / fwd+bwd ms: slices of 4 images 2.6-2.7 / 3.6-4.2; one image 1.1 / 3.1. */
 #ifndef CNN_CONV_SLICE_BYTES
 #define CNN_CONV_SLICE_BYTES (512 << 10)
+#endif
+#ifndef CNN_CONV_MIN_COLS
+#define CNN_CONV_MIN_COLS 256
+#endif
+/* An image whose im2col matrix is bigger than a slice is lowered in bands of output rows of
+ * about this size, each GEMM writing straight into y (N4 3->64 224x224 k7 s2 forward, 1 thread:
+ * whole image 18.0 ms, bands of 256 KiB 16.4, 512 KiB 15.1-15.7, 1 MiB 15.1) */
+#ifndef CNN_CONV_BAND_BYTES
+#define CNN_CONV_BAND_BYTES (512 << 10)
 #endif
 
 /* the ow in [lo, hi) whose input column ow*SW + off lies inside [0, W); outside it is padding */
@@ -32,6 +50,57 @@ static inline void conv_wrange(const conv_geom *g, int64_t off, int64_t *lo, int
     if (l > h) l = h;
     *lo = l;
     *hi = h;
+}
+
+/* Winograd is used for 3x3, stride 1, undilated, ungrouped convolutions with at least
+ * CNN_WINO_MIN_C input and output channels (with fewer, the GEMMs are too thin to gain), in
+ * blocks of about CNN_WINO_TILES 2x2 tiles. Block size, fwd / fwd+bwd ms at 1 thread
+ * (32->64 14x14 N64; 64->128 56x56 N8): 64 tiles 6.9 / 13.6, 23.9 / 81; 128: 2.8 / 12.9,
+ * 21.7 / 70; 256: 3.5 / 13.5, 25.7 / 78; 512: 4.3 / 17.0, 25.7 / 80; 2048: 10.3 / 19.3, 26.5 / 81
+ * (before the transforms were vectorized; again after: 256 tiles 9.7 / 60-64 fwd+bwd against
+ * 128 tiles 8.5-9.2 / 53-57; the transformed blocks of 128 tiles stay in L2). */
+#ifndef CNN_WINO_MIN_C
+#define CNN_WINO_MIN_C 8
+#endif
+#ifndef CNN_WINO_TILES
+#define CNN_WINO_TILES 128
+#endif
+
+/* im2col path: one thread's scratch, elements: col (C*KH*KW, NB*OH*OW; a band in band mode),
+ * (OC, NB*OH*OW) for a slice of several images, then a private weight gradient */
+static int64_t conv_part(const conv_geom *g) {
+    int64_t cols = g->RB < g->OH ? g->RB * g->OW : g->NB * g->OH * g->OW;
+    int64_t n = g->C * g->KH * g->KW * cols + (g->NB > 1 ? g->OC * cols : 0);
+    return (n + 15) / 16 * 16 + g->OC * (g->C / g->G) * g->KH * g->KW;
+}
+
+/* Winograd scratch layout (op_wino.inc). Tiles per row of tiles, with the dummy tile: */
+static inline int64_t wino_twx(const conv_geom *g) { return (g->OW + 1) / 2 + 1; }
+/* columns of a block (a multiple of 16) */
+static inline int64_t wino_ld(const conv_geom *g) { return (g->WR * wino_twx(g) + 15) / 16 * 16; }
+/* The 16 slabs of v and m start 16 elements past a multiple of 1024 apart: with sizes like
+ * OC = 128 a plain OC*ld is a multiple of 4 KiB, and the 16 store streams of a transform would
+ * all fall into one L1 set (measured: the dy transform ran 4x slower). */
+static inline int64_t wino_slab(int64_t rows, int64_t ld) { return (rows * ld + 1023) / 1024 * 1024 + 16; }
+/* length of each of the 8 row arrays of the transforms */
+static inline int64_t wino_l(const conv_geom *g) {
+    int64_t TH = (g->OH + 1) / 2;
+    return (g->WR < TH ? g->WR : TH) * 2 * wino_twx(g) + 8;
+}
+/* one thread's scratch: v and m (16 slabs each), 8 rows of L, W zeros, then du (16,OC,C) */
+static inline int64_t wino_part(const conv_geom *g) {
+    int64_t ld = wino_ld(g);
+    return (16 * (wino_slab(g->C, ld) + wino_slab(g->OC, ld)) + 8 * wino_l(g) + g->W + 15) / 16 * 16 +
+           16 * g->OC * g->C;
+}
+
+/* Winograd: the tile rows [r, ...) of one image within a block ending at tile row end
+ * (tile row r = n*TH + th): image n, rows [th0, th1) */
+static inline void wino_run(const conv_geom *g, int64_t r, int64_t end, int64_t *n, int64_t *th0, int64_t *th1) {
+    int64_t TH = (g->OH + 1) / 2;
+    *n = r / TH;
+    *th0 = r % TH;
+    *th1 = TH - *th0 < end - r ? TH : *th0 + (end - r);
 }
 
 #define CNN_GEN_FILE "op_conv.inc"
@@ -121,16 +190,49 @@ static int conv_geom_init(cnn_ctx *c, conv_geom *g, int nd, const cnn_tensor *x,
                           cnn_shape_str(d1, sizeof d1, x->ndim, x->size), cnn_shape_str(d2, sizeof d2, w->ndim, w->size));
     int64_t per = (CK + g->OC) * OHW * (int64_t)cnn_dtype_size(x->dtype);
     g->NB = per > 0 ? CNN_CONV_SLICE_BYTES / per : 1;
+    if (OHW > 0 && g->NB > (CNN_CONV_MIN_COLS + OHW - 1) / OHW) g->NB = (CNN_CONV_MIN_COLS + OHW - 1) / OHW;
     if (g->NB < 1) g->NB = 1;
     if (g->NB > g->N) g->NB = g->N > 0 ? g->N : 1;
     while (g->NB > 1 && g->NB * OHW * (CK > g->OC ? CK : g->OC) > INT_MAX) g->NB--;
+    /* an image bigger than a slice is cut into bands of output rows (GEMM straight into y) */
+    int64_t prow = (CK + g->OC) * g->OW * (int64_t)cnn_dtype_size(x->dtype);
+    g->RB = g->OH;
+    if (g->NB == 1 && per > CNN_CONV_SLICE_BYTES && prow > 0) {
+        g->RB = CNN_CONV_BAND_BYTES / prow;
+        if (g->RB < 1) g->RB = 1;
+        if (g->RB > g->OH) g->RB = g->OH;
+    }
+    g->wino = g->KH == 3 && g->KW == 3 && g->SH == 1 && g->SW == 1 && g->DH == 1 && g->DW == 1 &&
+              g->G == 1 && g->C >= CNN_WINO_MIN_C && g->OC >= CNN_WINO_MIN_C && g->OH > 0 && g->OW > 0;
+    if (g->wino) {
+        int64_t TW = (g->OW + 1) / 2 + 1, NR = g->N * ((g->OH + 1) / 2);   /* + 1: the dummy tile */
+        int64_t TH = (g->OH + 1) / 2;
+        g->WR = CNN_WINO_TILES / TW;
+        if (g->WR > TH) g->WR = g->WR / TH * TH;   /* whole images per block: no short tail block */
+        if (g->WR < 1) g->WR = 1;
+        if (g->WR < TH) g->WR = (TH + (TH + g->WR - 1) / g->WR - 1) / ((TH + g->WR - 1) / g->WR);  /* even blocks */
+        if (g->WR > NR) g->WR = NR > 0 ? NR : 1;
+        if ((g->WR * TW + 16) * (g->C > g->OC ? g->C : g->OC) > INT_MAX) g->wino = 0;
+    }
+    g->T = cnn_get_num_threads(c);
+    if (g->T > g->N) g->T = g->N > 0 ? (int)g->N : 1;
+    if (!g->wino && g->T > (g->N + g->NB - 1) / g->NB) g->T = (int)((g->N + g->NB - 1) / g->NB);
+    if (g->T < 1) g->T = 1;
+    if (g->wino) {
+        int64_t TH = (g->OH + 1) / 2;
+        g->WI = (g->WR + TH - 1) / TH;
+        if (g->WI > g->N) g->WI = g->N > 0 ? g->N : 1;
+        if (g->T > (g->N + g->WI - 1) / g->WI) g->T = (int)((g->N + g->WI - 1) / g->WI);
+    }
     return 0;
 }
 
-/* workspace: col (C*KH*KW, NB*OHW), plus (OC, NB*OHW) for a slice of several images */
+/* workspace: one scratch part per thread (conv_part; Winograd: the transformed weights, then
+ * one wino_part per thread) */
 static size_t conv_ws_bytes(const conv_geom *g, cnn_dtype dt) {
-    size_t cols = (size_t)(g->NB * g->OH * g->OW);
-    size_t n = (size_t)(g->C * g->KH * g->KW) * cols + (g->NB > 1 ? (size_t)g->OC * cols : 0);
+    if (g->wino)     /* u (16,OC,C), then one part per thread (op_wino.inc) */
+        return (size_t)(16 * g->OC * g->C + g->T * wino_part(g)) * cnn_dtype_size(dt);
+    size_t n = (size_t)(g->T * conv_part(g));
     return (n ? n : 1) * cnn_dtype_size(dt);
 }
 
@@ -145,7 +247,16 @@ static int conv2d_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_te
         if (n->in[i].node && (dx[i] = cnn_full(c, &n->in[i].shape, x->dtype, 0.0)) == NULL) goto fail;
     void *ws = cnn_ws_get(c, conv_ws_bytes(g, x->dtype));
     if (ws == NULL) goto fail;
-    if (g->N > 0 && g->OH * g->OW > 0 && g->OC > 0) {  /* else the sums are empty: 0 */
+    if (g->N > 0 && g->OH * g->OW > 0 && g->OC > 0 && g->wino) {
+        void *dxp = dx[0] ? cnn_data(dx[0]) : NULL, *dwp = dx[1] ? cnn_data(dx[1]) : NULL;
+        if (x->dtype == CNN_F32) {
+            if (dxp || dwp) wino_bwd_f32(dxp, dwp, cnn_data(d), cnn_data(x), cnn_data(w), g, ws);
+            if (dx[2]) conv2d_db_f32(cnn_data(dx[2]), cnn_data(d), g->N, g->OC, g->OH * g->OW, g->T);
+        } else {
+            if (dxp || dwp) wino_bwd_f64(dxp, dwp, cnn_data(d), cnn_data(x), cnn_data(w), g, ws);
+            if (dx[2]) conv2d_db_f64(cnn_data(dx[2]), cnn_data(d), g->N, g->OC, g->OH * g->OW, g->T);
+        }
+    } else if (g->N > 0 && g->OH * g->OW > 0 && g->OC > 0) {  /* else the sums are empty: 0 */
         if (x->dtype == CNN_F32)
             conv2d_bwd_f32(dx[0] ? cnn_data(dx[0]) : NULL, dx[1] ? cnn_data(dx[1]) : NULL,
                            dx[2] ? cnn_data(dx[2]) : NULL, cnn_data(d), cnn_data(x), cnn_data(w), g, ws);
@@ -175,6 +286,9 @@ static cnn_tensor *conv2d_core(cnn_ctx *c, const cnn_tensor *x0, const cnn_tenso
     if (ws == NULL) { cnn_tensor_release(y); y = NULL; goto done; }
     if (cnn_numel(y) == 0) {
         /* nothing to compute */
+    } else if (g->wino) {
+        if (x0->dtype == CNN_F32) wino_fwd_f32(cnn_data(y), cnn_data(x), cnn_data(w), b ? cnn_data(b) : NULL, g, ws);
+        else wino_fwd_f64(cnn_data(y), cnn_data(x), cnn_data(w), b ? cnn_data(b) : NULL, g, ws);
     } else if (x0->dtype == CNN_F32) {
         conv2d_fwd_f32(cnn_data(y), cnn_data(x), cnn_data(w), b ? cnn_data(b) : NULL, g, ws);
     } else {

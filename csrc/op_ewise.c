@@ -134,7 +134,27 @@ cnn_tensor *cnn_contiguous_as(cnn_ctx *c, const cnn_tensor *t, cnn_dtype dt) {
     if (t->dtype == dt && cnn_is_contiguous(t)) { cnn_tensor_retain((cnn_tensor *)t); return (cnn_tensor *)t; }
     cnn_shape s = cnn_shape_of(t);
     cnn_tensor *y = cnn_empty(c, &s, dt);
-    if (y) copy_raw(y, t);
+    if (y == NULL) return NULL;
+    /* a big copy that is one strided row (an expanded value, such as sum's gradient): in chunks */
+    int64_t ss[CNN_MAX_DIM], n = cnn_numel(y);
+    cnn_broadcast_strides(t, &s, ss);
+    const int64_t *st[2] = { y->stride, ss };
+    cnn_iter it;
+    cnn_iter_init(&it, y->ndim, y->size, 2, st);
+    int T = par_threads(c, n);
+    if (T > 1 && it.rows == 1 && t->dtype == dt) {
+        int64_t xs = it.istride[1];
+        #pragma omp parallel for num_threads(T)
+        for (int k = 0; k < T; k++) {
+            int64_t a = n * k / T, b = n * (k + 1) / T;
+            if (dt == CNN_F32)
+                copy_from_f32_f32(b - a, (float *)cnn_data(y) + a, 1, (const float *)cnn_data(t) + it.off[1] + a * xs, xs);
+            else
+                copy_from_f64_f64(b - a, (double *)cnn_data(y) + a, 1, (const double *)cnn_data(t) + it.off[1] + a * xs, xs);
+        }
+        return y;
+    }
+    copy_raw(y, t);
     return y;
 }
 
@@ -144,8 +164,13 @@ cnn_tensor *cnn_full(cnn_ctx *c, const cnn_shape *s, cnn_dtype dt, double v) {
     cnn_tensor *t = cnn_empty(c, s, dt);
     if (t == NULL) return NULL;
     int64_t n = cnn_numel(t);
-    if (dt == CNN_F32) fill_f32(n, cnn_data(t), 1, (float)v);
-    else fill_f64(n, cnn_data(t), 1, v);
+    int T = par_threads(c, n);
+    #pragma omp parallel for num_threads(T) if (T > 1)
+    for (int k = 0; k < T; k++) {
+        int64_t a = n * k / T, b = n * (k + 1) / T;
+        if (dt == CNN_F32) fill_f32(b - a, (float *)cnn_data(t) + a, 1, (float)v);
+        else fill_f64(b - a, (double *)cnn_data(t) + a, 1, v);
+    }
     return t;
 }
 
@@ -461,7 +486,20 @@ int cnn_binary_scalar_(cnn_ctx *c, cnn_binop op, cnn_tensor *a, double s) {
 
 /* ---- unary ---- */
 
-static void unary_into(cnn_unop op, cnn_tensor *y, const cnn_tensor *x) {
+static void unary_into(cnn_ctx *c, cnn_unop op, cnn_tensor *y, const cnn_tensor *x) {
+    int64_t n = cnn_numel(y);
+    int T = par_threads(c, n);
+    if (T > 1 && cnn_is_contiguous(y) && cnn_is_contiguous(x) && y->dtype == x->dtype) {
+        #pragma omp parallel for num_threads(T)
+        for (int k = 0; k < T; k++) {
+            int64_t a = n * k / T, b = n * (k + 1) / T;
+            if (y->dtype == CNN_F32)
+                unary_row_f32(op, b - a, (float *)cnn_data(y) + a, 1, (const float *)cnn_data(x) + a, 1);
+            else
+                unary_row_f64(op, b - a, (double *)cnn_data(y) + a, 1, (const double *)cnn_data(x) + a, 1);
+        }
+        return;
+    }
     const int64_t *st[2] = { y->stride, x->stride };
     cnn_iter it;
     cnn_iter_init(&it, y->ndim, y->size, 2, st);
@@ -484,8 +522,17 @@ static int unary_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_ten
     cnn_tensor *r = cnn_empty(c, &n->in[0].shape, dt);
     if (g && xc && r) {
         int64_t m = cnn_numel(r);
-        if (dt == CNN_F32) unary_bwd_f32((int)n->iarg[0], m, cnn_data(r), cnn_data(g), cnn_data(xc), cnn_data(y));
-        else unary_bwd_f64((int)n->iarg[0], m, cnn_data(r), cnn_data(g), cnn_data(xc), cnn_data(y));
+        int T = par_threads(c, m);
+        #pragma omp parallel for num_threads(T) if (T > 1)
+        for (int k = 0; k < T; k++) {
+            int64_t a = m * k / T, b = m * (k + 1) / T;
+            if (dt == CNN_F32)
+                unary_bwd_f32((int)n->iarg[0], b - a, (float *)cnn_data(r) + a, (const float *)cnn_data(g) + a,
+                              (const float *)cnn_data(xc) + a, (const float *)cnn_data(y) + a);
+            else
+                unary_bwd_f64((int)n->iarg[0], b - a, (double *)cnn_data(r) + a, (const double *)cnn_data(g) + a,
+                              (const double *)cnn_data(xc) + a, (const double *)cnn_data(y) + a);
+        }
     }
     cnn_tensor_release(g);
     cnn_tensor_release(xc);
@@ -505,7 +552,7 @@ cnn_tensor *cnn_unary(cnn_ctx *c, cnn_unop op, const cnn_tensor *a) {
     cnn_shape s = cnn_shape_of(a);
     cnn_tensor *y = cnn_empty(c, &s, a->dtype);
     if (y == NULL) return NULL;
-    unary_into(op, y, a);
+    unary_into(c, op, y, a);
     const cnn_tensor *ins[1] = { a };
     cnn_node *n = cnn_record(c, &unary_ops[op], &y, 1, ins);
     if (n) {
@@ -522,7 +569,7 @@ cnn_tensor *cnn_unary(cnn_ctx *c, cnn_unop op, const cnn_tensor *a) {
 
 int cnn_unary_(cnn_ctx *c, cnn_unop op, cnn_tensor *a) {
     if (cnn_check_inplace(c, a) < 0) return -1;
-    unary_into(op, a, a);
+    unary_into(c, op, a, a);
     cnn_bump_version(a);
     return 0;
 }

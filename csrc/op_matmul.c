@@ -124,9 +124,9 @@ static cnn_tensor *mm(cnn_ctx *c, const cnn_tensor *a0, const cnn_tensor *b0) {
         } else if (Kd == 0) {
             cnn_fill_(c, out, 0.0);
         } else if (dt == CNN_F32) {
-            gemm_batch_f32(bf, off, off + batch, cnn_data(out), cnn_data(a), ta, lda, cnn_data(b), tb, ldb, Mf, N, Kd);
+            gemm_batch_f32(cnn_get_num_threads(c), bf, off, off + batch, cnn_data(out), cnn_data(a), ta, lda, cnn_data(b), tb, ldb, Mf, N, Kd);
         } else {
-            gemm_batch_f64(bf, off, off + batch, cnn_data(out), cnn_data(a), ta, lda, cnn_data(b), tb, ldb, Mf, N, Kd);
+            gemm_batch_f64(cnn_get_num_threads(c), bf, off, off + batch, cnn_data(out), cnn_data(a), ta, lda, cnn_data(b), tb, ldb, Mf, N, Kd);
         }
         free(off);
         const cnn_tensor *ins[2] = { a0, b0 };

@@ -48,9 +48,25 @@ static inline void pool_wrange(const pool_geom *g, int64_t off, int64_t *lo, int
     *hi = h;
 }
 
-/* max-pool scratch: one output row of values (padded to 64 bytes) and of indices */
+/* max-pool scratch: one output row of values (padded to 64 bytes) and of indices; for the 2x2
+ * fast path, one output plane of values and of int offsets (forward: of int offsets only) */
 static size_t pool_ws_bytes(const pool_geom *g) {
-    return (size_t)((g->OW + 7) & ~(int64_t)7) * (8 + 8);
+    size_t row = (size_t)((g->OW + 7) & ~(int64_t)7) * (8 + 8);
+    size_t plane = (size_t)((g->OH * g->OW + 7) & ~(int64_t)7) * (8 + 4);
+    return row > plane ? row : plane;
+}
+
+/* the common 2x2 window, stride 2, no padding or dilation, every window inside the plane:
+ * op_pool.inc has a fast path for it */
+static int is_max2(const pool_geom *g) {
+    return g->KH == 2 && g->KW == 2 && g->SH == 2 && g->SW == 2 && g->PH == 0 && g->PW == 0 &&
+           g->DH == 1 && g->DW == 1 && 2 * g->OH <= g->H && 2 * g->OW <= g->W;
+}
+
+/* threads for the 2x2 fast path: over the planes, when they are big enough together */
+static int pool_threads(const cnn_ctx *c, const pool_geom *g) {
+    int T = par_threads(c, g->P * g->H * g->W);
+    return T > g->P ? (g->P > 0 ? (int)g->P : 1) : T;
 }
 
 #define CNN_GEN_FILE "op_pool.inc"
@@ -126,7 +142,9 @@ static int pool_geom_init(cnn_ctx *c, pool_geom *g, cnn_pool kind, int nd, const
     return 0;
 }
 
-/* saves: the contiguous input (max pool only: its argmax is recomputed); extra: the pool_geom */
+/* saves (max pool only): the 2x2 fast path's argmax offsets, one byte per output, in the
+ * storage of a float32 tensor (so that cnn.memory() counts them); otherwise the contiguous input,
+ * whose argmax backward recomputes. extra: the pool_geom; iarg[0]: 1 when offsets are saved */
 static int pool_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_tensor **dx) {
     const pool_geom *g = n->extra;
     const cnn_tensor *x = NULL;
@@ -135,7 +153,10 @@ static int pool_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_tens
     cnn_tensor *d = cnn_contiguous_as(c, dy, dt);
     if (d == NULL) return -1;
     if ((dx[0] = cnn_full(c, &n->in[0].shape, dt, 0.0)) == NULL) { cnn_tensor_release(d); return -1; }
-    if (g->kind == CNN_POOL_MAX) {
+    if (n->iarg[0] == 1) {
+        if (dt == CNN_F32) max2_bwd_saved_f32(cnn_data(dx[0]), cnn_data(d), cnn_data(x), g, pool_threads(c, g));
+        else max2_bwd_saved_f64(cnn_data(dx[0]), cnn_data(d), cnn_data(x), g, pool_threads(c, g));
+    } else if (g->kind == CNN_POOL_MAX) {
         void *ws = cnn_ws_get(c, pool_ws_bytes(g));
         if (ws == NULL) { cnn_tensor_release(d); cnn_tensor_release(dx[0]); dx[0] = NULL; return -1; }
         if (dt == CNN_F32) max_pool_bwd_f32(cnn_data(dx[0]), cnn_data(d), cnn_data(x), g, ws);
@@ -159,12 +180,20 @@ static cnn_tensor *pool_run(cnn_ctx *c, const cnn_tensor *x0, const pool_geom *g
     ys.size[ys.ndim - 1] = g->OW;
     cnn_tensor *x = cnn_contiguous_as(c, x0, x0->dtype);
     cnn_tensor *y = x ? cnn_empty(c, &ys, x0->dtype) : NULL;
-    void *ws = y && g->kind == CNN_POOL_MAX ? cnn_ws_get(c, pool_ws_bytes(g)) : y;
+    int T = pool_threads(c, g);
+    void *ws = y && g->kind == CNN_POOL_MAX ? cnn_ws_get(c, (size_t)T * pool_ws_bytes(g)) : y;
     if (y == NULL || ws == NULL) { cnn_tensor_release(y); cnn_tensor_release(x); return NULL; }
+    /* the 2x2 fast path keeps its argmax offsets for backward: one byte per output */
+    cnn_tensor *arg = NULL;
+    if (g->kind == CNN_POOL_MAX && is_max2(g) && cnn_needs_grad(c, x0, NULL)) {
+        cnn_shape as = { 1, { (g->P * g->OH * g->OW + 3) / 4 } };
+        if ((arg = cnn_empty(c, &as, CNN_F32)) == NULL) { cnn_tensor_release(y); cnn_tensor_release(x); return NULL; }
+    }
     if (g->P > 0) {
         if (g->kind == CNN_POOL_MAX) {
-            if (x->dtype == CNN_F32) max_pool_fwd_f32(cnn_data(y), cnn_data(x), g, ws);
-            else max_pool_fwd_f64(cnn_data(y), cnn_data(x), g, ws);
+            unsigned char *ap = arg ? cnn_data(arg) : NULL;
+            if (x->dtype == CNN_F32) max_pool_fwd_f32(cnn_data(y), ap, cnn_data(x), g, ws, T);
+            else max_pool_fwd_f64(cnn_data(y), ap, cnn_data(x), g, ws, T);
         } else {
             if (x->dtype == CNN_F32) avg_pool_fwd_f32(cnn_data(y), cnn_data(x), g);
             else avg_pool_fwd_f64(cnn_data(y), cnn_data(x), g);
@@ -172,7 +201,11 @@ static cnn_tensor *pool_run(cnn_ctx *c, const cnn_tensor *x0, const pool_geom *g
     }
     if (cnn_needs_grad(c, x0, NULL)) {
         pool_geom *keep = malloc(sizeof *keep);
-        if (keep == NULL) { cnn_seterr(c, "out of memory"); cnn_tensor_release(y); cnn_tensor_release(x); return NULL; }
+        if (keep == NULL) {
+            cnn_seterr(c, "out of memory");
+            cnn_tensor_release(y); cnn_tensor_release(x); cnn_tensor_release(arg);
+            return NULL;
+        }
         *keep = *g;
         const cnn_op *op = g->kind == CNN_POOL_MAX ? &op_max_pool
                          : g->kind == CNN_POOL_AVG ? &op_avg_pool : &op_adaptive_avg_pool;
@@ -181,9 +214,11 @@ static cnn_tensor *pool_run(cnn_ctx *c, const cnn_tensor *x0, const pool_geom *g
         if (n == NULL) free(keep);
         else {
             n->extra = keep;
-            if (g->kind == CNN_POOL_MAX) cnn_node_save(n, 0, x);
+            if (arg) { cnn_node_save(n, 0, arg); n->iarg[0] = 1; }
+            else if (g->kind == CNN_POOL_MAX) cnn_node_save(n, 0, x);
         }
     }
+    cnn_tensor_release(arg);
     cnn_tensor_release(x);
     return y;
 }

@@ -115,9 +115,25 @@ cnn_tensor *cnn_reduce(cnn_ctx *c, cnn_redop op, const cnn_tensor *a, int dim, i
     if (op == CNN_SUM || op == CNN_MEAN) {
         double scale = op == CNN_MEAN ? 1.0 / (double)n : 1.0;   /* mean of nothing is NaN, as PyTorch */
         if (op == CNN_MEAN && n == 0) scale = NAN;
-        double *acc = inner > 1 ? cnn_ws_get(c, (size_t)inner * sizeof(double)) : NULL;
-        if (inner > 1 && acc == NULL) { cnn_tensor_release(x); cnn_tensor_release(y); return NULL; }
-        if (f32) sum_dim_f32(outer, n, inner, cnn_data(x), cnn_data(y), acc, scale);
+        /* a big sum of everything: fixed chunks of 32K elements summed on the threads, then
+         * their sums in order, so the result does not depend on the thread count */
+        int64_t nch = (n + (1 << 15) - 1) >> 15;
+        int chunked = outer == 1 && inner == 1 && n >= (INT64_C(1) << 17), T = par_threads(c, n);
+        size_t wsn = chunked ? (size_t)nch : inner > 1 ? (size_t)inner : 0;
+        double *acc = wsn ? cnn_ws_get(c, wsn * sizeof(double)) : NULL;
+        if (wsn && acc == NULL) { cnn_tensor_release(x); cnn_tensor_release(y); return NULL; }
+        if (chunked) {
+            #pragma omp parallel for num_threads(T) schedule(static) if (T > 1)
+            for (int64_t k = 0; k < nch; k++) {
+                int64_t a0 = k << 15, m = n - a0 < (1 << 15) ? n - a0 : (1 << 15);
+                acc[k] = f32 ? sum_all_f32(m, (const float *)cnn_data(x) + a0)
+                             : sum_all_f64(m, (const double *)cnn_data(x) + a0);
+            }
+            double t = 0;
+            for (int64_t k = 0; k < nch; k++) t += acc[k];
+            if (f32) *(float *)cnn_data(y) = (float)(t * scale);
+            else *(double *)cnn_data(y) = t * scale;
+        } else if (f32) sum_dim_f32(outer, n, inner, cnn_data(x), cnn_data(y), acc, scale);
         else sum_dim_f64(outer, n, inner, cnn_data(x), cnn_data(y), acc, scale);
     } else {
         int want_max = op == CNN_MAX || op == CNN_ARGMAX;

@@ -1,5 +1,5 @@
-/* storage.c: reference-counted, 64-byte aligned data blocks, tallied in the context so that
- * cnn.memory() shows live bytes and specs can catch leaks. */
+/* storage.c: reference-counted, 64-byte aligned data blocks (from the context's block cache),
+ * tallied in the context so that cnn.memory() shows live bytes and specs can catch leaks. */
 #include "cnn.h"
 #include "tensor.h"
 
@@ -10,7 +10,7 @@ cnn_storage *cnn_storage_new(cnn_ctx *c, size_t nbytes) {
     if (s == NULL) { cnn_seterr(c, "out of memory"); return NULL; }
     /* round up so that vector loads past the last element stay inside the block */
     size_t alloc = (nbytes + 63) & ~(size_t)63;
-    if (alloc < nbytes || posix_memalign(&s->data, 64, alloc ? alloc : 64) != 0) {
+    if (alloc < nbytes || (s->data = cnn_block_alloc(c, alloc)) == NULL) {
         free(s);
         cnn_seterr(c, "out of memory (could not allocate %zu bytes)", nbytes);
         return NULL;
@@ -29,7 +29,7 @@ void cnn_storage_retain(cnn_storage *s) { if (s) s->refcount++; }
 void cnn_storage_release(cnn_storage *s) {
     if (s == NULL || --s->refcount > 0) return;
     cnn_mem_add(s->ctx, -(int64_t)s->nbytes);
+    cnn_block_free(s->ctx, s->data, (s->nbytes + 63) & ~(size_t)63);
     cnn_ctx_release(s->ctx);
-    free(s->data);
     free(s);
 }

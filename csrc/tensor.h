@@ -4,6 +4,9 @@
 #define CNN_TENSOR_H
 
 #include "cnn.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 /* Walks up to 3 operands of one shape row by row. Dimensions of size 1 are dropped and
  * neighbours that are contiguous in every operand are merged, so a contiguous tensor is a
@@ -22,6 +25,20 @@ void cnn_iter_init(cnn_iter *it, int ndim, const int64_t *size, int nops,
 int cnn_iter_next(cnn_iter *it);     /* 1 while there is another row */
 
 void cnn_mem_add(cnn_ctx *c, int64_t bytes);
+/* the calling thread's number inside an OpenMP parallel region (0 outside one) */
+static inline int cnn_thread_num(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/* threads for an element-wise loop over n elements: the state's count from 128K elements up
+ * (below that, starting threads costs more than it saves) */
+static inline int par_threads(const cnn_ctx *c, int64_t n) {
+    return n >= (INT64_C(1) << 17) ? cnn_get_num_threads(c) : 1;
+}
 void cnn_contiguous_strides(int ndim, const int64_t *size, int64_t *stride);
 /* a new tensor header on t's storage (no autograd) */
 cnn_tensor *cnn_make_view(cnn_ctx *c, const cnn_tensor *t, int ndim, const int64_t *size,

@@ -38,6 +38,16 @@ for _, bad in ipairs({
 }) do assert(not pcall(bad)) end
 
 do local t <close> = cnn.zeros(100) end
+-- the convolution paths (Winograd; bands of rows for a large image), pooling, and blocks
+-- reused from the block cache
+for _ = 1, 2 do
+  local F = cnn.F
+  local xc = cnn.randn({4, 16, 20, 20}, {requires_grad = true})
+  F.max_pool2d(F.conv2d(xc, cnn.randn(16, 16, 3, 3), nil, {padding = 1}):relu(), 2):sum():backward()
+  local xb = cnn.randn({1, 3, 64, 64}, {requires_grad = true})
+  F.conv2d(xb, cnn.randn(8, 3, 7, 7), nil, {stride = 2, padding = 3}):sum():backward()
+  collectgarbage()
+end
 a, b, c, v, i, x, y, _ = nil, nil, nil, nil, nil, nil, nil, nil
 collectgarbage(); collectgarbage()
 assert(cnn.memory() == 0, "leaked " .. cnn.memory() .. " tensor bytes")

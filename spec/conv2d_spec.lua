@@ -66,6 +66,30 @@ describe("conv2d", function()
       {cnn.randn({1, 2, 5, 4}, f64), cnn.randn({2, 2, 2, 2}, f64)})
   end)
 
+  it("takes the Winograd path (3x3, stride 1, >= 8 channels) with the im2col path's values", function()
+    -- the same convolution as a 5x5 kernel with a zero border and one more padding goes
+    -- through im2col; outputs and gradients must agree, with any subset of inputs wanting grad
+    for _, c in ipairs({{2, 9, 8, 7, 10, 1}, {1, 8, 12, 5, 5, 0}, {3, 16, 8, 9, 4, 2}, {1, 8, 8, 1, 1, 1}}) do
+      local N, C, OC, Hh, Ww, p = table.unpack(c)
+      for _, dt in ipairs({"float64", "float32"}) do
+        local tol = dt == "float64" and 1e-10 or 2e-4
+        for _, want in ipairs({{true, true, true}, {true, false, false}, {false, true, false}, {false, false, true}}) do
+          local x0, w0, b0 = cnn.randn({N, C, Hh, Ww}, dt), cnn.randn({OC, C, 3, 3}, dt), cnn.randn({OC}, dt)
+          local x, w, b = x0:clone():requires_grad(want[1]), w0:clone():requires_grad(want[2]), b0:clone():requires_grad(want[3])
+          local x5, w5 = x0:clone():requires_grad(want[1]), F.pad(w0, {1, 1, 1, 1}):requires_grad(want[2])
+          local b5 = b0:clone():requires_grad(want[3])
+          local y, y5 = F.conv2d(x, w, b, {padding = p}), F.conv2d(x5, w5, b5, {padding = p + 1})
+          H.close(y, y5, tol * 10)
+          local g = cnn.randn(y:size(), dt)
+          y:backward(g); y5:backward(g)
+          if want[1] then H.close(x.grad, x5.grad, tol * 10) end
+          if want[2] then H.close(w.grad, w5.grad:narrow(3, 2, 3):narrow(4, 2, 3), tol * 100) end
+          if want[3] then H.close(b.grad, b5.grad, tol * 100) end
+        end
+      end
+    end
+  end)
+
   it("float32 agrees with float64", function()
     local x, w, b = cnn.randn(3, 4, 8, 7, "float64"), cnn.randn(6, 2, 3, 3, "float64"), cnn.randn(6, "float64")
     local o = {stride = 2, padding = 1, groups = 2}

@@ -34,6 +34,25 @@ describe("max_pool2d", function()
     F.max_pool2d(t, 2):sum():backward()
     H.close(t.grad, {{{{1, 0}, {0, 0}}}}, 0)
   end)
+  it("lets a NaN win a 2x2 window (the last NaN), in float32 and float64, as the general path", function()
+    local nan = 0 / 0
+    for _, dt in ipairs({"float32", "float64"}) do
+      local v = {{{{1, nan, 5, 5}, {nan, 0, 7, 5}, {2, 2, -1, -1}, {2, 3, -1, -1}}}}
+      local t = cnn.tensor(v, {dtype = dt, requires_grad = true})
+      local y = F.max_pool2d(t, 2)
+      assert.is_true(y[1][1][1][1] ~= y[1][1][1][1])
+      assert.equal(7, y[1][1][1][2]); assert.equal(3, y[1][1][2][1]); assert.equal(-1, y[1][1][2][2])
+      y:sum():backward()
+      H.close(t.grad, {{{{0, 0, 0, 0}, {1, 0, 1, 0}, {0, 0, 1, 0}, {0, 1, 0, 0}}}}, 0)
+      -- padded to 5x5 with ceil_mode, the same windows take the general path
+      local u = F.pad(t:detach(), {0, 1, 0, 1}, "constant", -100):requires_grad(true)
+      local z = F.max_pool2d(u, 2, {ceil_mode = true})
+      assert.is_true(z[1][1][1][1] ~= z[1][1][1][1])
+      assert.equal(7, z[1][1][1][2]); assert.equal(3, z[1][1][2][1]); assert.equal(-1, z[1][1][2][2])
+      z:sum():backward()
+      H.close(u.grad:narrow(3, 1, 4):narrow(4, 1, 4), t.grad, 0)
+    end
+  end)
   it("gradchecks every option", function()
     for _, o in ipairs({{}, {stride = 1}, {padding = 1}, {stride = {2, 1}, padding = {1, 0}, dilation = {1, 2}},
                         {stride = 2, ceil_mode = true}}) do

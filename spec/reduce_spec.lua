@@ -6,6 +6,18 @@ local H = require "helpers"
 local function m() return cnn.tensor({{1, 5, 2}, {7, 0, 7}}) end
 
 describe("reductions", function()
+  it("sums a big tensor in chunks on the threads, to the same value at any thread count", function()
+    local x = cnn.randn({300001})
+    local n0 = cnn.get_num_threads()
+    cnn.set_num_threads(1)
+    local s1 = x:sum():item()
+    cnn.set_num_threads(2)
+    local s2 = x:sum():item()
+    cnn.set_num_threads(n0)
+    assert.are.equal(s1, s2)
+    assert(math.abs(s1 - x:double():sum():item()) < 1e-3)
+  end)
+
   it("sum and mean over all give 0-d tensors", function()
     local s = m():sum()
     assert.are.equal(0, s:dim())

@@ -195,6 +195,28 @@ describe("lifetime", function()
     assert(peak <= 8 * 400000, ("garbage piled up to %d bytes"):format(peak))   -- not 100 x 400 KB
   end)
 
+  it("keeps freed big blocks for reuse, reports them third and frees them on empty_cache", function()
+    collectgarbage(); collectgarbage()
+    cnn.empty_cache()
+    local live0, _, cached0 = cnn.memory()
+    assert.are.equal(0, cached0)
+    do
+      local t <close> = cnn.full({1000, 100}, 7)          -- 400 KB: a cached size class
+      assert.are.equal(live0 + 400000, cnn.memory())
+    end
+    local live1, _, cached1 = cnn.memory()
+    assert.are.equal(live0, live1)
+    assert.is_true(cached1 >= 400000 and cached1 <= 500000)
+    local z = cnn.zeros(1000, 100)                        -- the same block again, zeroed
+    assert.are.equal(0, z:abs():sum():item())
+    assert.are.equal(0, select(3, cnn.memory()))
+    z = nil
+    collectgarbage(); collectgarbage()
+    assert.is_true(select(3, cnn.memory()) > 0)
+    cnn.empty_cache()
+    assert.are.equal(0, select(3, cnn.memory()))
+  end)
+
   it("<close> frees at once and a closed tensor refuses use", function()
     collectgarbage(); collectgarbage()
     local before = cnn.memory()

@@ -107,6 +107,19 @@ for i, (xs, k, o) in enumerate([((2, 3, 9), 2, {}), ((1, 2, 11), 3, {"stride": 2
     add("avg_pool1d %d" % (i + 1), "avg_pool1d", lambda x: F.avg_pool1d(x, k, **o), [r(*xs)],
         o, {"k": k, "options": o})
 
+# conv2d shapes that take the Winograd path (3x3, stride 1, >= 8 channels in and out; op_conv.c):
+# odd and even sizes, padding 0, 1 and 2, several tile blocks, a 1x1 output
+for i, (xs, ws, bias, o) in enumerate([
+        ((2, 8, 7, 6), (9, 8, 3, 3), True, {"padding": 1}),
+        ((1, 16, 5, 8), (8, 16, 3, 3), False, {}),
+        ((2, 8, 4, 5), (8, 8, 3, 3), True, {"padding": 2}),
+        ((1, 8, 3, 3), (10, 8, 3, 3), True, {}),
+        ((3, 9, 40, 2), (8, 9, 3, 3), True, {"padding": [1, 2]}),
+    ]):
+    tw = {"stride": 1, "padding": o.get("padding", 0)}
+    ins = [r(*xs), r(*ws)] + ([r(ws[0])] if bias else [])
+    add("conv2d winograd %d" % (i + 1), "conv2d", lambda x, w, b=None: F.conv2d(x, w, b, **tw), ins, o, o)
+
 here = os.path.dirname(os.path.abspath(__file__))
 path = os.path.join(here, "fixtures", "conv.lua")
 with open(path, "w") as f:
