@@ -1,6 +1,10 @@
 # bench/conv_torch.py: PyTorch's twin of bench/conv.lua (same cases, same protocol lines).
 # Run with /usr/bin/python3 (Debian's python3-torch); CNN_THREADS sets the thread count.
 import os, time, statistics
+# Debian's torch does its matmuls in the system BLAS (OpenBLAS), which ignores
+# torch.set_num_threads: without this, its "1-thread" rows used both cores.
+import os as _os
+_os.environ.setdefault("OPENBLAS_NUM_THREADS", _os.environ.get("CNN_THREADS") or str(_os.cpu_count()))
 import torch
 import torch.nn.functional as F
 

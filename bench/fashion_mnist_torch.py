@@ -2,6 +2,10 @@
 # (Debian's IDX files), batch, optimizer and shuffling of one epoch. Run with /usr/bin/python3.
 import gzip, os, resource, time
 import numpy as np
+# Debian's torch does its matmuls in the system BLAS (OpenBLAS), which ignores
+# torch.set_num_threads: without this, its "1-thread" rows used both cores.
+import os as _os
+_os.environ.setdefault("OPENBLAS_NUM_THREADS", _os.environ.get("CNN_THREADS") or str(_os.cpu_count()))
 import torch
 import torch.nn as nn
 import torch.nn.functional as F

@@ -1,6 +1,10 @@
 # bench/tensor_torch.py: the cases of bench/tensor.lua in PyTorch, same RESULT lines
 # (bench/compare.sh joins them). Threads from env CNN_THREADS; run with /usr/bin/python3.
 import os, statistics, time
+# Debian's torch does its matmuls in the system BLAS (OpenBLAS), which ignores
+# torch.set_num_threads: without this, its "1-thread" rows used both cores.
+import os as _os
+_os.environ.setdefault("OPENBLAS_NUM_THREADS", _os.environ.get("CNN_THREADS") or str(_os.cpu_count()))
 import torch
 
 threads = int(os.environ.get("CNN_THREADS", "0")) or torch.get_num_threads()

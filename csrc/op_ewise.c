@@ -311,7 +311,7 @@ cnn_tensor *cnn_to(cnn_ctx *c, const cnn_tensor *t, cnn_dtype dt) {
 /* ---- binary ops with broadcasting ---- */
 
 /* y = a op b into y (shape = broadcast shape, same dtype as a and b) */
-static void binary_into(cnn_binop op, cnn_tensor *y, const cnn_tensor *a, const cnn_tensor *b) {
+static void binary_into(cnn_ctx *c, cnn_binop op, cnn_tensor *y, const cnn_tensor *a, const cnn_tensor *b) {
     cnn_shape s = cnn_shape_of(y);
     int64_t sa[CNN_MAX_DIM], sb[CNN_MAX_DIM];
     cnn_broadcast_strides(a, &s, sa);
@@ -320,6 +320,23 @@ static void binary_into(cnn_binop op, cnn_tensor *y, const cnn_tensor *a, const 
     cnn_iter it;
     cnn_iter_init(&it, y->ndim, y->size, 3, st);
     if (it.rows == 0) return;
+    int T = par_threads(c, it.inner);
+    if (T > 1 && it.rows == 1) {             /* one long row (contiguous, or against a scalar): in chunks */
+        int64_t n = it.inner, ys = it.istride[0], as = it.istride[1], bs = it.istride[2];
+        #pragma omp parallel for num_threads(T)
+        for (int k = 0; k < T; k++) {
+            int64_t lo = n * k / T, m = n * (k + 1) / T - lo;
+            if (y->dtype == CNN_F32)
+                binary_row_f32(op, m, (float *)cnn_data(y) + it.off[0] + lo * ys, ys,
+                               (const float *)cnn_data(a) + it.off[1] + lo * as, as,
+                               (const float *)cnn_data(b) + it.off[2] + lo * bs, bs);
+            else
+                binary_row_f64(op, m, (double *)cnn_data(y) + it.off[0] + lo * ys, ys,
+                               (const double *)cnn_data(a) + it.off[1] + lo * as, as,
+                               (const double *)cnn_data(b) + it.off[2] + lo * bs, bs);
+        }
+        return;
+    }
     do {
         if (y->dtype == CNN_F32)
             binary_row_f32(op, it.inner, (float *)cnn_data(y) + it.off[0], it.istride[0],
@@ -429,7 +446,7 @@ cnn_tensor *cnn_binary(cnn_ctx *c, cnn_binop op, const cnn_tensor *a, const cnn_
     if (a->dtype != dt && (a2 = ca = cnn_contiguous_as(c, a, dt)) == NULL) return NULL;
     if (b->dtype != dt && (b2 = cb = cnn_contiguous_as(c, b, dt)) == NULL) { cnn_tensor_release(ca); return NULL; }
     cnn_tensor *y = cnn_empty(c, &s, dt);
-    if (y) binary_into(op, y, a2, b2);
+    if (y) binary_into(c, op, y, a2, b2);
     if (y && !is_comparison(op)) {
         const cnn_tensor *ins[2] = { a, b };
         cnn_node *n = cnn_record(c, &binary_ops[op], &y, 2, ins);
@@ -469,7 +486,7 @@ int cnn_binary_(cnn_ctx *c, cnn_binop op, cnn_tensor *a, const cnn_tensor *b) {
         if ((b2 = cnn_empty(c, &bs, a->dtype)) == NULL) return -1;
         copy_raw(b2, b);
     }
-    binary_into(op, a, a, b2 ? b2 : b);
+    binary_into(c, op, a, a, b2 ? b2 : b);
     cnn_tensor_release(b2);
     cnn_bump_version(a);
     return 0;
