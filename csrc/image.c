@@ -121,23 +121,18 @@ cnn_tensor *cnn_png_decode(cnn_ctx *c, const unsigned char *buf, size_t n, int c
     y = cnn_empty(c, &s, CNN_F32);
     if (y == NULL) goto fail_msg;
     unpack_rows(cnn_data(y), rows, H, W, C, depth16);
-    {
-        png_structp p = png;
-        png_infop i = info;
-        png_destroy_read_struct(&p, &i, NULL);
-    }
-    free(pix);
-    free(rows);
-    return y;
+    goto done;
 fail:
     cnn_tensor_release(y);
-fail_msg:;
+fail_msg:
+    y = NULL;
+done:;
     png_structp p = png;
     png_infop i = info;
     png_destroy_read_struct(&p, &i, NULL);
     free(pix);
     free(rows);
-    return NULL;
+    return y;
 }
 
 /* ---- encoding ---- */

@@ -5,17 +5,19 @@ local cnn = require "cnn"
 local D = cnn._data
 local image = {}
 
-local function chw(t, fn)
-  if not cnn.is_tensor(t) then error(("cnn.image.%s: argument 1 (image): expected a tensor, got %s"):format(fn, type(t)), 3) end
+-- lvl: error level of the user's call (3 when called by a public function, the default)
+local function chw(t, fn, lvl)
+  lvl = lvl or 3
+  if not cnn.is_tensor(t) then error(("cnn.image.%s: argument 1 (image): expected a tensor, got %s"):format(fn, type(t)), lvl) end
   if t:dim() ~= 3 then
-    error(("cnn.image.%s: argument 1 (image): expected a (C,H,W) tensor, got %d dimensions"):format(fn, t:dim()), 3)
+    error(("cnn.image.%s: argument 1 (image): expected a (C,H,W) tensor, got %d dimensions"):format(fn, t:dim()), lvl)
   end
   return t:size(2), t:size(3)
 end
 
-local function int_arg(v, fn, pos, name)
+local function int_arg(v, fn, pos, name, lvl)
   if math.type(v) ~= "integer" then
-    error(("cnn.image.%s: argument %d (%s): expected an integer, got %s"):format(fn, pos, name, tostring(v)), 3)
+    error(("cnn.image.%s: argument %d (%s): expected an integer, got %s"):format(fn, pos, name, tostring(v)), lvl or 3)
   end
   return v
 end
@@ -30,10 +32,11 @@ end
 function image.save(t, path) D.png_save(t, path) end
 
 -- size: a number (square) or {h, w}
-local function hw(size, fn, pos)
-  if type(size) == "number" then return int_arg(size, fn, pos, "size"), size end
-  if type(size) == "table" then return int_arg(size[1], fn, pos, "size[1]"), int_arg(size[2], fn, pos, "size[2]") end
-  error(("cnn.image.%s: argument %d (size): expected a number or {h, w}, got %s"):format(fn, pos, type(size)), 3)
+local function hw(size, fn, pos, lvl)
+  lvl = lvl or 3
+  if type(size) == "number" then return int_arg(size, fn, pos, "size", lvl + 1), size end
+  if type(size) == "table" then return int_arg(size[1], fn, pos, "size[1]", lvl + 1), int_arg(size[2], fn, pos, "size[2]", lvl + 1) end
+  error(("cnn.image.%s: argument %d (size): expected a number or {h, w}, got %s"):format(fn, pos, type(size)), lvl)
 end
 
 function image.resize(t, size)
@@ -52,12 +55,18 @@ function image.crop(t, top, left, h, w)
 end
 
 -- the centre h x w window; where the margin is odd the extra pixel is on the bottom/right
-function image.center_crop(t, size)
-  local H, W = chw(t, "center_crop")
-  local h, w = hw(size, "center_crop", 2)
+-- the image's H, W and a crop size (argument 2) that fits inside it
+local function crop_size(t, size, fn)
+  local H, W = chw(t, fn, 4)
+  local h, w = hw(size, fn, 2, 4)
   if h > H or w > W then
-    error(("cnn.image.center_crop: argument 2 (size): %dx%d is larger than the %dx%d image"):format(h, w, H, W), 2)
+    error(("cnn.image.%s: argument 2 (size): %dx%d is larger than the %dx%d image"):format(fn, h, w, H, W), 3)
   end
+  return H, W, h, w
+end
+
+function image.center_crop(t, size)
+  local H, W, h, w = crop_size(t, size, "center_crop")
   return image.crop(t, (H - h) // 2 + 1, (W - w) // 2 + 1, h, w)
 end
 
@@ -85,11 +94,7 @@ local function uniform(a, b) return a + (b - a) * D.uniform() end
 local function randint(a, b) return a + math.floor(D.uniform() * (b - a + 1)) end   -- a..b
 
 function image.random_crop(t, size)
-  local H, W = chw(t, "random_crop")
-  local h, w = hw(size, "random_crop", 2)
-  if h > H or w > W then
-    error(("cnn.image.random_crop: argument 2 (size): %dx%d is larger than the %dx%d image"):format(h, w, H, W), 2)
-  end
+  local H, W, h, w = crop_size(t, size, "random_crop")
   return image.crop(t, randint(1, H - h + 1), randint(1, W - w + 1), h, w)
 end
 
