@@ -3,7 +3,7 @@
 -- obj is a tensor, a table of tensors (a state_dict) or a checkpoint table of tensors and plain Lua
 -- values; its layout is kept, exactly typed, in __metadata__["cnn.lua"]. Files written elsewhere
 -- (no such entry) load as a table name -> tensor. The JSON parser is lua-cjson (Debian package).
--- Raw bytes and the atomic write: csrc/serialize.c. Spec: spec/serialize_spec.lua.
+-- Raw bytes and the atomic write: csrc/lua_serialize.c. Spec: spec/serialize_spec.lua.
 local cnn = require "cnn"
 
 local S = {}

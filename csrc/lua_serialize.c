@@ -1,4 +1,4 @@
-/* serialize.c: the raw-byte half of cnn.save / cnn.load (lua/cnn/serialize.lua builds and parses
+/* lua_serialize.c: the raw-byte half of cnn.save / cnn.load (lua/cnn/serialize.lua builds and parses
  * the safetensors JSON header). cnn.safetensors_write writes header + tensor bytes to a temporary
  * file beside the target, fsyncs it and renames it over the target, so a failed or interrupted
  * save leaves the old file intact; cnn.safetensors_tensor makes a tensor from a byte range of a
