@@ -210,6 +210,25 @@ static int nll_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_tenso
     dx[0] = r;
     return r ? 0 : -1;
 }
+/* The end of a class-index loss: records out's node (saving xc, and wc when weighted; the node
+ * takes k over) and returns it with its options set by the caller, or NULL when out is NULL or
+ * not recorded; frees whatever the node did not take. */
+static cnn_node *class_finish(cnn_ctx *c, const cnn_op *op, cnn_tensor **out, const cnn_tensor *x,
+                              cnn_tensor *xc, cnn_tensor *wc, class_ctx *k) {
+    const cnn_tensor *ins[1] = { x };
+    cnn_node *n = *out ? cnn_record(c, op, out, 1, ins) : NULL;
+    if (n) {
+        n->extra = k;
+        k = NULL;
+        cnn_node_save(n, 0, xc);
+        if (wc) cnn_node_save(n, 1, wc);
+    }
+    if (k) { cnn_node tmp; tmp.extra = k; class_release(&tmp); }
+    cnn_tensor_release(xc);
+    cnn_tensor_release(wc);
+    return n;
+}
+
 static const cnn_op op_nll = { "nll_loss", nll_backward, class_release };
 static const cnn_op op_ce = { "cross_entropy", nll_backward, class_release };
 
@@ -243,20 +262,14 @@ cnn_tensor *cnn_nll_loss(cnn_ctx *c, const cnn_tensor *x, const cnn_shape *ts, c
                             : nll_fwd_f64(log_softmax, N, C, S, tp, k->lse, cnn_data(xc), k->t, wp, &wsum);
         /* PyTorch's weighted mean: 0/0 (every target ignored) is NaN there too */
         out = reduced(c, terms, dt, red == CNN_RED_MEAN ? sum / wsum : sum);
-        const cnn_tensor *ins[1] = { x };
-        cnn_node *n = out ? cnn_record(c, log_softmax ? &op_ce : &op_nll, &out, 1, ins) : NULL;
+        cnn_node *n = class_finish(c, log_softmax ? &op_ce : &op_nll, &out, x, xc, wc, k);
         if (n) {
             n->iarg[0] = red; n->iarg[1] = log_softmax; n->iarg[2] = N; n->iarg[3] = C; n->iarg[4] = S;
             n->farg[0] = wsum;
-            n->extra = k;
-            k = NULL;
-            cnn_node_save(n, 0, xc);
-            if (wc) cnn_node_save(n, 1, wc);
         }
+        return out;
     }
-    if (k) { cnn_node tmp; tmp.extra = k; class_release(&tmp); }
-    cnn_tensor_release(xc);
-    cnn_tensor_release(wc);
+    class_finish(c, NULL, &out, x, xc, wc, k);
     return out;
 }
 
@@ -308,18 +321,10 @@ cnn_tensor *cnn_multi_margin_loss(cnn_ctx *c, const cnn_tensor *x, const cnn_sha
         double sum = dt == CNN_F32 ? mm_fwd_f32(N, C, tp, cnn_data(xc), k->t, wp, p, margin)
                                    : mm_fwd_f64(N, C, tp, cnn_data(xc), k->t, wp, p, margin);
         out = reduced(c, terms, dt, red == CNN_RED_MEAN ? sum / (double)N : sum);
-        const cnn_tensor *ins[1] = { x };
-        cnn_node *n = out ? cnn_record(c, &op_multi_margin, &out, 1, ins) : NULL;
-        if (n) {
-            n->iarg[0] = red; n->iarg[1] = p; n->iarg[2] = N; n->iarg[3] = C; n->farg[0] = margin;
-            n->extra = k;
-            k = NULL;
-            cnn_node_save(n, 0, xc);
-            if (wc) cnn_node_save(n, 1, wc);
-        }
+        cnn_node *n = class_finish(c, &op_multi_margin, &out, x, xc, wc, k);
+        if (n) { n->iarg[0] = red; n->iarg[1] = p; n->iarg[2] = N; n->iarg[3] = C; n->farg[0] = margin; }
+        return out;
     }
-    if (k) { cnn_node tmp; tmp.extra = k; class_release(&tmp); }
-    cnn_tensor_release(xc);
-    cnn_tensor_release(wc);
+    class_finish(c, NULL, &out, x, xc, wc, k);
     return out;
 }
