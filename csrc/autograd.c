@@ -56,17 +56,18 @@ static void node_drop_saved(cnn_node *n) {
     n->extra = NULL;
 }
 
-/* iterative: a chain of a million nodes must not overflow the C stack */
+/* iterative over a stack of nodes whose count reached 0 ("dead"): a chain of a million nodes
+ * must not overflow the C stack */
 void cnn_node_release(cnn_node *n) {
     if (n == NULL || --n->refcount > 0) return;
     n->next_free = NULL;
-    cnn_node *todo = n;
-    while (todo) {
-        cnn_node *m = todo;
-        todo = m->next_free;
+    cnn_node *dead = n;
+    while (dead) {
+        cnn_node *m = dead;
+        dead = m->next_free;
         for (int i = 0; i < m->nin; i++) {
             cnn_node *p = m->in[i].node;
-            if (p && --p->refcount == 0) { p->next_free = todo; todo = p; }
+            if (p && --p->refcount == 0) { p->next_free = dead; dead = p; }
         }
         node_drop_saved(m);
         cnn_tensor_release(m->leaf);
