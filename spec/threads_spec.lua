@@ -31,6 +31,20 @@ describe("threads", function()
     H.errors(function() cnn.set_num_threads("x") end, "cnn.set_num_threads: argument 1 (n)")
   end)
 
+  it("split long element-wise rows without changing a value (both threads, in place too)", function()
+    cnn.set_num_threads(2)
+    local n = 300001                                  -- above the threading threshold, odd length
+    local a = cnn.arange(n, "float64")                -- 0 .. n-1
+    local y = a * 2 + 1                               -- a row against a scalar, split in chunks
+    assert.are.equal(1, y[1]); assert.are.equal(2 * n - 1, y[n])
+    assert.are.equal(n * n, y:sum():item())           -- sum of the first n odd numbers
+    local b = cnn.ones(n, "float64")
+    b:add_(a)                                         -- in place, contiguous against contiguous
+    assert.are.equal(n * (n + 1) / 2, b:sum():item())
+    cnn.set_num_threads(1)
+    assert.are.equal(0, H.maxdiff(a * 2 + 1, y))
+  end)
+
   it("give the same results at 1 and 2 threads (matmul, conv2d, a training step)", function()
     cnn.manual_seed(4)
     local a, b = cnn.randn(300, 200), cnn.randn(200, 250)
