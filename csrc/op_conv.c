@@ -22,6 +22,10 @@ typedef struct conv_geom {
     int T;                  /* threads taking runs of images (cnn.set_num_threads) */
     int64_t WI;             /* Winograd: images per run (enough for a block of tiles) */
     int64_t WR;             /* Winograd: rows of 2x2 tiles transformed and multiplied per block */
+    int direct;             /* 1: forward by the direct kernel (op_conv.inc) instead of im2col + GEMM */
+    int64_t HP, WQ;         /* direct: rows of the re-laid input, and length of each column phase */
+    int64_t ND;             /* direct: images re-laid at once */
+    int TD;                 /* direct: threads taking output rows */
 } conv_geom;
 
 /* A slice's im2col matrix is kept under this size, so it is still in cache when the GEMM reads
@@ -72,6 +76,34 @@ static int64_t conv_part(const conv_geom *g) {
     int64_t cols = g->RB < g->OH ? g->RB * g->OW : g->NB * g->OH * g->OW;
     int64_t n = g->C * g->KH * g->KW * cols + (g->NB > 1 ? g->OC * cols : 0);
     return (n + 15) / 16 * 16 + g->OC * (g->C / g->G) * g->KH * g->KW;
+}
+
+/* The direct forward (op_conv.inc) is used with AVX-512 for ungrouped layers with at most
+ * CNN_DIRECT_MAX_CK weights per output channel and at least CNN_DIRECT_MIN_OW output columns:
+ * the first layers of image models (7x7 stride 2 on RGB) and of sequence models (one-hot DNA),
+ * whose im2col matrix is the input copied KH*KW times and whose GEMM is too thin for BLAS's peak.
+ * N4 3->64 224x224 k7 s2 p3 forward at 1 thread: im2col + sgemm 6.8 ms; direct: see
+ * docs/perf-conv.md. */
+#ifndef CNN_DIRECT_MAX_CK
+#define CNN_DIRECT_MAX_CK 256
+#endif
+#ifndef CNN_DIRECT_MIN_OW
+#define CNN_DIRECT_MIN_OW 16
+#endif
+/* output channels per register tile of the direct kernel (the weights are packed in blocks of it) */
+#ifndef CNN_DIRECT_MR
+#define CNN_DIRECT_MR 8
+#endif
+/* the re-laid images of one pass are kept under this size */
+#define CNN_DIRECT_CHUNK_BYTES (8 << 20)
+
+/* direct path: elements of one re-laid image (C, HP, SW, WQ) */
+static inline int64_t direct_xp(const conv_geom *g) { return g->C * g->HP * g->SW * g->WQ; }
+/* direct path workspace, elements: ND re-laid images, the packed weights (OC rounded up to MR
+ * blocks, C*KH*KW, MR) and the bias padded the same way */
+static inline int64_t direct_ws(const conv_geom *g) {
+    int64_t ocp = (g->OC + CNN_DIRECT_MR - 1) / CNN_DIRECT_MR * CNN_DIRECT_MR;
+    return g->ND * direct_xp(g) + ocp * (g->C * g->KH * g->KW + 1) + 64;
 }
 
 /* Winograd scratch layout (op_wino.inc). Tiles per row of tiles, with the dummy tile: */
@@ -224,6 +256,24 @@ static int conv_geom_init(cnn_ctx *c, conv_geom *g, int nd, const cnn_tensor *x,
         if (g->WI > g->N) g->WI = g->N > 0 ? g->N : 1;
         if (g->T > (g->N + g->WI - 1) / g->WI) g->T = (int)((g->N + g->WI - 1) / g->WI);
     }
+    /* the direct forward: rows of the re-laid input cover every output row's window; each
+     * phase row is long enough for whole vectors of the last output columns (64-byte vectors
+     * hold 16 floats, 8 doubles; 16 serves both) */
+    int64_t CKg = g->C / g->G * g->KH * g->KW;
+    g->direct = !g->wino && cnn_cpu_avx512() && g->G == 1 && g->OW >= CNN_DIRECT_MIN_OW && CKg >= 1 &&
+                CKg <= CNN_DIRECT_MAX_CK && g->N > 0 && g->OH > 0;
+    if (g->direct) {
+        g->HP = (g->OH - 1) * g->SH + (g->KH - 1) * g->DH + 1;
+        g->WQ = (g->OW + 15) / 16 * 16 + (g->KW - 1) * g->DW / g->SW + 1;
+        int64_t xp = direct_xp(g) * (int64_t)cnn_dtype_size(x->dtype);
+        g->ND = xp > 0 ? CNN_DIRECT_CHUNK_BYTES / xp : 1;
+        if (g->ND < 1) g->ND = 1;
+        if (g->ND > g->N) g->ND = g->N;
+        if (direct_xp(g) > ((int64_t)1 << 28)) g->direct = 0;   /* a huge image: im2col bands */
+        int64_t rows = g->ND * g->OH;
+        g->TD = cnn_get_num_threads(c);
+        if (g->TD > rows) g->TD = (int)rows;
+    }
     return 0;
 }
 
@@ -233,6 +283,7 @@ static size_t conv_ws_bytes(const conv_geom *g, cnn_dtype dt) {
     if (g->wino)     /* u (16,OC,C), then one part per thread (op_wino.inc) */
         return (size_t)(16 * g->OC * g->C + g->T * wino_part(g)) * cnn_dtype_size(dt);
     size_t n = (size_t)(g->T * conv_part(g));
+    if (g->direct && (size_t)direct_ws(g) > n) n = (size_t)direct_ws(g);   /* forward direct, backward im2col */
     return (n ? n : 1) * cnn_dtype_size(dt);
 }
 
@@ -289,6 +340,9 @@ static cnn_tensor *conv2d_core(cnn_ctx *c, const cnn_tensor *x0, const cnn_tenso
     } else if (g->wino) {
         if (x0->dtype == CNN_F32) wino_fwd_f32(cnn_data(y), cnn_data(x), cnn_data(w), b ? cnn_data(b) : NULL, g, ws);
         else wino_fwd_f64(cnn_data(y), cnn_data(x), cnn_data(w), b ? cnn_data(b) : NULL, g, ws);
+    } else if (g->direct) {
+        if (x0->dtype == CNN_F32) direct_fwd_f32(cnn_data(y), cnn_data(x), cnn_data(w), b ? cnn_data(b) : NULL, g, ws);
+        else direct_fwd_f64(cnn_data(y), cnn_data(x), cnn_data(w), b ? cnn_data(b) : NULL, g, ws);
     } else if (x0->dtype == CNN_F32) {
         conv2d_fwd_f32(cnn_data(y), cnn_data(x), cnn_data(w), b ? cnn_data(b) : NULL, g, ws);
     } else {

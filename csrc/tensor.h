@@ -34,6 +34,15 @@ static inline int cnn_thread_num(void) {
 #endif
 }
 
+/* 1 when the CPU runs AVX-512F: the direct convolution kernel (op_conv.inc) is built for it */
+static inline int cnn_cpu_avx512(void) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    return __builtin_cpu_supports("avx512f");
+#else
+    return 0;
+#endif
+}
+
 /* threads for an element-wise loop over n elements: the state's count from 128K elements up
  * (below that, starting threads costs more than it saves) */
 static inline int par_threads(const cnn_ctx *c, int64_t n) {

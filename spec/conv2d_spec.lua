@@ -90,6 +90,34 @@ describe("conv2d", function()
     end
   end)
 
+  it("takes the direct path (>= 16 output columns, <= 256 weights per channel) with the im2col path's values", function()
+    -- on AVX-512 machines these shapes run the direct kernel; the same convolution with zero
+    -- input channels added up to more than 256 weights per channel goes through im2col
+    local cases = {
+      {{2, 3, 11, 40}, {10, 3, 7, 7}, {stride = 2, padding = 3}},
+      {{1, 2, 6, 45}, {9, 2, 2, 3}, {stride = {1, 3}, padding = {1, 3}, dilation = 2}},
+      {{3, 1, 4, 17}, {3, 1, 1, 2}, {}},
+      {{1, 4, 3, 130}, {17, 4, 3, 5}, {padding = {0, 2}, stride = {1, 1}}},
+      {{3, 8, 300, 300}, {4, 8, 3, 3}, {padding = 1}},   -- one image per pass: three passes
+    }
+    for _, c in ipairs(cases) do
+      for _, dt in ipairs({"float64", "float32"}) do
+        local x, w, b = cnn.randn(c[1], dt), cnn.randn(c[2], dt), cnn.randn({c[2][1]}, dt)
+        local y = F.conv2d(x, w, b, c[3])
+        local N, C, Hh, Ww = table.unpack(c[1])
+        local z = math.ceil(257 / (c[2][3] * c[2][4]))
+        local xz = cnn.cat({x, cnn.zeros({N, z, Hh, Ww}, dt)}, 2)
+        local wz = cnn.cat({w, cnn.zeros({c[2][1], z, c[2][3], c[2][4]}, dt)}, 2)
+        H.close(y, F.conv2d(xz, wz, b, c[3]), dt == "float64" and 1e-12 or 1e-4)
+      end
+    end
+    -- forward by the direct kernel, backward by im2col: the gradients must be the forward's
+    H.gradcheck(function(x, w, b) return F.conv2d(x, w, b, {stride = 2, padding = 3}) end,
+      {cnn.randn({2, 2, 5, 33}, f64), cnn.randn({9, 2, 7, 7}, f64), cnn.randn({9}, f64)})
+    H.gradcheck(function(x, w) return F.conv1d(x, w, nil, {padding = 4}) end,
+      {cnn.randn({2, 4, 20}, f64), cnn.randn({3, 4, 9}, f64)})
+  end)
+
   it("float32 agrees with float64", function()
     local x, w, b = cnn.randn(3, 4, 8, 7, "float64"), cnn.randn(6, 2, 3, 3, "float64"), cnn.randn(6, "float64")
     local o = {stride = 2, padding = 1, groups = 2}
