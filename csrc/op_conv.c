@@ -24,8 +24,9 @@ typedef struct conv_geom {
     int64_t WR;             /* Winograd: rows of 2x2 tiles transformed and multiplied per block */
     int direct;             /* 1: forward by the direct kernel (op_conv.inc) instead of im2col + GEMM */
     int64_t HP, WQ;         /* direct: rows of the re-laid input, and length of each column phase */
-    int64_t ND;             /* direct: images re-laid at once */
-    int TD;                 /* direct: threads taking output rows */
+    int64_t ND;             /* direct: re-laid image buffers (images per pass, or one per thread) */
+    int TD;                 /* direct: threads */
+    int DI;                 /* direct: 1: threads take whole images; 0: passes of ND images, rows shared */
 } conv_geom;
 
 /* A slice's im2col matrix is kept under this size, so it is still in cache when the GEMM reads
@@ -78,12 +79,18 @@ static int64_t conv_part(const conv_geom *g) {
     return (n + 15) / 16 * 16 + g->OC * (g->C / g->G) * g->KH * g->KW;
 }
 
-/* The direct forward (op_conv.inc) is used with AVX-512 for ungrouped layers with at most
- * CNN_DIRECT_MAX_CK weights per output channel and at least CNN_DIRECT_MIN_OW output columns:
- * the first layers of image models (7x7 stride 2 on RGB) and of sequence models (one-hot DNA),
- * whose im2col matrix is the input copied KH*KW times and whose GEMM is too thin for BLAS's peak.
- * N4 3->64 224x224 k7 s2 p3 forward at 1 thread: im2col + sgemm 6.8 ms; direct: see
- * docs/perf-conv.md. */
+/* The direct forward (op_conv.inc) is used with AVX-512 for ungrouped layers with
+ * CNN_DIRECT_MIN_CK..CNN_DIRECT_MAX_CK weights per output channel and at least
+ * CNN_DIRECT_MIN_OW output columns: the first layers of image models (RGB in) and of sequence
+ * models (one-hot DNA in), whose im2col matrix is the input copied KH*KW times and whose GEMM is
+ * too thin for BLAS's peak. Forward ms at 1 thread, im2col + sgemm -> direct:
+ * N4 3->64 224x224 k7 s2 p3 6.8 -> 5.0-5.5; k3 p1 10.6-11.3 -> 5.0-5.1; N16 4->64 L1000 k19
+ * 1.33 -> 0.86; N4 3->32 299x299 k3 s2 2.3 -> 1.6; N8 16->16 56x56 k3 s2 0.49-0.55 -> 0.36-0.40.
+ * With fewer weights a tile's stores outweigh its arithmetic: N64 1->32 28x28 k3 0.92 -> 1.26,
+ * k5 (25 weights) 1.56-1.73 -> 1.75. */
+#ifndef CNN_DIRECT_MIN_CK
+#define CNN_DIRECT_MIN_CK 27
+#endif
 #ifndef CNN_DIRECT_MAX_CK
 #define CNN_DIRECT_MAX_CK 256
 #endif
@@ -260,19 +267,28 @@ static int conv_geom_init(cnn_ctx *c, conv_geom *g, int nd, const cnn_tensor *x,
      * phase row is long enough for whole vectors of the last output columns (64-byte vectors
      * hold 16 floats, 8 doubles; 16 serves both) */
     int64_t CKg = g->C / g->G * g->KH * g->KW;
-    g->direct = !g->wino && cnn_cpu_avx512() && g->G == 1 && g->OW >= CNN_DIRECT_MIN_OW && CKg >= 1 &&
+    g->direct = !g->wino && cnn_cpu_avx512() && g->G == 1 && g->OW >= CNN_DIRECT_MIN_OW && CKg >= CNN_DIRECT_MIN_CK &&
                 CKg <= CNN_DIRECT_MAX_CK && g->N > 0 && g->OH > 0;
     if (g->direct) {
         g->HP = (g->OH - 1) * g->SH + (g->KH - 1) * g->DH + 1;
         g->WQ = (g->OW + 15) / 16 * 16 + (g->KW - 1) * g->DW / g->SW + 1;
-        int64_t xp = direct_xp(g) * (int64_t)cnn_dtype_size(x->dtype);
-        g->ND = xp > 0 ? CNN_DIRECT_CHUNK_BYTES / xp : 1;
-        if (g->ND < 1) g->ND = 1;
-        if (g->ND > g->N) g->ND = g->N;
         if (direct_xp(g) > ((int64_t)1 << 28)) g->direct = 0;   /* a huge image: im2col bands */
-        int64_t rows = g->ND * g->OH;
+        /* whole images per thread, each re-laid just before its rows while it is in L2, when
+         * the images share out evenly enough (the last round at least 3/4 full); else passes of
+         * ND re-laid images whose rows the threads share (one image on 2 threads) */
         g->TD = cnn_get_num_threads(c);
-        if (g->TD > rows) g->TD = (int)rows;
+        int64_t rounds = (g->N + g->TD - 1) / g->TD;
+        g->DI = 4 * g->N >= 3 * rounds * g->TD;
+        if (g->DI) {
+            if (g->TD > g->N) g->TD = (int)g->N;
+            g->ND = g->TD;
+        } else {
+            int64_t xp = direct_xp(g) * (int64_t)cnn_dtype_size(x->dtype);
+            g->ND = xp > 0 ? CNN_DIRECT_CHUNK_BYTES / xp : 1;
+            if (g->ND < 1) g->ND = 1;
+            if (g->ND > g->N) g->ND = g->N;
+            if (g->TD > g->ND * g->OH) g->TD = (int)(g->ND * g->OH);
+        }
     }
     return 0;
 }

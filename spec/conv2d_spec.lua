@@ -90,15 +90,14 @@ describe("conv2d", function()
     end
   end)
 
-  it("takes the direct path (>= 16 output columns, <= 256 weights per channel) with the im2col path's values", function()
+  it("takes the direct path (>= 16 output columns, 27..256 weights per channel) with the im2col path's values", function()
     -- on AVX-512 machines these shapes run the direct kernel; the same convolution with zero
     -- input channels added up to more than 256 weights per channel goes through im2col
     local cases = {
       {{2, 3, 11, 40}, {10, 3, 7, 7}, {stride = 2, padding = 3}},
-      {{1, 2, 6, 45}, {9, 2, 2, 3}, {stride = {1, 3}, padding = {1, 3}, dilation = 2}},
-      {{3, 1, 4, 17}, {3, 1, 1, 2}, {}},
+      {{1, 3, 6, 45}, {9, 3, 3, 3}, {stride = {1, 3}, padding = {1, 3}, dilation = 2}},
+      {{3, 2, 4, 17}, {3, 2, 3, 5}, {padding = {1, 2}}},
       {{1, 4, 3, 130}, {17, 4, 3, 5}, {padding = {0, 2}, stride = {1, 1}}},
-      {{3, 8, 300, 300}, {4, 8, 3, 3}, {padding = 1}},   -- one image per pass: three passes
     }
     for _, c in ipairs(cases) do
       for _, dt in ipairs({"float64", "float32"}) do
@@ -109,6 +108,21 @@ describe("conv2d", function()
         local xz = cnn.cat({x, cnn.zeros({N, z, Hh, Ww}, dt)}, 2)
         local wz = cnn.cat({w, cnn.zeros({c[2][1], z, c[2][3], c[2][4]}, dt)}, 2)
         H.close(y, F.conv2d(xz, wz, b, c[3]), dt == "float64" and 1e-12 or 1e-4)
+      end
+    end
+    -- threads take whole images (1 thread; 2 images on 2) or share the rows of passes of
+    -- re-laid images (1 image on 2 threads; 5 images of 2-4 MB on 4 threads: 3 or 2 passes);
+    -- each output sums in the same order either way
+    local n0 = cnn.get_num_threads()
+    for _, c in ipairs({{1, 2}, {2, 2}, {5, 4}}) do
+      for _, dt in ipairs({"float64", "float32"}) do
+        local x, w, b = cnn.randn({c[1], 3, 400, 400}, dt), cnn.randn({4, 3, 3, 3}, dt), cnn.randn({4}, dt)
+        cnn.set_num_threads(1)
+        local y1 = F.conv2d(x, w, b, {padding = 1})
+        cnn.set_num_threads(c[2])
+        local yt = F.conv2d(x, w, b, {padding = 1})
+        cnn.set_num_threads(n0)
+        H.close(yt, y1, 0)
       end
     end
     -- forward by the direct kernel, backward by im2col: the gradients must be the forward's

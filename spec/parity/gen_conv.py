@@ -120,19 +120,19 @@ for i, (xs, ws, bias, o) in enumerate([
     ins = [r(*xs), r(*ws)] + ([r(ws[0])] if bias else [])
     add("conv2d winograd %d" % (i + 1), "conv2d", lambda x, w, b=None: F.conv2d(x, w, b, **tw), ins, o, o)
 
-# ungrouped shapes with >= 16 output columns and <= 256 weights per output channel take the
+# ungrouped shapes with >= 16 output columns and 27..256 weights per output channel take the
 # direct kernel on AVX-512 machines (op_conv.c): strides, dilations, padding, kernels wider than
 # tall, a channel count that is not a multiple of the register tile, a row longer than a tile,
 # and conv1d over a one-hot-sized input
 for i, (op, xs, ws, bias, o) in enumerate([
         ("conv2d", (1, 3, 14, 34), (10, 3, 7, 7), True, {"stride": 2, "padding": 3}),
         ("conv2d", (1, 3, 9, 40), (5, 3, 3, 4), True, {"stride": 2, "padding": [1, 2]}),
-        ("conv2d", (1, 2, 7, 50), (9, 2, 2, 3), False, {"stride": [1, 3], "padding": [1, 3], "dilation": 2}),
-        ("conv2d", (2, 3, 3, 37), (8, 3, 1, 5), True, {"padding": [0, 2]}),
+        ("conv2d", (1, 3, 7, 50), (9, 3, 3, 3), False, {"stride": [1, 3], "padding": [1, 3], "dilation": 2}),
+        ("conv2d", (2, 6, 3, 37), (8, 6, 1, 5), True, {"padding": [0, 2]}),
         ("conv2d", (1, 8, 4, 22), (9, 8, 4, 8), True, {"padding": 1}),
-        ("conv2d", (1, 1, 3, 150), (3, 1, 2, 2), True, {}),
+        ("conv2d", (1, 1, 6, 150), (3, 1, 4, 7), True, {}),
         ("conv1d", (2, 4, 60), (7, 4, 9), True, {"padding": 4}),
-        ("conv1d", (1, 3, 100), (3, 3, 5), False, {"stride": 2, "dilation": 3, "padding": 5}),
+        ("conv1d", (1, 3, 100), (3, 3, 9), False, {"stride": 2, "dilation": 3, "padding": 5}),
     ]):
     tw = {"stride": o.get("stride", 1), "padding": o.get("padding", 0), "dilation": o.get("dilation", 1)}
     ins = [r(*xs), r(*ws)] + ([r(ws[0])] if bias else [])
