@@ -126,11 +126,14 @@ static inline int64_t wino_l(const conv_geom *g) {
     int64_t TH = (g->OH + 1) / 2;
     return (g->WR < TH ? g->WR : TH) * 2 * wino_twx(g) + 8;
 }
-/* one thread's scratch: v and m (16 slabs each), 8 rows of L, W zeros, then du (16,OC,C) */
+/* wino_du's transposed input slab: C rounded up to whole 64-byte vectors */
+static inline int64_t wino_cp(const conv_geom *g) { return (g->C + 15) / 16 * 16; }
+/* one thread's scratch: v and m (16 slabs each), 8 rows of L, W zeros, one transposed slab
+ * (ld, Cp) for wino_du, then du (16,OC,C) */
 static inline int64_t wino_part(const conv_geom *g) {
     int64_t ld = wino_ld(g);
-    return (16 * (wino_slab(g->C, ld) + wino_slab(g->OC, ld)) + 8 * wino_l(g) + g->W + 15) / 16 * 16 +
-           16 * g->OC * g->C;
+    return (16 * (wino_slab(g->C, ld) + wino_slab(g->OC, ld)) + 8 * wino_l(g) + (g->W + 15) / 16 * 16 +
+            ld * wino_cp(g) + 15) / 16 * 16 + 16 * g->OC * g->C;
 }
 
 /* Winograd: the tile rows [r, ...) of one image within a block ending at tile row end
