@@ -1,6 +1,6 @@
 /* op_conv.c: conv2d and conv1d (NCHW / NCL, stride, padding, dilation, groups) by im2col + GEMM
  * over batch slices or bands of output rows, or by Winograd F(2x2,3x3) for 3x3 stride-1 layers,
- * with their autograd record. conv1d and unbatched inputs go through conv2d on recorded views
+ * or (forward of first layers, AVX-512) by a direct kernel, with their autograd record. conv1d and unbatched inputs go through conv2d on recorded views
  * (H = 1, N = 1). Kernels: op_conv.inc, op_wino.inc. Bindings: lua_conv.c; specs:
  * conv2d_spec.lua, conv1d_spec.lua, parity/conv_parity_spec.lua. */
 #include "cnn.h"
