@@ -22,6 +22,7 @@ typedef struct conv_geom {
     int T;                  /* threads taking runs of images (cnn.set_num_threads) */
     int64_t WI;             /* Winograd: images per run (enough for a block of tiles) */
     int64_t WR;             /* Winograd: rows of 2x2 tiles transformed and multiplied per block */
+    int wdu;                /* Winograd on AVX-512: the weight gradient by wino_du, not OpenBLAS */
     int direct;             /* 1: forward by the direct kernel (op_conv.inc) instead of im2col + GEMM */
     int64_t HP, WQ;         /* direct: rows of the re-laid input, and length of each column phase */
     int64_t ND;             /* direct: re-laid image buffers (images per pass, or one per thread) */
@@ -256,6 +257,7 @@ static int conv_geom_init(cnn_ctx *c, conv_geom *g, int nd, const cnn_tensor *x,
         if (g->WR > NR) g->WR = NR > 0 ? NR : 1;
         if ((g->WR * TW + 16) * (g->C > g->OC ? g->C : g->OC) > INT_MAX) g->wino = 0;
     }
+    g->wdu = g->wino && cnn_cpu_avx512();
     g->T = cnn_get_num_threads(c);
     if (g->T > g->N) g->T = g->N > 0 ? (int)g->N : 1;
     if (!g->wino && g->T > (g->N + g->NB - 1) / g->NB) g->T = (int)((g->N + g->NB - 1) / g->NB);

@@ -7,6 +7,8 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+#include <stdlib.h>
+#include <string.h>
 
 /* Walks up to 3 operands of one shape row by row. Dimensions of size 1 are dropped and
  * neighbours that are contiguous in every operand are merged, so a contiguous tensor is a
@@ -34,9 +36,14 @@ static inline int cnn_thread_num(void) {
 #endif
 }
 
-/* 1 when the CPU runs AVX-512F: the direct convolution kernel (op_conv.inc) is built for it */
+/* 1 when the CPU runs AVX-512F: the direct convolution and Winograd weight-gradient kernels
+ * (op_conv.inc, op_wino.inc) are built for it. CNN_CPU_CAPABILITY=avx2 (or default) in the
+ * environment turns them off, as PyTorch's ATEN_CPU_CAPABILITY, to test or compare the portable
+ * paths on an AVX-512 machine. */
 static inline int cnn_cpu_avx512(void) {
 #if defined(__x86_64__) && defined(__GNUC__)
+    const char *cap = getenv("CNN_CPU_CAPABILITY");
+    if (cap && (strcmp(cap, "avx2") == 0 || strcmp(cap, "default") == 0)) return 0;
     return __builtin_cpu_supports("avx512f");
 #else
     return 0;
