@@ -275,12 +275,20 @@ static int conv_geom_init(cnn_ctx *c, conv_geom *g, int nd, const cnn_tensor *x,
     g->direct = !g->wino && cnn_cpu_avx512() && g->G == 1 && g->OW >= CNN_DIRECT_MIN_OW && CKg >= CNN_DIRECT_MIN_CK &&
                 CKg <= CNN_DIRECT_MAX_CK && g->N > 0 && g->OH > 0;
     if (g->direct) {
-        g->HP = (g->OH - 1) * g->SH + (g->KH - 1) * g->DH + 1;
+        g->HP = (g->OH - 1) * g->SH + (g->KH - 1) * g->DH + 1;     /* <= H + 2*PH */
         g->WQ = (g->OW + 15) / 16 * 16 + (g->KW - 1) * g->DW / g->SW + 1;
-        if (direct_xp(g) > ((int64_t)1 << 28)) g->direct = 0;   /* a huge image: im2col bands */
+        /* a huge re-laid image (or one whose size overflows, with absurd strides and padding):
+         * im2col bands instead */
+        int64_t n;
+        if (__builtin_mul_overflow(g->C, g->HP, &n) || __builtin_mul_overflow(n, g->SW, &n) ||
+            __builtin_mul_overflow(n, g->WQ, &n) || n > ((int64_t)1 << 28))
+            g->direct = 0;
+    }
+    if (g->direct) {
         /* whole images per thread, each re-laid just before its rows while it is in L2, when
-         * the images share out evenly enough (the last round at least 3/4 full); else passes of
-         * ND re-laid images whose rows the threads share (one image on 2 threads) */
+         * the images share out evenly enough (the threads busy at least 3/4 of the rounds on
+         * average); else passes of ND re-laid images whose rows the threads share (one image on
+         * 2 threads) */
         g->TD = cnn_get_num_threads(c);
         int64_t rounds = (g->N + g->TD - 1) / g->TD;
         g->DI = 4 * g->N >= 3 * rounds * g->TD;

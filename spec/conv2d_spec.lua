@@ -125,6 +125,15 @@ describe("conv2d", function()
         H.close(yt, y1, 0)
       end
     end
+    -- absurd strides and padding: the re-laid image's size would overflow int64; every window
+    -- falls in the padding (7.5 strides from the edge), so the output is zeros
+    local x, w = cnn.randn({1, 27, 7, 1}), cnn.randn({8, 27, 1, 1})
+    for _, o in ipairs({{stride = {1, 463608647355134560}, padding = {0, 3477064855163509200}},
+                        {stride = {1, 1 << 26}, padding = {0, 503316480}}}) do
+      local y = F.conv2d(x, w, nil, o)
+      assert.same({1, 8, 7, 16}, y:size())
+      assert.equal(0, y:abs():max():item())
+    end
     -- forward by the direct kernel, backward by im2col: the gradients must be the forward's
     H.gradcheck(function(x, w, b) return F.conv2d(x, w, b, {stride = 2, padding = 3}) end,
       {cnn.randn({2, 2, 5, 33}, f64), cnn.randn({9, 2, 7, 7}, f64), cnn.randn({9}, f64)})
