@@ -277,11 +277,12 @@ static int conv_geom_init(cnn_ctx *c, conv_geom *g, int nd, const cnn_tensor *x,
     if (g->direct) {
         g->HP = (g->OH - 1) * g->SH + (g->KH - 1) * g->DH + 1;     /* <= H + 2*PH */
         g->WQ = (g->OW + 15) / 16 * 16 + (g->KW - 1) * g->DW / g->SW + 1;
-        /* a huge re-laid image (or one whose size overflows, with absurd strides and padding):
-         * im2col bands instead */
+        /* a re-laid image over 16 M elements (3 x 2300 x 2300: each thread holds one, and the
+         * workspace keeps its peak until cnn.empty_cache), or one whose size overflows with
+         * absurd strides and padding: im2col bands instead */
         int64_t n;
         if (__builtin_mul_overflow(g->C, g->HP, &n) || __builtin_mul_overflow(n, g->SW, &n) ||
-            __builtin_mul_overflow(n, g->WQ, &n) || n > ((int64_t)1 << 28))
+            __builtin_mul_overflow(n, g->WQ, &n) || n > ((int64_t)1 << 24))
             g->direct = 0;
     }
     if (g->direct) {
