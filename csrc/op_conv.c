@@ -73,11 +73,11 @@ static inline void conv_wrange(const conv_geom *g, int64_t off, int64_t *lo, int
 #endif
 
 /* im2col path: one thread's scratch, elements: col (C*KH*KW, NB*OH*OW; a band in band mode),
- * (OC, NB*OH*OW) for a slice of several images, then a private weight gradient */
+ * (OC, NB*OH*OW) for a slice of several images, then a private bias and weight gradient */
 static int64_t conv_part(const conv_geom *g) {
     int64_t cols = g->RB < g->OH ? g->RB * g->OW : g->NB * g->OH * g->OW;
     int64_t n = g->C * g->KH * g->KW * cols + (g->NB > 1 ? g->OC * cols : 0);
-    return (n + 15) / 16 * 16 + g->OC * (g->C / g->G) * g->KH * g->KW;
+    return (n + 15) / 16 * 16 + g->OC + g->OC * (g->C / g->G) * g->KH * g->KW;
 }
 
 /* The direct forward (op_conv.inc) is used with AVX-512 for ungrouped layers with
@@ -130,11 +130,11 @@ static inline int64_t wino_l(const conv_geom *g) {
 /* wino_du's transposed input slab: C rounded up to whole 64-byte vectors */
 static inline int64_t wino_cp(const conv_geom *g) { return (g->C + 15) / 16 * 16; }
 /* one thread's scratch: v and m (16 slabs each), 8 rows of L, W zeros, one transposed slab
- * (ld, Cp) for wino_du, then du (16,OC,C) */
+ * (ld, Cp) for wino_du, then db (OC) and du (16,OC,C) */
 static inline int64_t wino_part(const conv_geom *g) {
     int64_t ld = wino_ld(g);
     return (16 * (wino_slab(g->C, ld) + wino_slab(g->OC, ld)) + 8 * wino_l(g) + (g->W + 15) / 16 * 16 +
-            ld * wino_cp(g) + 15) / 16 * 16 + 16 * g->OC * g->C;
+            ld * wino_cp(g) + 15) / 16 * 16 + g->OC + 16 * g->OC * g->C;
 }
 
 /* Winograd: the tile rows [r, ...) of one image within a block ending at tile row end
@@ -331,11 +331,9 @@ static int conv2d_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_te
     if (g->N > 0 && g->OH * g->OW > 0 && g->OC > 0 && g->wino) {
         void *dxp = dx[0] ? cnn_data(dx[0]) : NULL, *dwp = dx[1] ? cnn_data(dx[1]) : NULL;
         if (x->dtype == CNN_F32) {
-            if (dxp || dwp) wino_bwd_f32(dxp, dwp, cnn_data(d), cnn_data(x), cnn_data(w), g, ws);
-            if (dx[2]) conv2d_db_f32(cnn_data(dx[2]), cnn_data(d), g->N, g->OC, g->OH * g->OW, g->T);
+            wino_bwd_f32(dxp, dwp, dx[2] ? cnn_data(dx[2]) : NULL, cnn_data(d), cnn_data(x), cnn_data(w), g, ws);
         } else {
-            if (dxp || dwp) wino_bwd_f64(dxp, dwp, cnn_data(d), cnn_data(x), cnn_data(w), g, ws);
-            if (dx[2]) conv2d_db_f64(cnn_data(dx[2]), cnn_data(d), g->N, g->OC, g->OH * g->OW, g->T);
+            wino_bwd_f64(dxp, dwp, dx[2] ? cnn_data(dx[2]) : NULL, cnn_data(d), cnn_data(x), cnn_data(w), g, ws);
         }
     } else if (g->N > 0 && g->OH * g->OW > 0 && g->OC > 0) {  /* else the sums are empty: 0 */
         if (x->dtype == CNN_F32)
