@@ -14,9 +14,11 @@
  * two: 64, 80, 96, 112, 128 KiB, ...; at most 25% more) and, when freed, kept on the class's
  * free list for the next block of that class. Without it, every fresh tensor of a training step
  * is a new mmap and pays its page faults again (2.4 ms for 6.4 MB). The cache holds at most
- * 1.25x the peak of live bytes (the rounding's slack), so a process never holds much more than
- * twice its peak; cnn.memory() reports it and cnn.empty_cache() frees it. Under AddressSanitizer cached blocks are poisoned, so a
- * use after release is still caught. */
+ * 1.5x the peak of live bytes, so a process never holds much more than 2.5x its peak; at 1.25x
+ * a LeNet step still gave one 6.4 MB block back to the system and mapped it again every step
+ * (5% of the step in page faults). cnn.memory() reports the cache and cnn.empty_cache() frees
+ * it. Under AddressSanitizer cached blocks are poisoned, so a use after release is still
+ * caught. */
 #define CACHE_MIN_LOG 16
 #define CACHE_CLASSES 128                  /* exponents 16..47 */
 #if defined(__SANITIZE_ADDRESS__)
@@ -98,7 +100,7 @@ void cnn_block_free(cnn_ctx *c, void *p, size_t nbytes) {
     int cls = cache_class(nbytes, &r);
     if (p == NULL) return;
     /* the bound is on rounded sizes: a lone tensor of the peak's size is kept too */
-    if (cls < 0 || c->cache_bytes + (int64_t)r > c->mem_peak + c->mem_peak / 4) { free(p); return; }
+    if (cls < 0 || c->cache_bytes + (int64_t)r > c->mem_peak + c->mem_peak / 2) { free(p); return; }
     *(void **)p = c->cache[cls];
     c->cache[cls] = p;
     c->cache_bytes += (int64_t)r;

@@ -217,6 +217,27 @@ describe("lifetime", function()
     assert.are.equal(0, select(3, cnn.memory()))
   end)
 
+  it("keeps at most 1.5x the live peak in its block cache", function()
+    -- blocks of ten classes, one alive at a time: the peak is about the largest, and keeping them
+    -- all would cache several times that; the cache keeps what fits under 1.5x the peak
+    local function round()
+      for i = 1, 10 do
+        local t <close> = cnn.zeros({100000 * i})
+      end
+    end
+    collectgarbage(); collectgarbage()
+    cnn.empty_cache()
+    cnn.reset_peak_memory()
+    round()
+    local _, peak, cached = cnn.memory()
+    assert.is_true(cached >= peak and cached <= 1.5 * peak, ("cached %d, peak %d"):format(cached, peak))
+    round(); round()     -- the same again: reused, and still under the bound
+    local _, peak2, cached2 = cnn.memory()
+    assert.are.equal(peak, peak2)
+    assert.is_true(cached2 >= peak and cached2 <= 1.5 * peak2, ("cached %d, peak %d"):format(cached2, peak2))
+    cnn.empty_cache()
+  end)
+
   it("<close> frees at once and a closed tensor refuses use", function()
     collectgarbage(); collectgarbage()
     local before = cnn.memory()
