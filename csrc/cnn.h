@@ -88,6 +88,8 @@ int cnn_shape_eq(const cnn_shape *a, const cnn_shape *b);
 cnn_shape cnn_shape_of(const cnn_tensor *t);
 /* "[2,3]" into buf (always terminated); returns buf */
 char *cnn_shape_str(char *buf, size_t n, int ndim, const int64_t *size);
+/* a window option as conv/pool messages show it: "3x2" (nd 2: a, b) or "2" (nd 1: b) */
+char *cnn_pair_str(char *buf, size_t n, int nd, int64_t a, int64_t b);
 /* "float32 [2,3]" */
 char *cnn_tensor_desc(char *buf, size_t n, const cnn_tensor *t);
 /* broadcast two shapes (NumPy rules) into out; -1 with message on mismatch */

@@ -133,12 +133,7 @@ static int l_normalize(lua_State *L) {
     return push_result(L, box, fn);
 }
 
-static int l_to_gray(lua_State *L) {
-    cnn_tensor *t = check_tensor(L, 1, "image.to_gray", "image");
-    cnn_tensor **box = push_box(L);
-    *box = cnn_image_to_gray(ctx_of(L), t);
-    return push_result(L, box, "image.to_gray");
-}
+static int l_to_gray(lua_State *L) { return push_map(L, "image.to_gray", "image", cnn_image_to_gray); }
 
 static int l_overlay(lua_State *L) {
     const char *fn = "image.overlay";
@@ -177,19 +172,9 @@ static int l_bed_read(lua_State *L) {
     return 1;
 }
 
-static int l_impute_mean(lua_State *L) {
-    cnn_tensor *t = check_tensor(L, 1, "data.genotype.impute_mean", "dosage");
-    cnn_tensor **box = push_box(L);
-    *box = cnn_impute_mean(ctx_of(L), t);
-    return push_result(L, box, "data.genotype.impute_mean");
-}
+static int l_impute_mean(lua_State *L) { return push_map(L, "data.genotype.impute_mean", "dosage", cnn_impute_mean); }
 
-static int l_standardize(lua_State *L) {
-    cnn_tensor *t = check_tensor(L, 1, "data.genotype.standardize", "dosage");
-    cnn_tensor **box = push_box(L);
-    *box = cnn_standardize(ctx_of(L), t);
-    return push_result(L, box, "data.genotype.standardize");
-}
+static int l_standardize(lua_State *L) { return push_map(L, "data.genotype.standardize", "dosage", cnn_standardize); }
 
 /* gather(t, indices) -> rows of t at the 1-based indices (a tensor) */
 static int l_gather(lua_State *L) {

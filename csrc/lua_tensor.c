@@ -480,12 +480,7 @@ static int l_newindex(lua_State *L) {
 
 /* ---- copies ---- */
 
-static int l_clone(lua_State *L) {
-    cnn_tensor *t = check_tensor(L, 1, "clone", "self");
-    cnn_tensor **box = push_box(L);
-    *box = cnn_clone(ctx_of(L), t);
-    return push_result(L, box, "clone");
-}
+static int l_clone(lua_State *L) { return push_map(L, "clone", "self", cnn_clone); }
 
 static int l_contiguous(lua_State *L) {
     cnn_tensor *t = check_tensor(L, 1, "contiguous", "self");
@@ -734,12 +729,7 @@ static int l_chunk(lua_State *L) {
     return push_pieces(L, "chunk", t, d, len, (int)n);
 }
 
-static int l_detach(lua_State *L) {
-    cnn_tensor *t = check_tensor(L, 1, "detach", "self");
-    cnn_tensor **box = push_box(L);
-    *box = cnn_detach(ctx_of(L), t);
-    return push_result(L, box, "detach");
-}
+static int l_detach(lua_State *L) { return push_map(L, "detach", "self", cnn_detach); }
 
 static int l_requires_grad(lua_State *L) {
     cnn_tensor *t = check_tensor(L, 1, "requires_grad", "self");

@@ -35,6 +35,13 @@ int push_result(lua_State *L, cnn_tensor **box, const char *fn) {
     return 1;
 }
 
+int push_map(lua_State *L, const char *fn, const char *arg, cnn_tensor *(*f)(cnn_ctx *, const cnn_tensor *)) {
+    cnn_tensor *t = check_tensor(L, 1, fn, arg);
+    cnn_tensor **box = push_box(L);
+    *box = f(ctx_of(L), t);
+    return push_result(L, box, fn);
+}
+
 void push_tensor(lua_State *L, cnn_tensor *t) {
     /* for results computed before their box exists; Lua running out of memory for a 8-byte
      * userdata here would leak t (an accepted limit: the state is unusable by then anyway) */

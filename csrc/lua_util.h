@@ -16,6 +16,8 @@ cnn_ctx *ctx_of(lua_State *L);
 cnn_tensor **push_box(lua_State *L);
 /* the box's tensor, or raise "cnn.<fn>: <core message>" if it is NULL */
 int push_result(lua_State *L, cnn_tensor **box, const char *fn);
+/* the common one-tensor binding: f(argument 1, checked as fn's argument named arg), boxed */
+int push_map(lua_State *L, const char *fn, const char *arg, cnn_tensor *(*f)(cnn_ctx *, const cnn_tensor *));
 /* push an owned tensor (takes the reference; releases it if pushing raises) */
 void push_tensor(lua_State *L, cnn_tensor *t);
 int fail(lua_State *L, const char *fn);                   /* raises with the context's message */

@@ -149,13 +149,6 @@ static inline void wino_run(const conv_geom *g, int64_t r, int64_t end, int64_t 
 #define CNN_GEN_FILE "op_conv.inc"
 #include "gen.h"
 
-/* "3x3" for conv2d, "3" for conv1d */
-static const char *pair_str(char *buf, size_t n, const conv_geom *g, int64_t a, int64_t b) {
-    if (g->nd == 2) snprintf(buf, n, "%lldx%lld", (long long)a, (long long)b);
-    else snprintf(buf, n, "%lld", (long long)b);
-    return buf;
-}
-
 /* Reads the user's tensors (conv1d: (N,C,L) and (OC,C/G,K); unbatched without N) and options
  * into g. Options arrays hold {h, w}; for conv1d only [1] is read. Messages name arguments as
  * F.conv2d / F.conv1d number them. */
@@ -195,11 +188,11 @@ static int conv_geom_init(cnn_ctx *c, conv_geom *g, int nd, const cnn_tensor *x,
     g->DH = nd == 2 ? dil[0] : 1;    g->DW = dil[1];
     g->G = groups;
     if (g->SH < 1 || g->SW < 1)
-        return cnn_seterr(c, "argument 4 (options): stride must be >= 1, got %s", pair_str(p1, sizeof p1, g, g->SH, g->SW));
+        return cnn_seterr(c, "argument 4 (options): stride must be >= 1, got %s", cnn_pair_str(p1, sizeof p1, g->nd, g->SH, g->SW));
     if (g->PH < 0 || g->PW < 0)
-        return cnn_seterr(c, "argument 4 (options): padding must be >= 0, got %s", pair_str(p1, sizeof p1, g, g->PH, g->PW));
+        return cnn_seterr(c, "argument 4 (options): padding must be >= 0, got %s", cnn_pair_str(p1, sizeof p1, g->nd, g->PH, g->PW));
     if (g->DH < 1 || g->DW < 1)
-        return cnn_seterr(c, "argument 4 (options): dilation must be >= 1, got %s", pair_str(p1, sizeof p1, g, g->DH, g->DW));
+        return cnn_seterr(c, "argument 4 (options): dilation must be >= 1, got %s", cnn_pair_str(p1, sizeof p1, g->nd, g->DH, g->DW));
     if (g->G < 1)
         return cnn_seterr(c, "argument 4 (options): groups must be >= 1, got %lld", (long long)g->G);
     if (g->KH < 1 || g->KW < 1)
@@ -223,9 +216,9 @@ static int conv_geom_init(cnn_ctx *c, conv_geom *g, int nd, const cnn_tensor *x,
     if (nh < 0 || nw < 0)
         return cnn_seterr(c, "output size is too small: input %s with kernel %s, padding %s and dilation %s "
                              "gives %s", cnn_shape_str(d1, sizeof d1, x->ndim, x->size),
-                          pair_str(p1, sizeof p1, g, g->KH, g->KW), pair_str(p2, sizeof p2, g, g->PH, g->PW),
-                          pair_str(p3, sizeof p3, g, g->DH, g->DW),
-                          pair_str(p4, sizeof p4, g, nh < 0 ? 0 : g->OH, nw < 0 ? 0 : g->OW));
+                          cnn_pair_str(p1, sizeof p1, g->nd, g->KH, g->KW), cnn_pair_str(p2, sizeof p2, g->nd, g->PH, g->PW),
+                          cnn_pair_str(p3, sizeof p3, g->nd, g->DH, g->DW),
+                          cnn_pair_str(p4, sizeof p4, g->nd, nh < 0 ? 0 : g->OH, nw < 0 ? 0 : g->OW));
     /* BLAS takes int dimensions; one image's im2col matrix must fit */
     int64_t OHW = g->OH * g->OW, CK = g->C * g->KH * g->KW;
     if (OHW > INT_MAX || CK > INT_MAX || g->OC > INT_MAX || (OHW && CK > INT_MAX / OHW))

@@ -74,12 +74,6 @@ static int pool_threads(const cnn_ctx *c, const pool_geom *g) {
 
 static const char *const kind_names[] = { "max_pool", "avg_pool", "adaptive_avg_pool" };
 
-static const char *pair_str(char *buf, size_t n, int nd, int64_t a, int64_t b) {
-    if (nd == 2) snprintf(buf, n, "%lldx%lld", (long long)a, (long long)b);
-    else snprintf(buf, n, "%lld", (long long)b);
-    return buf;
-}
-
 /* PyTorch's pooling_output_shape: floor or ceil division; a last window starting in the right
  * padding is dropped */
 static int64_t pool_out(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, int ceil_mode) {
@@ -110,7 +104,7 @@ static int pool_geom_init(cnn_ctx *c, pool_geom *g, cnn_pool kind, int nd, const
         g->KH = g->KW = g->SH = g->SW = g->DH = g->DW = 1;
         g->PH = g->PW = 0;
         if (g->OH < 1 || g->OW < 1)
-            return cnn_seterr(c, "argument 2 (output_size): expected sizes >= 1, got %s", pair_str(p1, sizeof p1, nd, g->OH, g->OW));
+            return cnn_seterr(c, "argument 2 (output_size): expected sizes >= 1, got %s", cnn_pair_str(p1, sizeof p1, nd, g->OH, g->OW));
         if (g->H < 1 || g->W < 1)
             return cnn_seterr(c, "argument 1 (input): expected non-empty spatial dimensions, got %s",
                               cnn_tensor_desc(d1, sizeof d1, x));
@@ -121,24 +115,24 @@ static int pool_geom_init(cnn_ctx *c, pool_geom *g, cnn_pool kind, int nd, const
     g->PH = nd == 2 ? p[0] : 0; g->PW = p[1];
     g->DH = nd == 2 ? d[0] : 1; g->DW = d[1];
     if (g->KH < 1 || g->KW < 1)
-        return cnn_seterr(c, "argument 2 (kernel_size): expected sizes >= 1, got %s", pair_str(p1, sizeof p1, nd, g->KH, g->KW));
+        return cnn_seterr(c, "argument 2 (kernel_size): expected sizes >= 1, got %s", cnn_pair_str(p1, sizeof p1, nd, g->KH, g->KW));
     if (g->SH < 1 || g->SW < 1)
-        return cnn_seterr(c, "argument 3 (options): stride must be >= 1, got %s", pair_str(p1, sizeof p1, nd, g->SH, g->SW));
+        return cnn_seterr(c, "argument 3 (options): stride must be >= 1, got %s", cnn_pair_str(p1, sizeof p1, nd, g->SH, g->SW));
     if (g->DH < 1 || g->DW < 1)
-        return cnn_seterr(c, "argument 3 (options): dilation must be >= 1, got %s", pair_str(p1, sizeof p1, nd, g->DH, g->DW));
+        return cnn_seterr(c, "argument 3 (options): dilation must be >= 1, got %s", cnn_pair_str(p1, sizeof p1, nd, g->DH, g->DW));
     /* a window must hold at least one real element, so padding is at most half a kernel */
     int64_t eh = g->DH * (g->KH - 1) + 1, ew = g->DW * (g->KW - 1) + 1;
     if (g->PH < 0 || g->PW < 0 || 2 * g->PH > eh || 2 * g->PW > ew)
         return cnn_seterr(c, "argument 3 (options): padding must be >= 0 and at most half the kernel size, "
-                             "got padding %s for kernel %s", pair_str(p1, sizeof p1, nd, g->PH, g->PW),
-                          pair_str(p2, sizeof p2, nd, eh, ew));
+                             "got padding %s for kernel %s", cnn_pair_str(p1, sizeof p1, nd, g->PH, g->PW),
+                          cnn_pair_str(p2, sizeof p2, nd, eh, ew));
     g->OH = pool_out(g->H, g->KH, g->SH, g->PH, g->DH, ceil_mode);
     g->OW = pool_out(g->W, g->KW, g->SW, g->PW, g->DW, ceil_mode);
     if (g->OH < 1 || g->OW < 1)
         return cnn_seterr(c, "output size is too small: input %s with kernel %s, stride %s gives %s",
-                          cnn_shape_str(d1, sizeof d1, x->ndim, x->size), pair_str(p1, sizeof p1, nd, g->KH, g->KW),
-                          pair_str(p2, sizeof p2, nd, g->SH, g->SW),
-                          pair_str(p3, sizeof p3, nd, g->OH < 0 ? 0 : g->OH, g->OW < 0 ? 0 : g->OW));
+                          cnn_shape_str(d1, sizeof d1, x->ndim, x->size), cnn_pair_str(p1, sizeof p1, nd, g->KH, g->KW),
+                          cnn_pair_str(p2, sizeof p2, nd, g->SH, g->SW),
+                          cnn_pair_str(p3, sizeof p3, nd, g->OH < 0 ? 0 : g->OH, g->OW < 0 ? 0 : g->OW));
     return 0;
 }
 

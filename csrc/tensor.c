@@ -58,6 +58,12 @@ char *cnn_shape_str(char *buf, size_t n, int ndim, const int64_t *size) {
     return buf;
 }
 
+char *cnn_pair_str(char *buf, size_t n, int nd, int64_t a, int64_t b) {
+    if (nd == 2) snprintf(buf, n, "%lldx%lld", (long long)a, (long long)b);
+    else snprintf(buf, n, "%lld", (long long)b);
+    return buf;
+}
+
 char *cnn_tensor_desc(char *buf, size_t n, const cnn_tensor *t) {
     char s[200];
     snprintf(buf, n, "%s %s", cnn_dtype_name(t->dtype), cnn_shape_str(s, sizeof s, t->ndim, t->size));
