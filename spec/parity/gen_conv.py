@@ -6,26 +6,10 @@
 import os
 import torch
 import torch.nn.functional as F
+from luafmt import lua
 
 torch.manual_seed(7)
 cases = []
-
-def lua(v):
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        return repr(v)
-    if isinstance(v, str):
-        return '"%s"' % v
-    if isinstance(v, (list, tuple)):
-        return "{" + ", ".join(lua(x) for x in v) + "}"
-    if isinstance(v, dict):
-        return "{" + ", ".join("%s = %s" % (k, lua(x)) for k, x in v.items()) + "}"
-    if isinstance(v, torch.Tensor):
-        return lua({"shape": list(v.shape), "data": [float(x) for x in v.detach().reshape(-1).tolist()]})
-    raise TypeError(type(v))
 
 def distinct(*shape):
     # a shuffle of distinct values: max pools have no ties, so gradients are well defined

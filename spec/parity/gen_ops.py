@@ -7,40 +7,14 @@ the committed fixtures (ops_parity_spec.lua). Conv/pool fixtures come from gen_c
 Each case: inputs (values as float64, made once and rounded to float32 for the float32 run),
 the output and the gradient of sum(out * gout) for every input that needs one, computed by
 PyTorch in float64 and in float32. Class labels are written 1-based."""
-import math
 import os
 import torch
 import torch.nn.functional as F
+from luafmt import lua, num
 
 torch.set_num_threads(1)
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 gen = torch.Generator().manual_seed(20240611)
-
-
-def num(v):
-    if math.isnan(v):
-        return "0/0"
-    if math.isinf(v):
-        return "math.huge" if v > 0 else "-math.huge"
-    r = repr(float(v))
-    return r
-
-
-def lua(v):
-    """a Python value as a Lua literal"""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return num(v) if isinstance(v, float) else str(v)
-    if isinstance(v, str):
-        return '"%s"' % v
-    if v is None:
-        return "nil"
-    if isinstance(v, (list, tuple)):
-        return "{" + ", ".join(lua(x) for x in v) + "}"
-    if isinstance(v, dict):
-        return "{" + ", ".join("%s = %s" % (k, lua(x)) for k, x in v.items()) + "}"
-    raise TypeError(v)
 
 
 def tens(t):

@@ -5,6 +5,7 @@ Run by hand with Debian's Python (/usr/bin/python3 spec/parity/gen_optim.py); th
 spec/parity/optim_parity_spec.lua replays the same steps with cnn.optim."""
 import os
 import torch
+from luafmt import lua
 
 torch.set_num_threads(1)
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -32,20 +33,6 @@ D = [[[0.1, -0.2, 0.3], [-0.4, 0.5, -0.6]], [0.7, -0.8, 0.9, -1.0]]
 
 def flat(t):
     return t.detach().reshape(-1).tolist()
-
-
-def lua(v):
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(float(v)) if isinstance(v, float) else str(v)
-    if isinstance(v, str):
-        return '"%s"' % v
-    if isinstance(v, (list, tuple)):
-        return "{" + ", ".join(lua(x) for x in v) + "}"
-    if isinstance(v, dict):
-        return "{" + ", ".join("%s = %s" % (k, lua(x)) for k, x in v.items()) + "}"
-    raise TypeError(v)
 
 
 def run(cls, opts, group2, dtype):
