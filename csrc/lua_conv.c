@@ -29,30 +29,6 @@ static void opt_pair(lua_State *L, const char *fn, int arg, const char *argname,
     else arg_error(L, fn, arg, argname, "expected %s, got %s", want, got);
 }
 
-/* an options table at idx (or nil): each key must be in `allowed` (NULL-terminated); the
- * caller then reads them with opt_field */
-static void check_option_keys(lua_State *L, int idx, const char *fn, const char *const *allowed) {
-    if (lua_isnoneornil(L, idx)) return;
-    if (!lua_istable(L, idx) || is_tensor(L, idx))
-        arg_error(L, fn, idx, "options", "expected a table of options, got %s", luaL_typename(L, idx));
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-        int known = 0;
-        for (const char *const *a = allowed; k && *a; a++) if (strcmp(k, *a) == 0) known = 1;
-        if (!known) {
-            char list[200] = "";
-            for (const char *const *a = allowed; *a; a++) {
-                if (a != allowed) strcat(list, ", ");
-                strcat(list, *a);
-            }
-            arg_error(L, fn, idx, "options", "unknown option '%s' (expected %s)",
-                      k ? k : luaL_typename(L, -2), list);
-        }
-        lua_pop(L, 1);
-    }
-}
-
 /* options[key] as an integer or pair; absent: out keeps its default. 1 if present. */
 static int opt_field(lua_State *L, int idx, const char *fn, const char *key, int nd, int64_t out[2]) {
     if (lua_isnoneornil(L, idx)) return 0;
@@ -86,7 +62,7 @@ static int conv(lua_State *L, int nd) {
     cnn_tensor *x = check_tensor(L, 1, fn, "input");
     cnn_tensor *w = check_tensor(L, 2, fn, "weight");
     cnn_tensor *b = opt_bias(L, 3, fn);
-    check_option_keys(L, 4, fn, keys);
+    check_options(L, 4, fn, keys);
     int64_t s[2] = { 1, 1 }, p[2] = { 0, 0 }, d[2] = { 1, 1 }, g[2] = { 1, 1 };
     opt_field(L, 4, fn, "stride", nd, s);
     opt_field(L, 4, fn, "padding", nd, p);
@@ -113,7 +89,7 @@ static int pool(lua_State *L, cnn_pool kind, int nd, const char *fn) {
     lua_pushvalue(L, 2);
     opt_pair(L, fn, 2, "kernel_size", NULL, nd, k);
     lua_pop(L, 1);
-    check_option_keys(L, 3, fn, kind == CNN_POOL_MAX ? max_keys : avg_keys);
+    check_options(L, 3, fn, kind == CNN_POOL_MAX ? max_keys : avg_keys);
     int64_t s[2] = { k[0], k[1] }, p[2] = { 0, 0 }, d[2] = { 1, 1 };
     opt_field(L, 3, fn, "stride", nd, s);
     opt_field(L, 3, fn, "padding", nd, p);

@@ -194,6 +194,96 @@ void check_opts(lua_State *L, int idx, const char *fn, cnn_dtype *dt, int *requi
     }
 }
 
+int check_options(lua_State *L, int idx, const char *fn, const char *const *known) {
+    if (lua_isnoneornil(L, idx)) return 0;
+    if (lua_type(L, idx) != LUA_TTABLE)
+        arg_error(L, fn, idx, "options", "expected an options table, got %s", luaL_typename(L, idx));
+    idx = lua_absindex(L, idx);
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+        int found = 0;
+        for (const char *const *a = known; k && *a && !found; a++) found = strcmp(k, *a) == 0;
+        if (!found) {
+            luaL_Buffer b;
+            luaL_buffinit(L, &b);
+            for (const char *const *a = known; *a; a++) {
+                if (a != known) luaL_addstring(&b, ", ");
+                luaL_addstring(&b, *a);
+            }
+            luaL_pushresult(&b);
+            char key[64];
+            if (k) snprintf(key, sizeof key, "'%.60s'", k);
+            else snprintf(key, sizeof key, "of type %s", luaL_typename(L, -3));
+            arg_error(L, fn, idx, "options", "unknown option %s (expected %s)", key,
+                      *known ? lua_tostring(L, -1) : "no options");
+        }
+        lua_pop(L, 1);
+    }
+    return 1;
+}
+
+int opt_rawget(lua_State *L, int idx, const char *key) {
+    if (lua_type(L, idx) != LUA_TTABLE) { lua_pushnil(L); return LUA_TNIL; }
+    idx = lua_absindex(L, idx);
+    lua_pushstring(L, key);
+    return lua_rawget(L, idx);
+}
+
+/* cnn._util.check_options(fn, argn, options, known): the same check for the Lua modules; fn is
+ * the full name ("cnn.metrics.auc_ci"), argn the options' position as the user counts it */
+static int l_check_options(lua_State *L) {
+    const char *fn = luaL_checkstring(L, 1);
+    lua_Integer argn = luaL_checkinteger(L, 2);
+    luaL_checktype(L, 4, LUA_TTABLE);
+    if (lua_isnoneornil(L, 3)) { lua_pushboolean(L, 0); return 1; }
+    if (lua_type(L, 3) != LUA_TTABLE)
+        return luaL_error(L, "%s: argument %d (options): expected an options table, got %s", fn, (int)argn,
+                          luaL_typename(L, 3));
+    lua_pushnil(L);
+    while (lua_next(L, 3)) {
+        int found = 0;
+        if (lua_type(L, -2) == LUA_TSTRING) {
+            lua_Integer n = (lua_Integer)lua_rawlen(L, 4);
+            for (lua_Integer i = 1; i <= n && !found; i++) {
+                lua_rawgeti(L, 4, i);
+                found = lua_type(L, -1) == LUA_TSTRING && lua_rawequal(L, -1, -3);
+                lua_pop(L, 1);
+            }
+        }
+        if (!found) {
+            luaL_Buffer b;
+            luaL_buffinit(L, &b);
+            lua_Integer n = (lua_Integer)lua_rawlen(L, 4);
+            for (lua_Integer i = 1; i <= n; i++) {
+                if (i > 1) luaL_addstring(&b, ", ");
+                lua_rawgeti(L, 4, i);
+                luaL_addvalue(&b);
+            }
+            if (n == 0) luaL_addstring(&b, "no options");
+            luaL_pushresult(&b);
+            const char *list = lua_tostring(L, -1);
+            if (lua_type(L, -3) == LUA_TSTRING)
+                return luaL_error(L, "%s: argument %d (options): unknown option '%s' (expected %s)", fn, (int)argn,
+                                  lua_tostring(L, -3), list);
+            return luaL_error(L, "%s: argument %d (options): unknown option of type %s (expected %s)", fn, (int)argn,
+                              luaL_typename(L, -3), list);
+        }
+        lua_pop(L, 1);
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* the private helpers the Lua modules share, as cnn._util */
+void cnn_open_util(lua_State *L, int ctx, int module, int methods) {
+    static const luaL_Reg fns[] = { { "check_options", l_check_options }, { NULL, NULL } };
+    lua_newtable(L);
+    int t = lua_gettop(L);
+    register_fns(L, fns, ctx, t, 0);
+    lua_setfield(L, module, "_util");
+}
+
 /* each function becomes a closure over the context (at stack index ctx) and is stored in the
  * module table and/or the Tensor methods table (index 0: not stored there) */
 void register_fns(lua_State *L, const luaL_Reg *fns, int ctx, int module, int methods) {

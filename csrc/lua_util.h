@@ -36,6 +36,14 @@ int check_dim(lua_State *L, int idx, const char *fn, const char *name, int ndim,
 void check_shape(lua_State *L, int idx, const char *fn, const char *name, cnn_shape *s, int allow_neg1, int *next);
 /* trailing options: a dtype string or a table {dtype=, requires_grad=} at idx (may be none) */
 void check_opts(lua_State *L, int idx, const char *fn, cnn_dtype *dt, int *requires_grad);
+/* The one options-table check (C bindings call it; Lua modules reach it as
+ * cnn._util.check_options). The value at idx must be none, nil or a plain table whose keys are all
+ * in `known` (NULL-terminated); otherwise raises "cnn.<fn>: argument N (options): unknown option
+ * 'k' (expected a, b, c)". Traverses raw: no metamethod (no Lua code) runs. Returns 1 if a table
+ * is there. Read the values with opt_rawget (raw as well). */
+int check_options(lua_State *L, int idx, const char *fn, const char *const *known);
+/* pushes options[key] read raw (nil if the options are none or nil); returns its type */
+int opt_rawget(lua_State *L, int idx, const char *key);
 cnn_dtype check_dtype(lua_State *L, int idx, const char *fn, const char *name);
 
 /* registration of each binding file, called by luaopen_cnn_core with absolute stack indices of
@@ -50,6 +58,7 @@ void cnn_open_plot(lua_State *L, int ctx, int module, int methods);
 void cnn_open_conv(lua_State *L, int ctx, int module, int methods);
 void cnn_open_optim(lua_State *L, int ctx, int module, int methods);
 void cnn_open_serialize(lua_State *L, int ctx, int module, int methods);
+void cnn_open_util(lua_State *L, int ctx, int module, int methods);
 /* each fn becomes a closure over the context, stored in module and/or methods (0: neither) */
 void register_fns(lua_State *L, const luaL_Reg *fns, int ctx, int module, int methods);
 

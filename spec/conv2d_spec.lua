@@ -189,7 +189,7 @@ describe("conv2d", function()
     H.errors(function() F.conv2d(x, cnn.randn(4, 3, 3, 3), nil, {groups = {1, 1}}) end,
       "cnn.conv2d: argument 4 (options): groups must be an integer, got table")
     H.errors(function() F.conv2d(x, cnn.randn(4, 3, 3, 3), nil, 3) end,
-      "cnn.conv2d: argument 4 (options): expected a table of options, got number")
+      "cnn.conv2d: argument 4 (options): expected an options table, got number")
   end)
 
   it("handles empty batches", function()

@@ -47,19 +47,15 @@ function A.tensor(fn, i, name, v)
   return v
 end
 
+-- the options table at argument i (nil gives {}): every key must be in `allowed` (a set, or a
+-- list of names); the check is the C bindings' own (cnn._util.check_options)
 function A.opts(fn, i, v, allowed)
-  if v == nil then return {} end
-  if type(v) ~= "table" or cnn.is_tensor(v) then A.fail(fn, i, "options", "an options table", v) end
-  for k in pairs(v) do
-    if allowed[k] == nil then
-      local names = {}
-      for n in pairs(allowed) do names[#names + 1] = n end
-      table.sort(names)
-      error(("%s: argument %s (options): unknown option '%s' (expected %s)"):format(
-        fn, i, tostring(k), table.concat(names, ", ")), 0)
-    end
-  end
-  return v
+  local known = {}
+  if allowed[1] ~= nil then known = allowed else for n in pairs(allowed) do known[#known + 1] = n end end
+  table.sort(known)
+  if cnn.is_tensor(v) then A.fail(fn, i, "options", "an options table", v) end
+  cnn._util.check_options(fn, i, v, known)
+  return v or {}
 end
 
 -- an int or a pair {a, b} (kernel sizes, strides, paddings)
