@@ -188,7 +188,7 @@ cnn_tensor *cnn_sum_to(cnn_ctx *c, const cnn_tensor *g, const cnn_shape *s);
 /* ---- linear algebra ---- */
 cnn_tensor *cnn_matmul(cnn_ctx *c, const cnn_tensor *a, const cnn_tensor *b);
 
-/* ---- neural-network functional ops (op_act.c, op_loss.c, op_norm.c, op_linear.c, op_pad.c) ---- */
+/* ---- neural-network functional ops (op_activation.c, op_loss.c, op_norm.c, op_linear.c, op_pad.c) ---- */
 /* pointwise activations: y = f(x; a, b) with the parameters noted */
 typedef enum {
     CNN_ACT_LEAKY_RELU,   /* a = negative slope */

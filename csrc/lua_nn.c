@@ -1,8 +1,8 @@
 /* lua_nn.c: bindings of the functional ops that cnn.F adds to the core: activations (also as
  * tensor methods), losses, batch_norm, dropout, linear and pad. Losses take an options table
  * {reduction=, weight=, ...}; class labels arrive 1-based and leave here 0-based.
- * Core: op_act.c, op_loss.c, op_norm.c, op_linear.c, op_pad.c.
- * Specs: act_spec.lua, loss_spec.lua, norm_spec.lua, linear_spec.lua, pad_spec.lua. */
+ * Core: op_activation.c, op_loss.c, op_norm.c, op_linear.c, op_pad.c.
+ * Specs: activation_spec.lua, loss_spec.lua, norm_spec.lua, linear_spec.lua, pad_spec.lua. */
 #include "lua_util.h"
 
 #include <math.h>

@@ -1,6 +1,6 @@
 -- Containers: Sequential, ModuleList, ModuleDict, Concat, Parallel, Residual. Children of a list
 -- are named "1", "2", ... (1-based), so parameter names read like features.3.weight.
--- Spec: spec/containers_spec.lua.
+-- Spec: spec/container_spec.lua.
 local cnn = require "cnn"
 local A = require "cnn.nn.argcheck"
 local Module = require "cnn.nn.module"

@@ -1,6 +1,6 @@
 -- cnn.nn.init: in-place initialisers (torch.nn.init), drawn from the seeded generator
 -- (cnn.manual_seed). Each returns its tensor and works on parameters (it runs without recording).
--- Spec: spec/init_spec.lua.
+-- Spec: spec/weight_init_spec.lua.
 local cnn = require "cnn"
 local A = require "cnn.nn.argcheck"
 

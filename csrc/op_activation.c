@@ -1,7 +1,7 @@
-/* op_act.c: activations beyond the core's unary relu/sigmoid/tanh: leaky_relu, elu, selu,
+/* op_activation.c: activations beyond the core's unary relu/sigmoid/tanh: leaky_relu, elu, selu,
  * hardtanh, softsign, softplus (one pointwise op with parameters), rrelu, prelu, softmax and
- * log_softmax, each a fused kernel with its own backward. Kernels: op_act.inc.
- * Bindings: lua_nn.c; spec: act_spec.lua. */
+ * log_softmax, each a fused kernel with its own backward. Kernels: op_activation.inc.
+ * Bindings: lua_nn.c; spec: activation_spec.lua. */
 #include "cnn.h"
 #include "tensor.h"
 #include "autograd.h"
@@ -9,7 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#define CNN_GEN_FILE "op_act.inc"
+#define CNN_GEN_FILE "op_activation.inc"
 #include "gen.h"
 
 /* x (N,C,S) view of a tensor whose channel dimension is 1 (absent below 2-D) */
