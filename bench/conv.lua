@@ -1,5 +1,5 @@
 -- bench/conv.lua: conv2d forward and forward+backward beside raw sgemm of the same GEMM shape
--- (the im2col GEMM of the whole batch, timed by cnn._sgemm_time), and a LeNet-style training
+-- (the im2col GEMM of the whole batch, timed by cnn._bench.sgemm_time), and a LeNet-style training
 -- step at batch 64. PyTorch's twin: bench/conv_torch.py. Rows follow bench/lib.lua's protocol.
 -- The training step uses nn.Sequential, F.cross_entropy and optim.SGD like PyTorch's; its extra
 -- column gives live and peak tensor memory (cnn.memory()).
@@ -27,7 +27,7 @@ for i, c in ipairs(cases) do
     local b = cnn.randn({c.OC}, {requires_grad = true})
     local o = {stride = c.s, padding = c.p}
     local reps = flops > 2e9 and 5 or 9
-    local tg = cnn._sgemm_time(M, Nn, K, reps)
+    local tg = cnn._bench.sgemm_time(M, Nn, K, reps)
     B.sleep(0.3)   -- OpenBLAS's threads spin ~0.1 s after their last job (lua_conv.c): let them rest
     local sg = string.format("sgemm %dx%dx%d %.1f GFLOP/s", M, Nn, K, flops / tg / 1e9)
     local tf = cnn.no_grad(function() return B.time(function() return F.conv2d(x, w, b, o) end, {reps = reps}) end)

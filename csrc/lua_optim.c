@@ -1,5 +1,5 @@
-/* lua_optim.c: cnn.optim_step, the one call per parameter group that the optimizer classes
- * (lua/cnn/optim/) make: cnn.optim_step(kind, params, states, steps, hyper). Core: op_optim.c.
+/* lua_optim.c: cnn._optim.step, the one call per parameter group that the optimizer classes
+ * (lua/cnn/optim/) make: cnn._optim.step(kind, params, states, steps, hyper). Core: op_optim.c.
  * Spec: spec/optim_spec.lua. */
 #include "lua_util.h"
 #include "op_optim.h"
@@ -86,8 +86,12 @@ static int l_optim_step(lua_State *L) {
     return 0;
 }
 
-static const luaL_Reg module_fns[] = { { "optim_step", l_optim_step }, { NULL, NULL } };
+static const luaL_Reg private_fns[] = { { "step", l_optim_step }, { NULL, NULL } };
 
+/* cnn._optim.step: private, called by lua/cnn/optim/optimizer.lua only */
 void cnn_open_optim(lua_State *L, int ctx, int module, int methods) {
-    register_fns(L, module_fns, ctx, module, 0);
+    (void)methods;
+    lua_newtable(L);
+    register_fns(L, private_fns, ctx, lua_gettop(L), 0);
+    lua_setfield(L, module, "_optim");
 }

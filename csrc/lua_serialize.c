@@ -112,10 +112,14 @@ static int l_safetensors_tensor(lua_State *L) {
     return 1;
 }
 
-static const luaL_Reg module_fns[] = {
+static const luaL_Reg private_fns[] = {
     { "safetensors_write", l_safetensors_write }, { "safetensors_tensor", l_safetensors_tensor }, { NULL, NULL }
 };
 
+/* cnn._serialize: private, called by lua/cnn/serialize.lua (cnn.save, cnn.load) only */
 void cnn_open_serialize(lua_State *L, int ctx, int module, int methods) {
-    register_fns(L, module_fns, ctx, module, 0);
+    (void)methods;
+    lua_newtable(L);
+    register_fns(L, private_fns, ctx, lua_gettop(L), 0);
+    lua_setfield(L, module, "_serialize");
 }

@@ -127,7 +127,7 @@ describe("cnn.optim", function()
     H.errors(function() optim.SGD({ p }, { momentum = 0, nesterov = true }) end, "nesterov momentum needs momentum > 0")
     H.errors(function() optim.Adam({ p }, { lrr = 1 }) end, "cnn.optim.Adam: argument 2 (options): unknown option 'lrr'")
     H.errors(function() optim.SGD({}) end, "cnn.optim.SGD: argument 1 (params): got an empty parameter list")
-    H.errors(function() cnn.optim_step("sgd", { p }, { {} }, { 1 }, {}) end, "cnn.optim_step: sgd: parameter 1 has no gradient")
+    H.errors(function() cnn._optim.step("sgd", { p }, { {} }, { 1 }, {}) end, "cnn.optim_step: sgd: parameter 1 has no gradient")
   end)
 
   it("leaks nothing", function()

@@ -6,23 +6,22 @@ local core = require "cnn.core"
 local cnn = core
 cnn._VERSION = "0.1.0"
 
--- Submodules load lazily: cnn.nn is require "cnn.nn" on first use. cnn.F is cnn.nn.functional.
-local aliases = { F = "nn.functional" }
--- functions that live in a submodule: cnn.save and cnn.load are cnn.serialize's
-local functions = { save = "serialize", load = "serialize" }
+-- Submodules load lazily: cnn.nn is require "cnn.nn" on first use. Only the public ones are
+-- fields: cnn.serialize, cnn.init, ... stay internal (require them by name). cnn.F is
+-- cnn.nn.functional; cnn.save and cnn.load are cnn.serialize's.
+local modules = { nn = "cnn.nn", optim = "cnn.optim", data = "cnn.data", image = "cnn.image",
+                  metrics = "cnn.metrics", plot = "cnn.plot", models = "cnn.models",
+                  progress = "cnn.progress", cli = "cnn.cli", gradcheck = "cnn.gradcheck",
+                  F = "cnn.nn.functional" }
+local functions = { save = "cnn.serialize", load = "cnn.serialize" }
 setmetatable(cnn, {
   __index = function(t, k)
-    if type(k) ~= "string" then return nil end
-    if functions[k] then
-      local f = require("cnn." .. functions[k])[k]
-      rawset(t, k, f)
-      return f
-    end
-    local name = "cnn." .. (aliases[k] or k)
-    if not package.searchpath(name, package.path) then return nil end
-    local m = require(name)
-    rawset(t, k, m)
-    return m
+    local v
+    if functions[k] then v = require(functions[k])[k]
+    elseif modules[k] then v = require(modules[k])
+    else return nil end
+    rawset(t, k, v)
+    return v
   end,
 })
 

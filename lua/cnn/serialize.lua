@@ -77,7 +77,7 @@ function S.save(obj, path)
   parts[#parts + 1] = '"__metadata__":{"cnn.lua":' .. cj.encode(layout) .. "}"
   local header = "{" .. table.concat(parts, ",") .. "}"
   header = header .. (" "):rep((8 - #header % 8) % 8)
-  local ok, e = pcall(cnn.safetensors_write, path, header, list)
+  local ok, e = pcall(cnn._serialize.safetensors_write, path, header, list)
   if not ok then error((tostring(e):gsub("^[^:]*:%d+: ", "")), 2) end   -- at the caller's line
 end
 
@@ -138,7 +138,7 @@ function S.load(path)
             table.concat(shape, ","), numel * SIZES[e.dtype])
       end
       ranges[#ranges + 1] = { b, x, name }
-      tensors[name] = cnn.safetensors_tensor(bytes, data_start + b, x - b, shape, dt)
+      tensors[name] = cnn._serialize.safetensors_tensor(bytes, data_start + b, x - b, shape, dt)
     end
   end
   table.sort(ranges, function(a, b) return a[1] < b[1] end)

@@ -1,6 +1,6 @@
 -- cnn.optim.Optimizer: the base of the optimizers. It keeps parameter groups (each a table
 -- {params = {...}, lr = ..., ...} with the defaults filled in) and per-parameter state tensors,
--- and makes one C call (cnn.optim_step) per group and step. Spec: spec/optim_spec.lua.
+-- and makes one C call (cnn._optim.step) per group and step. Spec: spec/optim_spec.lua.
 local cnn = require "cnn"
 local A = require "cnn.nn.argcheck"
 local Module = require "cnn.nn.module"
@@ -100,7 +100,7 @@ function Optimizer:step(closure)
         ps[#ps + 1], states[#states + 1], steps[#steps + 1] = p, list, s.step
       end
     end
-    if #ps > 0 then cnn.optim_step(cls.kind, ps, states, steps, hyper(g)) end
+    if #ps > 0 then cnn._optim.step(cls.kind, ps, states, steps, hyper(g)) end
   end
   return loss
 end
