@@ -192,6 +192,33 @@ describe("conv2d", function()
       "cnn.conv2d: argument 4 (options): expected an options table, got number")
   end)
 
+  it("refuses geometry whose sizes overflow, naming the option (issue 16)", function()
+    -- padding 2^31-3 died of SIGFPE (OH*OW overflowed before a division), 2^40 was undefined
+    -- behaviour; stride, padding and dilation are any int64, every size made from them is checked
+    local x, w = cnn.randn(2, 3, 8, 8), cnn.randn(4, 3, 3, 3)
+    H.errors(function() F.conv2d(x, w, nil, {padding = 2 ^ 31 - 3}) end,
+      "cnn.conv2d: output [2,4,4294967296,4294967296] is too large (the element count overflows): input [2,3,8,8] " ..
+      "with kernel 3x3, stride 1x1, padding 2147483645x2147483645 and dilation 1x1")
+    H.errors(function() F.conv2d(x, w, nil, {padding = 2 ^ 40}) end,
+      "cnn.conv2d: output [2,4,2199023255558,2199023255558] is too large (the element count overflows)")
+    H.errors(function() F.conv2d(x[1], w, nil, {padding = 2 ^ 40}) end,
+      "cnn.conv2d: output [4,2199023255558,2199023255558] is too large (the element count overflows)")
+    H.errors(function() F.conv2d(x, w, nil, {padding = 2 ^ 62}) end,
+      "cnn.conv2d: argument 4 (options): padding 4611686018427387904x4611686018427387904 is too large for " ..
+      "input [2,3,8,8] (the padded size overflows)")
+    H.errors(function() F.conv2d(x, w, nil, {padding = {0, math.maxinteger}}) end,
+      "cnn.conv2d: argument 4 (options): padding 0x9223372036854775807 is too large")
+    H.errors(function() F.conv2d(x, w, nil, {dilation = 2 ^ 62}) end,
+      "cnn.conv2d: argument 4 (options): dilation 4611686018427387904x4611686018427387904 is too large for " ..
+      "kernel 3x3 (the dilated kernel's size overflows)")
+    H.errors(function() F.conv2d(x, w, nil, {padding = 2 ^ 20}) end,
+      "cnn.conv2d: convolution too large for BLAS (input [2,3,8,8], weight [4,3,3,3])")
+    -- huge strides are fine: one window, in the padding
+    local y = F.conv2d(x, w, nil, {stride = math.maxinteger, padding = 2 ^ 61})
+    assert.same({2, 4, 1, 1}, y:size())
+    assert.equal(0, y:abs():max():item())
+  end)
+
   it("handles empty batches", function()
     local y = F.conv2d(cnn.randn(0, 3, 5, 5), cnn.randn(2, 3, 3, 3))
     assert.same({0, 2, 3, 3}, y:size())
