@@ -141,6 +141,42 @@ describe("conv2d", function()
       {cnn.randn({2, 4, 20}, f64), cnn.randn({3, 4, 9}, f64)})
   end)
 
+  it("gives bit-identical gradients run to run at 2 threads (issue 16)", function()
+    -- per-thread partial sums of dw and db once depended on which thread took which images
+    -- (taken as they came): a 16->8 3x3 weight gradient differed by ~2e-8 from run to run
+    local n0 = cnn.get_num_threads()
+    cnn.set_num_threads(2)
+    local cases = {
+      {{8, 16, 20, 20}, {8, 16, 3, 3}, {padding = 1}},                 -- Winograd
+      {{8, 16, 20, 20}, {16, 4, 3, 3}, {padding = 1, groups = 4}},     -- grouped, im2col
+      {{9, 3, 20, 20}, {8, 3, 3, 3}, {padding = 1, stride = 2}},       -- im2col, slices
+    }
+    local ok, err = pcall(function()
+      for _, c in ipairs(cases) do
+        for _, dt in ipairs({"float32", "float64"}) do
+          local x = cnn.randn(c[1], {dtype = dt, requires_grad = true})
+          local w = cnn.randn(c[2], {dtype = dt, requires_grad = true})
+          local b = cnn.randn({c[2][1]}, {dtype = dt, requires_grad = true})
+          local dy = cnn.randn(F.conv2d(x, w, b, c[3]):size(), dt)
+          local ref
+          for _ = 1, 6 do
+            x.grad, w.grad, b.grad = nil, nil, nil
+            F.conv2d(x, w, b, c[3]):backward(dy)
+            if ref then
+              assert.equal(0, H.maxdiff(w.grad, ref[1]))
+              assert.equal(0, H.maxdiff(b.grad, ref[2]))
+              assert.equal(0, H.maxdiff(x.grad, ref[3]))
+            else
+              ref = {w.grad:clone(), b.grad:clone(), x.grad:clone()}
+            end
+          end
+        end
+      end
+    end)
+    cnn.set_num_threads(n0)
+    assert(ok, err)
+  end)
+
   it("float32 agrees with float64", function()
     local x, w, b = cnn.randn(3, 4, 8, 7, "float64"), cnn.randn(6, 2, 3, 3, "float64"), cnn.randn(6, "float64")
     local o = {stride = 2, padding = 1, groups = 2}
