@@ -6,6 +6,7 @@
 #include "cnn.h"
 #include "tensor.h"
 #include "autograd.h"
+#include "op_window.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -47,16 +48,6 @@ typedef struct conv_geom {
 #ifndef CNN_CONV_BAND_BYTES
 #define CNN_CONV_BAND_BYTES (512 << 10)
 #endif
-
-/* the ow in [lo, hi) whose input column ow*SW + off lies inside [0, W); outside it is padding */
-static inline void conv_wrange(const conv_geom *g, int64_t off, int64_t *lo, int64_t *hi) {
-    int64_t l = off < 0 ? (-off + g->SW - 1) / g->SW : 0;
-    int64_t h = g->W - off - 1 < 0 ? 0 : (g->W - off - 1) / g->SW + 1;
-    if (h > g->OW) h = g->OW;
-    if (l > h) l = h;
-    *lo = l;
-    *hi = h;
-}
 
 /* Winograd is used for 3x3, stride 1, undilated, ungrouped convolutions with at least
  * CNN_WINO_MIN_C input and output channels (with fewer, the GEMMs are too thin to gain), in
@@ -149,6 +140,30 @@ static inline void wino_run(const conv_geom *g, int64_t r, int64_t end, int64_t 
 #define CNN_GEN_FILE "op_conv.inc"
 #include "gen.h"
 
+/* a * b for sizes >= 0, saturating at INT64_MAX: for comparisons with a budget or a limit */
+static inline int64_t mul_sat(int64_t a, int64_t b) {
+    int64_t r;
+    return __builtin_mul_overflow(a, b, &r) ? INT64_MAX : r;
+}
+
+/* the output's shape as the user sees it: (N,)OC,(OH,)OW */
+static cnn_shape conv_out_shape(const conv_geom *g) {
+    cnn_shape s = { 0, { 0 } };
+    if (g->batched) s.size[s.ndim++] = g->N;
+    s.size[s.ndim++] = g->OC;
+    if (g->nd == 2) s.size[s.ndim++] = g->OH;
+    s.size[s.ndim++] = g->OW;
+    return s;
+}
+
+/* the element count of s, or -1 past cnn_shape_check's limit (2^59) */
+static int64_t conv_numel(const cnn_shape *s) {
+    int64_t n = 1;
+    for (int i = 0; i < s->ndim; i++)
+        if (__builtin_mul_overflow(n, s->size[i], &n) || n > (INT64_C(1) << 59)) return -1;
+    return n;
+}
+
 /* Reads the user's tensors (conv1d: (N,C,L) and (OC,C/G,K); unbatched without N) and options
  * into g. Options arrays hold {h, w}; for conv1d only [1] is read. Messages name arguments as
  * F.conv2d / F.conv1d number them. */
@@ -204,13 +219,26 @@ static int conv_geom_init(cnn_ctx *c, conv_geom *g, int nd, const cnn_tensor *x,
     if (g->OC % g->G != 0)
         return cnn_seterr(c, "groups=%lld does not divide the %lld output channels of weight %s",
                           (long long)g->G, (long long)g->OC, cnn_tensor_desc(d1, sizeof d1, w));
-    if (w->size[1] * g->G != g->C)
-        return cnn_seterr(c, "input %s has %lld channels, but weight %s with groups=%lld expects %lld",
+    if (w->size[1] != g->C / g->G) {
+        int64_t e;
+        if (__builtin_mul_overflow(w->size[1], g->G, &e)) e = -1;
+        return cnn_seterr(c, "input %s has %lld channels, but weight %s with groups=%lld expects %s%lld",
                           cnn_tensor_desc(d1, sizeof d1, x), (long long)g->C,
                           cnn_shape_str(d2, sizeof d2, w->ndim, w->size), (long long)g->G,
-                          (long long)(w->size[1] * g->G));
-    int64_t nh = g->H + 2 * g->PH - g->DH * (g->KH - 1) - 1;
-    int64_t nw = g->W + 2 * g->PW - g->DW * (g->KW - 1) - 1;
+                          e < 0 ? "more than " : "", (long long)(e < 0 ? INT64_MAX : e));
+    }
+    /* Sizes come from tensors (at most 2^59 elements: cnn_shape_check), but stride, padding and
+     * dilation are any positive int64 the user gives: every sum and product of them is checked. */
+    int64_t ekh, ekw, hp, wp;                 /* dilated kernel, padded input */
+    if (__builtin_mul_overflow(g->DH, g->KH - 1, &ekh) || __builtin_add_overflow(ekh, 1, &ekh) ||
+        __builtin_mul_overflow(g->DW, g->KW - 1, &ekw) || __builtin_add_overflow(ekw, 1, &ekw))
+        return cnn_seterr(c, "argument 4 (options): dilation %s is too large for kernel %s (the dilated kernel's size overflows)",
+                          cnn_pair_str(p1, sizeof p1, g->nd, g->DH, g->DW), cnn_pair_str(p2, sizeof p2, g->nd, g->KH, g->KW));
+    if (__builtin_mul_overflow(g->PH, 2, &hp) || __builtin_add_overflow(hp, g->H, &hp) ||
+        __builtin_mul_overflow(g->PW, 2, &wp) || __builtin_add_overflow(wp, g->W, &wp))
+        return cnn_seterr(c, "argument 4 (options): padding %s is too large for input %s (the padded size overflows)",
+                          cnn_pair_str(p1, sizeof p1, g->nd, g->PH, g->PW), cnn_shape_str(d1, sizeof d1, x->ndim, x->size));
+    int64_t nh = hp - ekh, nw = wp - ekw;     /* both terms >= 0: no overflow */
     g->OH = nh < 0 ? 0 : nh / g->SH + 1;
     g->OW = nw < 0 ? 0 : nw / g->SW + 1;
     if (nh < 0 || nw < 0)
@@ -219,19 +247,28 @@ static int conv_geom_init(cnn_ctx *c, conv_geom *g, int nd, const cnn_tensor *x,
                           cnn_pair_str(p1, sizeof p1, g->nd, g->KH, g->KW), cnn_pair_str(p2, sizeof p2, g->nd, g->PH, g->PW),
                           cnn_pair_str(p3, sizeof p3, g->nd, g->DH, g->DW),
                           cnn_pair_str(p4, sizeof p4, g->nd, nh < 0 ? 0 : g->OH, nw < 0 ? 0 : g->OW));
+    cnn_shape ys = conv_out_shape(g);
+    if (conv_numel(&ys) < 0)
+        return cnn_seterr(c, "output %s is too large (the element count overflows): input %s with kernel %s, "
+                             "stride %s, padding %s and dilation %s", cnn_shape_str(d1, sizeof d1, ys.ndim, ys.size),
+                          cnn_shape_str(d2, sizeof d2, x->ndim, x->size), cnn_pair_str(p1, sizeof p1, g->nd, g->KH, g->KW),
+                          cnn_pair_str(p2, sizeof p2, g->nd, g->SH, g->SW), cnn_pair_str(p3, sizeof p3, g->nd, g->PH, g->PW),
+                          cnn_pair_str(p4, sizeof p4, g->nd, g->DH, g->DW));
     /* BLAS takes int dimensions; one image's im2col matrix must fit */
-    int64_t OHW = g->OH * g->OW, CK = g->C * g->KH * g->KW;
+    int64_t OHW = g->OH * g->OW;              /* at most the output's element count */
+    int64_t CK = mul_sat(mul_sat(g->C, g->KH), g->KW);
     if (OHW > INT_MAX || CK > INT_MAX || g->OC > INT_MAX || (OHW && CK > INT_MAX / OHW))
         return cnn_seterr(c, "convolution too large for BLAS (input %s, weight %s)",
                           cnn_shape_str(d1, sizeof d1, x->ndim, x->size), cnn_shape_str(d2, sizeof d2, w->ndim, w->size));
-    int64_t per = (CK + g->OC) * OHW * (int64_t)cnn_dtype_size(x->dtype);
+    /* from here on C*KH*KW, OH*OW and OC are below 2^31: their products fit in int64 */
+    int64_t per = mul_sat((CK + g->OC) * OHW, (int64_t)cnn_dtype_size(x->dtype));
     g->NB = per > 0 ? CNN_CONV_SLICE_BYTES / per : 1;
     if (OHW > 0 && g->NB > (CNN_CONV_MIN_COLS + OHW - 1) / OHW) g->NB = (CNN_CONV_MIN_COLS + OHW - 1) / OHW;
     if (g->NB < 1) g->NB = 1;
     if (g->NB > g->N) g->NB = g->N > 0 ? g->N : 1;
     while (g->NB > 1 && g->NB * OHW * (CK > g->OC ? CK : g->OC) > INT_MAX) g->NB--;
     /* an image bigger than a slice is cut into bands of output rows (GEMM straight into y) */
-    int64_t prow = (CK + g->OC) * g->OW * (int64_t)cnn_dtype_size(x->dtype);
+    int64_t prow = mul_sat((CK + g->OC) * g->OW, (int64_t)cnn_dtype_size(x->dtype));
     g->RB = g->OH;
     if (g->NB == 1 && per > CNN_CONV_SLICE_BYTES && prow > 0) {
         g->RB = CNN_CONV_BAND_BYTES / prow;

@@ -30,7 +30,8 @@ static pad_maps *maps_new(cnn_ctx *c, const cnn_tensor *x, const int64_t *before
         int64_t n = x->size[d];
         m->map[d] = p;
         for (int64_t o = 0; o < out->size[d]; o++) {
-            int64_t i = o - before[d];
+            int64_t i;
+            if (__builtin_sub_overflow(o, before[d], &i)) i = n;   /* a crop near INT64_MIN: outside */
             if (i < 0 || i >= n) {
                 if (mode == CNN_PAD_CONSTANT) i = -1;
                 else if (mode == CNN_PAD_REPLICATE) i = i < 0 ? 0 : n - 1;
@@ -103,18 +104,29 @@ cnn_tensor *cnn_pad(cnn_ctx *c, const cnn_tensor *x, const int64_t *pads, int np
         int d = x->ndim - 1 - k;
         int64_t lo = pads[2 * k], hi = pads[2 * k + 1], n = x->size[d];
         before[d] = lo;
-        out.size[d] = n + lo + hi;
+        if (__builtin_add_overflow(n, lo, &out.size[d]) || __builtin_add_overflow(out.size[d], hi, &out.size[d])) {
+            cnn_seterr(c, "argument 2 (pads): pads %lld and %lld of dimension %d of %s are too large (the size overflows)",
+                       (long long)lo, (long long)hi, d + 1, cnn_tensor_desc(a, sizeof a, x));
+            return NULL;
+        }
         if (out.size[d] < 0) {
-            cnn_seterr(c, "pads %lld and %lld would give dimension %d of %s a negative size", (long long)lo,
+            cnn_seterr(c, "argument 2 (pads): pads %lld and %lld would give dimension %d of %s a negative size", (long long)lo,
                        (long long)hi, d + 1, cnn_tensor_desc(a, sizeof a, x));
             return NULL;
         }
         int64_t lim = mode == CNN_PAD_REFLECT ? n - 1 : n;   /* reflect never repeats the edge */
         if (mode != CNN_PAD_CONSTANT && (lo > lim || hi > lim || (n == 0 && out.size[d] > 0))) {
-            cnn_seterr(c, "%s padding of dimension %d (size %lld) by %lld and %lld: each pad must be at most %lld",
+            cnn_seterr(c, "argument 2 (pads): %s padding of dimension %d (size %lld) by %lld and %lld: each pad must be at most %lld",
                        mode_names[mode], d + 1, (long long)n, (long long)lo, (long long)hi, (long long)lim);
             return NULL;
         }
+    }
+    /* before the index maps, whose length is the sum of the output's sizes */
+    if (cnn_shape_check(c, &out) < 0) {
+        char o[200];
+        cnn_seterr(c, "argument 2 (pads): the output %s of padding %s is too large (the element count overflows)",
+                   cnn_shape_str(o, sizeof o, out.ndim, out.size), cnn_tensor_desc(a, sizeof a, x));
+        return NULL;
     }
     pad_maps *m = maps_new(c, x, before, &out, mode);
     cnn_tensor *y = m ? cnn_empty(c, &out, x->dtype) : NULL;

@@ -6,6 +6,7 @@
 #include "cnn.h"
 #include "tensor.h"
 #include "autograd.h"
+#include "op_window.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -29,8 +30,9 @@ static inline int64_t pool_window(const pool_geom *g, int64_t oh, int64_t ow,
         return (*h1 - *h0) * (*w1 - *w0);
     }
     int64_t hs = oh * g->SH - g->PH, ws = ow * g->SW - g->PW;
-    int64_t he = hs + g->KH < g->H + g->PH ? hs + g->KH : g->H + g->PH;
-    int64_t we = ws + g->KW < g->W + g->PW ? ws + g->KW : g->W + g->PW;
+    /* hs + KH < H + PH, written so that it cannot overflow (H + PH - hs <= H + 2*PH fits) */
+    int64_t he = g->KH < g->H + g->PH - hs ? hs + g->KH : g->H + g->PH;
+    int64_t we = g->KW < g->W + g->PW - ws ? ws + g->KW : g->W + g->PW;
     int64_t padded = (he - hs) * (we - ws);
     *h0 = hs < 0 ? 0 : hs; *h1 = he < g->H ? he : g->H;
     *w0 = ws < 0 ? 0 : ws; *w1 = we < g->W ? we : g->W;
@@ -38,14 +40,17 @@ static inline int64_t pool_window(const pool_geom *g, int64_t oh, int64_t ow,
     return g->count_include_pad ? padded : (*h1 - *h0) * (*w1 - *w0);
 }
 
-/* the ow in [lo, hi) whose input column ow*SW + off lies inside [0, W) */
-static inline void pool_wrange(const pool_geom *g, int64_t off, int64_t *lo, int64_t *hi) {
-    int64_t l = off < 0 ? (-off + g->SW - 1) / g->SW : 0;
-    int64_t h = g->W - off - 1 < 0 ? 0 : (g->W - off - 1) / g->SW + 1;
-    if (h > g->OW) h = g->OW;
-    if (l > h) l = h;
-    *lo = l;
-    *hi = h;
+/* The kernel taps k in [k0, k1), k < K, that can reach into the input [0, len) from some
+ * window starting at start - span .. start (input position = k*d - start + shift, shift in
+ * [0, span]): a max pool loops over these only, so a huge kernel over a small input costs
+ * no more than a small one (kernel 2^62 with padding 2^61 over 8 elements: 8 taps). */
+static inline void pool_taps(int64_t len, int64_t start, int64_t span, int64_t d, int64_t K,
+                             int64_t *k0, int64_t *k1) {
+    int64_t a = start - span, b = start + len;      /* k*d in [a, b) */
+    *k0 = a <= 0 ? 0 : a / d + (a % d != 0);
+    *k1 = b <= 0 ? 0 : (b - 1) / d + 1;
+    if (*k1 > K) *k1 = K;
+    if (*k0 > *k1) *k0 = *k1;
 }
 
 /* max-pool scratch: one output row of values (padded to 64 bytes) and of indices; for the 2x2
@@ -74,13 +79,25 @@ static int pool_threads(const cnn_ctx *c, const pool_geom *g) {
 
 static const char *const kind_names[] = { "max_pool", "avg_pool", "adaptive_avg_pool" };
 
-/* PyTorch's pooling_output_shape: floor or ceil division; a last window starting in the right
- * padding is dropped */
-static int64_t pool_out(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, int ceil_mode) {
-    int64_t num = in + 2 * p - d * (k - 1) - 1 + (ceil_mode ? s - 1 : 0);
-    int64_t o = (num >= 0 ? num / s : -((-num + s - 1) / s)) + 1;
-    if (ceil_mode && (o - 1) * s >= in + p) o--;
+/* PyTorch's pooling_output_shape for an input of in, a dilated kernel of ek and a padding of
+ * p <= ek/2: floor or ceil division; a last window starting in the right padding is dropped.
+ * Written so that nothing overflows for any stride (in <= 2^59, ek < 2^63). */
+static int64_t pool_out(int64_t in, int64_t ek, int64_t s, int64_t p, int ceil_mode) {
+    int64_t num = in - ek + 2 * p, q = num / s, r = num % s, last;   /* 2p <= ek: no overflow */
+    int64_t o = (ceil_mode ? q + (r > 0) : q - (r < 0)) + 1;
+    if (ceil_mode && (__builtin_mul_overflow(o - 1, s, &last) || last >= in + p)) o--;
     return o;
+}
+
+/* the output (P planes of OH x OW) within cnn_shape_check's limit of 2^59 elements, so that
+ * the kernels' and the workspace's products fit in int64 */
+static int pool_numel_check(cnn_ctx *c, const pool_geom *g, const cnn_tensor *x) {
+    char d1[200], p1[64];
+    int64_t n;
+    if (__builtin_mul_overflow(g->P, g->OH, &n) || __builtin_mul_overflow(n, g->OW, &n) || n > (INT64_C(1) << 59))
+        return cnn_seterr(c, "output size %s is too large for input %s (the element count overflows)",
+                          cnn_pair_str(p1, sizeof p1, g->nd, g->OH, g->OW), cnn_shape_str(d1, sizeof d1, x->ndim, x->size));
+    return 0;
 }
 
 /* input (N,C,H,W) / (C,H,W), or (N,C,L) / (C,L) for nd = 1; option arrays hold {h, w} */
@@ -108,7 +125,14 @@ static int pool_geom_init(cnn_ctx *c, pool_geom *g, cnn_pool kind, int nd, const
         if (g->H < 1 || g->W < 1)
             return cnn_seterr(c, "argument 1 (input): expected non-empty spatial dimensions, got %s",
                               cnn_tensor_desc(d1, sizeof d1, x));
-        return 0;
+        /* pool_window computes (oh + 1) * H + OH - 1 */
+        int64_t t;
+        if (__builtin_mul_overflow(g->OH, g->H, &t) || __builtin_add_overflow(t, g->H, &t) ||
+            __builtin_add_overflow(t, g->OH, &t) || __builtin_mul_overflow(g->OW, g->W, &t) ||
+            __builtin_add_overflow(t, g->W, &t) || __builtin_add_overflow(t, g->OW, &t))
+            return cnn_seterr(c, "argument 2 (output_size): %s is too large for input %s (the window bounds overflow)",
+                              cnn_pair_str(p1, sizeof p1, nd, g->OH, g->OW), cnn_shape_str(d1, sizeof d1, x->ndim, x->size));
+        return pool_numel_check(c, g, x);
     }
     g->KH = nd == 2 ? k[0] : 1; g->KW = k[1];
     g->SH = nd == 2 ? s[0] : 1; g->SW = s[1];
@@ -120,20 +144,32 @@ static int pool_geom_init(cnn_ctx *c, pool_geom *g, cnn_pool kind, int nd, const
         return cnn_seterr(c, "argument 3 (options): stride must be >= 1, got %s", cnn_pair_str(p1, sizeof p1, nd, g->SH, g->SW));
     if (g->DH < 1 || g->DW < 1)
         return cnn_seterr(c, "argument 3 (options): dilation must be >= 1, got %s", cnn_pair_str(p1, sizeof p1, nd, g->DH, g->DW));
+    /* the dilated kernel; kernel, stride, padding and dilation are any int64 the user gives */
+    int64_t eh, ew;
+    if (__builtin_mul_overflow(g->DH, g->KH - 1, &eh) || __builtin_add_overflow(eh, 1, &eh) ||
+        __builtin_mul_overflow(g->DW, g->KW - 1, &ew) || __builtin_add_overflow(ew, 1, &ew))
+        return cnn_seterr(c, "argument 3 (options): dilation %s is too large for kernel %s (the dilated kernel's size overflows)",
+                          cnn_pair_str(p1, sizeof p1, nd, g->DH, g->DW), cnn_pair_str(p2, sizeof p2, nd, g->KH, g->KW));
     /* a window must hold at least one real element, so padding is at most half a kernel */
-    int64_t eh = g->DH * (g->KH - 1) + 1, ew = g->DW * (g->KW - 1) + 1;
-    if (g->PH < 0 || g->PW < 0 || 2 * g->PH > eh || 2 * g->PW > ew)
+    if (g->PH < 0 || g->PW < 0 || g->PH > eh / 2 || g->PW > ew / 2)
         return cnn_seterr(c, "argument 3 (options): padding must be >= 0 and at most half the kernel size, "
                              "got padding %s for kernel %s", cnn_pair_str(p1, sizeof p1, nd, g->PH, g->PW),
                           cnn_pair_str(p2, sizeof p2, nd, eh, ew));
-    g->OH = pool_out(g->H, g->KH, g->SH, g->PH, g->DH, ceil_mode);
-    g->OW = pool_out(g->W, g->KW, g->SW, g->PW, g->DW, ceil_mode);
+    /* the padded input, and for an average counting padding its area (pool_window's divisor) */
+    int64_t hp, wp, area;
+    if (__builtin_mul_overflow(g->PH, 2, &hp) || __builtin_add_overflow(hp, g->H, &hp) ||
+        __builtin_mul_overflow(g->PW, 2, &wp) || __builtin_add_overflow(wp, g->W, &wp) ||
+        (kind == CNN_POOL_AVG && count_include_pad && __builtin_mul_overflow(hp, wp, &area)))
+        return cnn_seterr(c, "argument 3 (options): padding %s is too large for input %s (the padded size overflows)",
+                          cnn_pair_str(p1, sizeof p1, nd, g->PH, g->PW), cnn_shape_str(d1, sizeof d1, x->ndim, x->size));
+    g->OH = pool_out(g->H, eh, g->SH, g->PH, ceil_mode);
+    g->OW = pool_out(g->W, ew, g->SW, g->PW, ceil_mode);
     if (g->OH < 1 || g->OW < 1)
         return cnn_seterr(c, "output size is too small: input %s with kernel %s, stride %s gives %s",
                           cnn_shape_str(d1, sizeof d1, x->ndim, x->size), cnn_pair_str(p1, sizeof p1, nd, g->KH, g->KW),
                           cnn_pair_str(p2, sizeof p2, nd, g->SH, g->SW),
                           cnn_pair_str(p3, sizeof p3, nd, g->OH < 0 ? 0 : g->OH, g->OW < 0 ? 0 : g->OW));
-    return 0;
+    return pool_numel_check(c, g, x);
 }
 
 /* saves (max pool only): the 2x2 fast path's argmax offsets, one byte per output, in the

@@ -57,6 +57,21 @@ describe("conv1d", function()
       "cnn.conv1d: argument 4 (options): stride must be >= 1, got 0")
   end)
 
+  it("refuses geometry whose sizes overflow, naming the option (issue 16)", function()
+    -- padding 2^62 overflowed 2*padding and was reported as an output too small
+    local x, w = cnn.randn(2, 3, 8), cnn.randn(4, 3, 3)
+    H.errors(function() F.conv1d(x, w, nil, {padding = 2 ^ 62}) end,
+      "cnn.conv1d: argument 4 (options): padding 4611686018427387904 is too large for input [2,3,8] (the padded size overflows)")
+    H.errors(function() F.conv1d(x, w, nil, {dilation = 2 ^ 62}) end,
+      "cnn.conv1d: argument 4 (options): dilation 4611686018427387904 is too large for kernel 3 (the dilated kernel's size overflows)")
+    H.errors(function() F.conv1d(x, w, nil, {padding = 2 ^ 60}) end,
+      "cnn.conv1d: output [2,4,2305843009213693958] is too large (the element count overflows): input [2,3,8] " ..
+      "with kernel 3, stride 1, padding 1152921504606846976 and dilation 1")
+    local y = F.conv1d(x, w, nil, {stride = math.maxinteger, padding = 2 ^ 61, dilation = 2 ^ 59})
+    assert.same({2, 4, 1}, y:size())
+    assert.equal(0, y:abs():max():item())
+  end)
+
   it("leaks nothing", function()
     H.no_leak(function()
       local x, w = cnn.randn({2, 3, 10}, {requires_grad = true}), cnn.randn({4, 3, 3}, {requires_grad = true})

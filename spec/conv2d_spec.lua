@@ -141,6 +141,42 @@ describe("conv2d", function()
       {cnn.randn({2, 4, 20}, f64), cnn.randn({3, 4, 9}, f64)})
   end)
 
+  it("gives bit-identical gradients run to run at 2 threads (issue 16)", function()
+    -- per-thread partial sums of dw and db once depended on which thread took which images
+    -- (taken as they came): a 16->8 3x3 weight gradient differed by ~2e-8 from run to run
+    local n0 = cnn.get_num_threads()
+    cnn.set_num_threads(2)
+    local cases = {
+      {{8, 16, 20, 20}, {8, 16, 3, 3}, {padding = 1}},                 -- Winograd
+      {{8, 16, 20, 20}, {16, 4, 3, 3}, {padding = 1, groups = 4}},     -- grouped, im2col
+      {{9, 3, 20, 20}, {8, 3, 3, 3}, {padding = 1, stride = 2}},       -- im2col, slices
+    }
+    local ok, err = pcall(function()
+      for _, c in ipairs(cases) do
+        for _, dt in ipairs({"float32", "float64"}) do
+          local x = cnn.randn(c[1], {dtype = dt, requires_grad = true})
+          local w = cnn.randn(c[2], {dtype = dt, requires_grad = true})
+          local b = cnn.randn({c[2][1]}, {dtype = dt, requires_grad = true})
+          local dy = cnn.randn(F.conv2d(x, w, b, c[3]):size(), dt)
+          local ref
+          for _ = 1, 6 do
+            x.grad, w.grad, b.grad = nil, nil, nil
+            F.conv2d(x, w, b, c[3]):backward(dy)
+            if ref then
+              assert.equal(0, H.maxdiff(w.grad, ref[1]))
+              assert.equal(0, H.maxdiff(b.grad, ref[2]))
+              assert.equal(0, H.maxdiff(x.grad, ref[3]))
+            else
+              ref = {w.grad:clone(), b.grad:clone(), x.grad:clone()}
+            end
+          end
+        end
+      end
+    end)
+    cnn.set_num_threads(n0)
+    assert(ok, err)
+  end)
+
   it("float32 agrees with float64", function()
     local x, w, b = cnn.randn(3, 4, 8, 7, "float64"), cnn.randn(6, 2, 3, 3, "float64"), cnn.randn(6, "float64")
     local o = {stride = 2, padding = 1, groups = 2}
@@ -190,6 +226,33 @@ describe("conv2d", function()
       "cnn.conv2d: argument 4 (options): groups must be an integer, got table")
     H.errors(function() F.conv2d(x, cnn.randn(4, 3, 3, 3), nil, 3) end,
       "cnn.conv2d: argument 4 (options): expected an options table, got number")
+  end)
+
+  it("refuses geometry whose sizes overflow, naming the option (issue 16)", function()
+    -- padding 2^31-3 died of SIGFPE (OH*OW overflowed before a division), 2^40 was undefined
+    -- behaviour; stride, padding and dilation are any int64, every size made from them is checked
+    local x, w = cnn.randn(2, 3, 8, 8), cnn.randn(4, 3, 3, 3)
+    H.errors(function() F.conv2d(x, w, nil, {padding = 2 ^ 31 - 3}) end,
+      "cnn.conv2d: output [2,4,4294967296,4294967296] is too large (the element count overflows): input [2,3,8,8] " ..
+      "with kernel 3x3, stride 1x1, padding 2147483645x2147483645 and dilation 1x1")
+    H.errors(function() F.conv2d(x, w, nil, {padding = 2 ^ 40}) end,
+      "cnn.conv2d: output [2,4,2199023255558,2199023255558] is too large (the element count overflows)")
+    H.errors(function() F.conv2d(x[1], w, nil, {padding = 2 ^ 40}) end,
+      "cnn.conv2d: output [4,2199023255558,2199023255558] is too large (the element count overflows)")
+    H.errors(function() F.conv2d(x, w, nil, {padding = 2 ^ 62}) end,
+      "cnn.conv2d: argument 4 (options): padding 4611686018427387904x4611686018427387904 is too large for " ..
+      "input [2,3,8,8] (the padded size overflows)")
+    H.errors(function() F.conv2d(x, w, nil, {padding = {0, math.maxinteger}}) end,
+      "cnn.conv2d: argument 4 (options): padding 0x9223372036854775807 is too large")
+    H.errors(function() F.conv2d(x, w, nil, {dilation = 2 ^ 62}) end,
+      "cnn.conv2d: argument 4 (options): dilation 4611686018427387904x4611686018427387904 is too large for " ..
+      "kernel 3x3 (the dilated kernel's size overflows)")
+    H.errors(function() F.conv2d(x, w, nil, {padding = 2 ^ 20}) end,
+      "cnn.conv2d: convolution too large for BLAS (input [2,3,8,8], weight [4,3,3,3])")
+    -- huge strides are fine: one window, in the padding
+    local y = F.conv2d(x, w, nil, {stride = math.maxinteger, padding = 2 ^ 61})
+    assert.same({2, 4, 1, 1}, y:size())
+    assert.equal(0, y:abs():max():item())
   end)
 
   it("handles empty batches", function()

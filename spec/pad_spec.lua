@@ -53,11 +53,11 @@ describe("pad", function()
     H.errors(function() F.pad(x, {1, 1}, "reflect", 2) end,
       'cnn.pad: argument 4 (value): a fill value applies only to mode "constant"')
     H.errors(function() F.pad(x, {3, 0}, "reflect") end,
-      "cnn.pad: reflect padding of dimension 2 (size 3) by 3 and 0: each pad must be at most 2")
+      "cnn.pad: argument 2 (pads): reflect padding of dimension 2 (size 3) by 3 and 0: each pad must be at most 2")
     H.errors(function() F.pad(x, {0, 4}, "circular") end,
-      "cnn.pad: circular padding of dimension 2 (size 3) by 0 and 4: each pad must be at most 3")
+      "cnn.pad: argument 2 (pads): circular padding of dimension 2 (size 3) by 0 and 4: each pad must be at most 3")
     H.errors(function() F.pad(x, {-2, -2}) end,
-      "cnn.pad: pads -2 and -2 would give dimension 2 of float64 [2,3] a negative size")
+      "cnn.pad: argument 2 (pads): pads -2 and -2 would give dimension 2 of float64 [2,3] a negative size")
   end)
 
   it("leaks nothing", function()
@@ -67,5 +67,18 @@ describe("pad", function()
       pcall(F.pad, a, {5, 5}, "reflect")
       a = nil
     end)
+  end)
+
+  it("refuses pads whose sizes overflow (issue 16)", function()
+    H.errors(function() F.pad(x, {2 ^ 62, 2 ^ 62}) end,
+      "cnn.pad: argument 2 (pads): pads 4611686018427387904 and 4611686018427387904 of dimension 2 of float64 [2,3] " ..
+      "are too large (the size overflows)")
+    -- this one allocated its index maps with an overflowed size and wrote past them
+    H.errors(function() F.pad(x, {2 ^ 62, 0}) end,
+      "cnn.pad: argument 2 (pads): the output [2,4611686018427387907] of padding float64 [2,3] is too large " ..
+      "(the element count overflows)")
+    -- crops and pads near the integer limits that leave a valid size
+    H.close(F.pad(t64({1, 2, 3}), {math.mininteger, math.maxinteger}), {0, 0}, 0)
+    H.close(F.pad(t64({1, 2, 3}), {-2, 1 - 2 ^ 40 + 2 ^ 40}), {3, 0}, 0)
   end)
 end)

@@ -150,6 +150,38 @@ describe("pools", function()
       "cnn.adaptive_avg_pool2d: argument 2 (output_size): expected an integer or a {h,w} pair of integers, got string")
   end)
 
+  it("refuse geometry whose sizes overflow, and loop only over the taps that reach the input (issue 16)", function()
+    local x = cnn.randn(1, 2, 4, 4)
+    H.errors(function() F.max_pool2d(x, 3, {dilation = 2 ^ 62}) end,
+      "cnn.max_pool2d: argument 3 (options): dilation 4611686018427387904x4611686018427387904 is too large for " ..
+      "kernel 3x3 (the dilated kernel's size overflows)")
+    H.errors(function() F.avg_pool1d(cnn.randn(1, 1, 8), math.maxinteger, {padding = math.maxinteger // 2}) end,
+      "cnn.avg_pool1d: argument 3 (options): padding 4611686018427387903 is too large for input [1,1,8] " ..
+      "(the padded size overflows)")
+    H.errors(function() F.avg_pool2d(x, 2 ^ 40, {padding = 2 ^ 39}) end,
+      "cnn.avg_pool2d: argument 3 (options): padding 549755813888x549755813888 is too large for input [1,2,4,4]")
+    H.errors(function() F.adaptive_avg_pool2d(x, {math.maxinteger, 1}) end,
+      "cnn.adaptive_avg_pool2d: argument 2 (output_size): 9223372036854775807x1 is too large for input [1,2,4,4] " ..
+      "(the window bounds overflow)")
+    H.errors(function() F.adaptive_avg_pool2d(x, 2 ^ 40) end,
+      "cnn.adaptive_avg_pool2d: output size 1099511627776x1099511627776 is too large for input [1,2,4,4] " ..
+      "(the element count overflows)")
+    H.errors(function() F.max_pool1d(cnn.randn(1, 1, 8), math.maxinteger, {padding = math.maxinteger // 2}) end,
+      "cnn.max_pool1d: argument 3 (options): padding 4611686018427387903 is too large for input [1,1,8] " ..
+      "(the padded size overflows)")
+    -- a kernel of 2^62 with padding 2^61 over 8 elements: one window holding them all (this
+    -- read out of bounds; the max pool now visits only the 8 taps inside the input)
+    local t = cnn.randn(1, 1, 8)
+    local y = F.max_pool1d(t, 2 ^ 62, {padding = 2 ^ 61, ceil_mode = true})
+    assert.same({1, 1, 1}, y:size())
+    assert.equal(t:max():item(), y:item())
+    y = F.max_pool2d(x, 2 ^ 40, {padding = 2 ^ 39, stride = 2 ^ 62})
+    assert.same({1, 2, 1, 1}, y:size())
+    H.close(y:view(2), x:view(2, 16):max(2), 0)
+    local a = F.avg_pool1d(t, 2 ^ 40, {padding = 2 ^ 39, stride = math.maxinteger, ceil_mode = true})
+    H.close(a, t:sum():view(1, 1, 1) / 2 ^ 40, 1e-12)
+  end)
+
   it("leak nothing", function()
     H.no_leak(function()
       local x = cnn.randn({2, 3, 8, 8}, {requires_grad = true})
