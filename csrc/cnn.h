@@ -43,6 +43,7 @@ typedef struct cnn_tensor {
     int requires_grad;             /* leaf flag set by the user, or result of a recorded op */
     cnn_node *node;                /* the op that made this tensor (strong), NULL for leaves */
     struct cnn_tensor *grad;       /* accumulated gradient of a leaf (strong), or NULL */
+    struct cnn_tensor *next_dead;  /* link of the release worklist (tensor.c), once dead */
 } cnn_tensor;
 
 /* ---- context: per Lua state (errors, memory tally, generator, workspace, grad mode) ---- */
