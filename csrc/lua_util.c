@@ -13,7 +13,7 @@ cnn_ctx *ctx_of(lua_State *L) {
  * temporaries would let garbage pile up for a long time. Two measures keep it in step:
  * - each new 256 KB of storage is reported as a GC step of that size;
  * - a full collection runs once the tensor bytes allocated since the last one exceed what was
- *   live after it (or the Lua heap, or 4 MB, if larger): the pause Lua keeps for its own heap.
+ *   live after it (or the Lua heap, or 1 MB, if larger): the pause Lua keeps for its own heap.
  *   The steps alone were not enough: Lua 5.4.4's incremental cycles left the result of `x + x`
  *   unfinalized when a method was then called on it ((x + x):relu(), a residual block), and a
  *   resnet18 loop grew by 8 MB a step until a full collection.
@@ -24,7 +24,7 @@ static void gc_account(lua_State *L) {
     cnn_ctx *c = ctx_of(L);
     if (!lua_gc(L, LUA_GCISRUNNING)) return;
     int64_t live_then, since = cnn_mem_since_collected(c, &live_then);
-    int64_t heap = (int64_t)lua_gc(L, LUA_GCCOUNT) << 10, pause = INT64_C(4) << 20;
+    int64_t heap = (int64_t)lua_gc(L, LUA_GCCOUNT) << 10, pause = INT64_C(1) << 20;
     if (live_then > pause) pause = live_then;
     if (heap > pause) pause = heap;
     if (since > pause) {
