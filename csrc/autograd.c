@@ -50,31 +50,16 @@ cnn_node *cnn_node_new(cnn_ctx *c, const cnn_op *op, int nin) {
 
 void cnn_node_retain(cnn_node *n) { if (n) n->refcount++; }
 
+/* the saved tensors (each released iteratively: a saved tensor can hold a long chain) */
 static void node_drop_saved(cnn_node *n) {
     for (int i = 0; i < n->nsaved; i++) { cnn_tensor_release(n->saved[i]); n->saved[i] = NULL; }
     if (n->op->release) n->op->release(n);
     n->extra = NULL;
 }
 
-/* iterative over a stack of nodes whose count reached 0 ("dead"): a chain of a million nodes
- * must not overflow the C stack */
 void cnn_node_release(cnn_node *n) {
     if (n == NULL || --n->refcount > 0) return;
-    n->next_free = NULL;
-    cnn_node *dead = n;
-    while (dead) {
-        cnn_node *m = dead;
-        dead = m->next_free;
-        for (int i = 0; i < m->nin; i++) {
-            cnn_node *p = m->in[i].node;
-            if (p && --p->refcount == 0) { p->next_free = dead; dead = p; }
-        }
-        node_drop_saved(m);
-        cnn_tensor_release(m->leaf);
-        cnn_tensor_release(m->gacc);
-        free(m->in);
-        free(m);
-    }
+    cnn_free_dead(NULL, n);
 }
 
 int cnn_node_input(cnn_ctx *c, cnn_node *n, int i, const cnn_tensor *t) {

@@ -43,6 +43,7 @@ typedef struct cnn_tensor {
     int requires_grad;             /* leaf flag set by the user, or result of a recorded op */
     cnn_node *node;                /* the op that made this tensor (strong), NULL for leaves */
     struct cnn_tensor *grad;       /* accumulated gradient of a leaf (strong), or NULL */
+    struct cnn_tensor *next_dead;  /* link of the release worklist (tensor.c), once dead */
 } cnn_tensor;
 
 /* ---- context: per Lua state (errors, memory tally, generator, workspace, grad mode) ---- */
@@ -56,6 +57,10 @@ int64_t cnn_mem_peak(const cnn_ctx *c);
 void cnn_mem_reset_peak(cnn_ctx *c);
 /* bytes allocated since the count was last taken, if at least min (and the count restarts), else 0 */
 int64_t cnn_mem_take_new(cnn_ctx *c, int64_t min);
+/* bytes allocated since the last cnn_mem_collected, and in *live_then the live bytes at that call;
+ * the bindings pace full collections of the Lua state with them (lua_util.c's gc_account) */
+int64_t cnn_mem_since_collected(const cnn_ctx *c, int64_t *live_then);
+void cnn_mem_collected(cnn_ctx *c);
 /* storage data: 64-byte aligned blocks, large ones reused from the context's cache (context.c);
  * alloc returns NULL on OOM without a message; free takes the size given to alloc */
 void *cnn_block_alloc(cnn_ctx *c, size_t nbytes);

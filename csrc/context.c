@@ -35,6 +35,8 @@ struct cnn_ctx {
     char err[1024];
     int64_t mem_live, mem_peak;
     int64_t mem_new;               /* bytes allocated since cnn_mem_take_new last looked */
+    int64_t mem_since_full;        /* bytes allocated since cnn_mem_collected was last called */
+    int64_t mem_after_full;        /* live bytes then */
     cnn_rng rng;
     void *cache[CACHE_CLASSES];    /* free blocks of each size class, linked through their first word */
     int64_t cache_bytes;
@@ -140,9 +142,15 @@ int64_t cnn_mem_take_new(cnn_ctx *c, int64_t min) {
     return n;
 }
 
+int64_t cnn_mem_since_collected(const cnn_ctx *c, int64_t *live_then) {
+    *live_then = c->mem_after_full;
+    return c->mem_since_full;
+}
+void cnn_mem_collected(cnn_ctx *c) { c->mem_since_full = 0; c->mem_after_full = c->mem_live; }
+
 void cnn_mem_add(cnn_ctx *c, int64_t bytes) {
     c->mem_live += bytes;
-    if (bytes > 0) c->mem_new += bytes;
+    if (bytes > 0) { c->mem_new += bytes; c->mem_since_full += bytes; }
     if (c->mem_live > c->mem_peak) c->mem_peak = c->mem_live;
 }
 

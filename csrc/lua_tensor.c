@@ -308,6 +308,13 @@ static void push_nested(lua_State *L, const cnn_tensor *t, int d, int64_t *idx) 
 static int l_totable(lua_State *L) {
     cnn_tensor *t = check_tensor(L, 1, "totable", "self");
     int64_t idx[CNN_MAX_DIM] = {0};
+    /* an expanded view can claim 2^40 elements over one stored value: refuse it before building
+     * anything (a Lua table's array holds at most 2^31 entries, and 2^31 numbers are 32 GB) */
+    if (cnn_numel(t) > (INT64_C(1) << 31)) {
+        char d[256];
+        return fn_error(L, "totable", "%s has %lld elements, too many for a Lua table (at most 2^31)",
+                        cnn_tensor_desc(d, sizeof d, t), (long long)cnn_numel(t));
+    }
     luaL_checkstack(L, CNN_MAX_DIM + 4, "cnn.totable");
     push_nested(L, t, 0, idx);
     return 1;

@@ -10,16 +10,34 @@ cnn_ctx *ctx_of(lua_State *L) {
 }
 
 /* Lua's collector sees an 8-byte box, not the tensor data behind it, so a loop making big
- * temporaries would let garbage pile up for a long time. Each new 256 KB of storage is reported
- * as a GC step of that size, so the collector keeps pace with what tensors really allocate.
- * Skipped while the user has stopped the collector. */
+ * temporaries would let garbage pile up for a long time. Two measures keep it in step:
+ * - each new 256 KB of storage is reported as a GC step of that size;
+ * - a full collection runs once the tensor bytes allocated since the last one exceed what was
+ *   live after it (or the Lua heap, or 1 MB, if larger): the pause Lua keeps for its own heap.
+ *   The steps alone were not enough: Lua 5.4.4's incremental cycles left the result of `x + x`
+ *   unfinalized when a method was then called on it ((x + x):relu(), a residual block), and a
+ *   resnet18 loop grew by 8 MB a step until a full collection.
+ * Allocations made where no box is pushed (backward, optimizer steps) are counted too, at the
+ * next call. Skipped while the user has stopped the collector. A collection runs finalizers,
+ * which run Lua code: this runs only in push_result, once the result is boxed. */
 static void gc_account(lua_State *L) {
-    int64_t n = cnn_mem_take_new(ctx_of(L), INT64_C(256) << 10);
-    if (n > 0 && lua_gc(L, LUA_GCISRUNNING)) lua_gc(L, LUA_GCSTEP, (int)(n > (INT64_C(1) << 40) ? INT32_MAX : n >> 10));
+    cnn_ctx *c = ctx_of(L);
+    if (!lua_gc(L, LUA_GCISRUNNING)) return;
+    int64_t live_then, since = cnn_mem_since_collected(c, &live_then);
+    int64_t heap = (int64_t)lua_gc(L, LUA_GCCOUNT) << 10, pause = INT64_C(1) << 20;
+    if (live_then > pause) pause = live_then;
+    if (heap > pause) pause = heap;
+    if (since > pause) {
+        lua_gc(L, LUA_GCCOLLECT);
+        cnn_mem_collected(c);
+        cnn_mem_take_new(c, 0);
+        return;
+    }
+    int64_t n = cnn_mem_take_new(c, INT64_C(256) << 10);
+    if (n > 0) lua_gc(L, LUA_GCSTEP, (int)(n > (INT64_C(1) << 40) ? INT32_MAX : n >> 10));
 }
 
 cnn_tensor **push_box(lua_State *L) {
-    gc_account(L);
     cnn_tensor **box = lua_newuserdatauv(L, sizeof *box, 0);
     *box = NULL;
     luaL_setmetatable(L, CNN_TENSOR_MT);
@@ -32,6 +50,7 @@ int fail(lua_State *L, const char *fn) {
 
 int push_result(lua_State *L, cnn_tensor **box, const char *fn) {
     if (*box == NULL) return fail(L, fn);
+    gc_account(L);
     return 1;
 }
 

@@ -14,7 +14,9 @@
 cnn_ctx *ctx_of(lua_State *L);
 /* a new empty box (holds NULL) on the stack, with the Tensor metatable; may raise */
 cnn_tensor **push_box(lua_State *L);
-/* the box's tensor, or raise "cnn.<fn>: <core message>" if it is NULL */
+/* the box's tensor, or raise "cnn.<fn>: <core message>" if it is NULL. It also paces the
+ * collector by tensor bytes (gc_account), so it may run finalizers, i.e. Lua code: call it once the
+ * result is boxed, and use no raw tensor pointer fetched before it afterwards. */
 int push_result(lua_State *L, cnn_tensor **box, const char *fn);
 /* the common one-tensor binding: f(argument 1, checked as fn's argument named arg), boxed */
 int push_map(lua_State *L, const char *fn, const char *arg, cnn_tensor *(*f)(cnn_ctx *, const cnn_tensor *));

@@ -167,12 +167,46 @@ int cnn_iter_next(cnn_iter *it) {
 
 void cnn_tensor_retain(cnn_tensor *t) { if (t) t->refcount++; }
 
+/* A dead tensor can free its node, whose inputs and saved tensors can free further nodes and
+ * tensors: dropping the graph of a 300,000-step loop frees a chain that long. So both kinds are
+ * freed here, from two worklists linked through the dead objects themselves, never by
+ * recursion (which overflowed the C stack). t and n (either may be NULL) already count 0. */
+static void drop_tensor(cnn_tensor *t, cnn_tensor **dead) {
+    if (t && --t->refcount == 0) { t->next_dead = *dead; *dead = t; }
+}
+static void drop_node(cnn_node *n, cnn_node **dead) {
+    if (n && --n->refcount == 0) { n->next_free = *dead; *dead = n; }
+}
+void cnn_free_dead(cnn_tensor *t, cnn_node *n) {
+    cnn_tensor *ts = NULL;
+    cnn_node *ns = NULL;
+    if (t) { t->next_dead = NULL; ts = t; }
+    if (n) { n->next_free = NULL; ns = n; }
+    while (ts || ns) {
+        if (ts) {
+            cnn_tensor *x = ts;
+            ts = x->next_dead;
+            cnn_storage_release(x->storage);
+            drop_node(x->node, &ns);
+            drop_tensor(x->grad, &ts);
+            free(x);
+            continue;
+        }
+        cnn_node *m = ns;
+        ns = m->next_free;
+        for (int i = 0; i < m->nin; i++) drop_node(m->in[i].node, &ns);
+        for (int i = 0; i < m->nsaved; i++) drop_tensor(m->saved[i], &ts);
+        drop_tensor(m->leaf, &ts);
+        drop_tensor(m->gacc, &ts);
+        if (m->op->release) m->op->release(m);     /* frees plain memory only (`extra`) */
+        free(m->in);
+        free(m);
+    }
+}
+
 void cnn_tensor_release(cnn_tensor *t) {
     if (t == NULL || --t->refcount > 0) return;
-    cnn_storage_release(t->storage);
-    cnn_node_release(t->node);
-    cnn_tensor_release(t->grad);
-    free(t);
+    cnn_free_dead(t, NULL);
 }
 
 void cnn_bump_version(cnn_tensor *t) { t->storage->version++; }

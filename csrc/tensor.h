@@ -55,6 +55,8 @@ static inline int cnn_cpu_avx512(void) {
 static inline int par_threads(const cnn_ctx *c, int64_t n) {
     return n >= (INT64_C(1) << 17) ? cnn_get_num_threads(c) : 1;
 }
+/* frees t and n, whose counts reached 0, and all they alone held, iteratively (either may be NULL) */
+void cnn_free_dead(cnn_tensor *t, cnn_node *n);
 void cnn_contiguous_strides(int ndim, const int64_t *size, int64_t *stride);
 /* a new tensor header on t's storage (no autograd) */
 cnn_tensor *cnn_make_view(cnn_ctx *c, const cnn_tensor *t, int ndim, const int64_t *size,

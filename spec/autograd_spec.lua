@@ -335,3 +335,30 @@ describe("autograd errors and leaks", function()
     end)
   end)
 end)
+
+-- Dropping a graph frees its nodes and their saved tensors; a chain of 150,000 nodes freed by
+-- recursion overflowed the C stack. Each case runs in a child process, so a crash is a failure
+-- of this spec and not the end of the run.
+describe("dropping a deep graph without backward", function()
+  local function survives(code)
+    local ok, how, status = os.execute(("bin/cnn -e %q"):format(
+      "local cnn = require 'cnn'; " .. code .. "; io.write('done')") .. " > /dev/null 2>&1")
+    return ok == true, ("the child process ended by %s %s"):format(how, status)
+  end
+
+  it("frees a 150,000-op chain of relu", function()
+    assert(survives([[local x = cnn.randn({4}, {requires_grad = true})
+      local y = x; for _ = 1, 150000 do y = y:relu() end
+      y = nil; collectgarbage(); collectgarbage()
+      assert(cnn.memory() < 1e6, cnn.memory())]]))
+  end)
+
+  it("frees a 120,000-step recurrent loop (saved tensors hold the previous nodes; 100,000 crashed)", function()
+    assert(survives([[local w = cnn.randn({4}, {requires_grad = true})
+      local x = cnn.randn({4})
+      local h = cnn.zeros({4})
+      for _ = 1, 120000 do h = (h * w + x):tanh() end
+      h = nil; collectgarbage(); collectgarbage()
+      assert(cnn.memory() < 1e6, cnn.memory())]]))
+  end)
+end)

@@ -268,6 +268,14 @@ describe("lifetime", function()
 end)
 
 describe("errors", function()
+  it("totable refuses a tensor too large for a Lua table before building anything", function()
+    -- 2^40 elements over one stored value (this filled memory for minutes before)
+    local big = cnn.zeros(1, 1):expand(2 ^ 20, 2 ^ 20)
+    H.errors(function() big:totable() end,
+      "cnn.totable: float32 [1048576,1048576] has 1099511627776 elements, too many for a Lua table (at most 2^31)")
+    assert.are.same({{0, 0}, {0, 0}}, cnn.zeros(1, 1):expand(2, 2):totable())
+  end)
+
   it("construction", function()
     H.errors(function() cnn.tensor("x") end, "cnn.tensor: argument 1 (data): expected a table of numbers, a number or a tensor, got string")
     H.errors(function() cnn.tensor({{1, 2}, {3}}) end, "cnn.tensor: argument 1 (data): ragged nested table: expected 2 elements at [2], got 1")
