@@ -90,4 +90,50 @@ describe("cnn.save / cnn.load", function()
     H.errors(function() cnn.load(path("shape")) end, "tensor 'w': data_offsets hold 24 bytes but float32 [3,3] needs 36")
     H.errors(function() cnn.load(path("nope")) end, "cnn.load: cannot open")
   end)
+
+  it("names the file in layout errors and points at the caller", function()
+    local cj = require "cjson"
+    cnn.save({ a = cnn.ones(2), n = 3 }, path("lay.safetensors"))
+    local f = io.open(path("lay.safetensors"), "rb"); local good = f:read("a"); f:close()
+    local n = string.unpack("<i8", good)
+    local function with(layout)
+      local h = cj.decode(good:sub(9, 8 + n))
+      h.__metadata__["cnn.lua"] = layout
+      local hs = cj.encode(h)
+      write("lay2.safetensors", string.pack("<i8", #hs) .. hs .. good:sub(9 + n))
+      return path("lay2.safetensors")
+    end
+    local p = with('{"a":[["a",{"t":"zz"}]]}')
+    H.errors(function() cnn.load(p) end, "cnn.load: " .. p .. ": the layout names tensor 'zz' (at 'a'), which the file lacks")
+    local ok, e = pcall(function() local r = cnn.load(p); return r end)
+    assert.is_false(ok)
+    assert.matches("^spec/serialize_spec.lua:%d+: cnn.load: ", e)
+    p = with('{"a":[["n",{"i":"x"}]]}')
+    H.errors(function() cnn.load(p) end, "cnn.load: " .. p .. ": the layout in __metadata__ has a bad integer at 'n'")
+    p = with('{"a":[5]}')
+    H.errors(function() cnn.load(p) end, "cnn.load: " .. p .. ": the layout in __metadata__ is malformed at the top level (entry 1)")
+    p = with('{"z":1}')
+    H.errors(function() cnn.load(p) end, "cnn.load: " .. p .. ": the layout in __metadata__ is malformed at the top level")
+  end)
+
+  it("reads the list of tensors to write raw and once (a changing __index cannot crash it)", function()
+    local t = cnn.ones(2)
+    local calls = 0
+    local list = setmetatable({}, {
+      __len = function() return 1 end,
+      __index = function() calls = calls + 1; if calls == 1 then return t end end })
+    -- the old binding checked list[1] through __index, then read it again and got nil: a NULL
+    -- dereference. Read raw, the list is empty: only the header is written.
+    cnn.safetensors_write(path("raw.safetensors"), "{}      ", list)
+    assert.equal(0, calls)
+    local f = io.open(path("raw.safetensors"), "rb"); local b = f:read("a"); f:close()
+    assert.equal(16, #b)
+    H.errors(function() cnn.safetensors_write(path("raw.safetensors"), "{}      ", { t, "x" }) end,
+      "cnn.save: tensor 2 to write is missing or closed")
+  end)
+
+  it("refuses byte ranges past the end without overflowing", function()
+    H.errors(function() cnn.safetensors_tensor("abcd", math.maxinteger, math.maxinteger, { 1 }, "float32") end,
+      ("cnn.load: %d bytes at byte %d lie outside the 4 bytes read"):format(math.maxinteger, math.maxinteger))
+  end)
 end)

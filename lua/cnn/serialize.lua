@@ -81,31 +81,47 @@ function S.save(obj, path)
   if not ok then error((tostring(e):gsub("^[^:]*:%d+: ", "")), 2) end   -- at the caller's line
 end
 
-local function decode(fn, v, tensors)
-  if type(v) ~= "table" then return v end
-  if v.t then
+-- the layout back into Lua values; bad(msg, ...) raises naming the file, `at` is the path in
+-- the layout ("" for the top level, "weights.w")
+local function decode(bad, v, tensors, at)
+  local where = at == "" and "the top level" or "'" .. at .. "'"
+  if type(v) ~= "table" then
+    if type(v) == "string" or type(v) == "boolean" then return v end
+    bad("the layout in __metadata__ is malformed at %s (a %s)", where, type(v))
+  end
+  if v.t ~= nil then
     local t = tensors[v.t]
-    if not t then error(("%s: the layout names tensor '%s', which the file lacks"):format(fn, tostring(v.t)), 0) end
+    if not t then bad("the layout names tensor '%s' (at %s), which the file lacks", tostring(v.t), where) end
     return t
-  elseif v.i then return math.tointeger(tonumber(v.i))
-  elseif v.f then return tonumber(v.f)
-  elseif v.a then
+  elseif v.i ~= nil then
+    local i = type(v.i) == "string" and math.tointeger(tonumber(v.i))
+    if not i then bad("the layout in __metadata__ has a bad integer at %s", where) end
+    return i
+  elseif v.f ~= nil then
+    local f = type(v.f) == "string" and tonumber(v.f)
+    if not f then bad("the layout in __metadata__ has a bad number at %s", where) end
+    return f
+  elseif type(v.a) == "table" then
     local out = {}
-    for _, kv in ipairs(v.a) do out[decode(fn, kv[1], tensors)] = decode(fn, kv[2], tensors) end
+    for n, kv in ipairs(v.a) do
+      if type(kv) ~= "table" then bad("the layout in __metadata__ is malformed at %s (entry %d)", where, n) end
+      local k = decode(bad, kv[1], tensors, at)
+      if k == nil or k ~= k then bad("the layout in __metadata__ has a nil or NaN key at %s (entry %d)", where, n) end
+      out[k] = decode(bad, kv[2], tensors, at == "" and tostring(k) or at .. "." .. tostring(k))
+    end
     return out
   end
-  error(fn .. ": the layout in __metadata__ is malformed", 0)
+  bad("the layout in __metadata__ is malformed at %s", where)
 end
 
-function S.load(path)
-  local fn = "cnn.load"
-  if type(path) ~= "string" then error(fn .. ": argument 1 (path): expected a file name, got " .. type(path), 2) end
+-- every error below names the file and carries no position: S.load adds the caller's
+local function read(fn, path)
   local cj = json(fn)
   local f, err = io.open(path, "rb")
-  if not f then error(fn .. ": cannot open " .. err, 2) end
+  if not f then error(fn .. ": cannot open " .. err, 0) end
   local bytes = f:read("a")
   f:close()
-  local function bad(msg, ...) error(("%s: %s: " .. msg):format(fn, path, ...), 3) end
+  local function bad(msg, ...) error(("%s: %s: " .. msg):format(fn, path, ...), 0) end
   if #bytes < 8 then bad("not a safetensors file (%d bytes, shorter than the 8-byte header length)", #bytes) end
   local n = string.unpack("<i8", bytes)
   if bytes:sub(9, 9) ~= "{" then
@@ -138,7 +154,9 @@ function S.load(path)
             table.concat(shape, ","), numel * SIZES[e.dtype])
       end
       ranges[#ranges + 1] = { b, x, name }
-      tensors[name] = cnn.safetensors_tensor(bytes, data_start + b, x - b, shape, dt)
+      local okt, t = pcall(cnn.safetensors_tensor, bytes, data_start + b, x - b, shape, dt)
+      if not okt then bad("tensor '%s': %s", name, (tostring(t):gsub("^[^:]*:%d+: ", ""):gsub("^cnn%.load: ", ""))) end
+      tensors[name] = t
     end
   end
   table.sort(ranges, function(a, b) return a[1] < b[1] end)
@@ -151,9 +169,18 @@ function S.load(path)
   local meta = header.__metadata__
   local layout = type(meta) == "table" and meta["cnn.lua"]
   if not layout then return tensors end
+  if type(layout) ~= "string" then bad("__metadata__[\"cnn.lua\"] is a %s, expected a JSON string", type(layout)) end
   local ok2, tree = pcall(cj.decode, layout)
   if not ok2 then bad("the layout in __metadata__ is not valid JSON") end
-  return decode(fn, tree, tensors)
+  return decode(bad, tree, tensors, "")
+end
+
+function S.load(path)
+  local fn = "cnn.load"
+  if type(path) ~= "string" then error(fn .. ": argument 1 (path): expected a file name, got " .. type(path), 2) end
+  local ok, r = pcall(read, fn, path)
+  if not ok then error((tostring(r):gsub("^[^:]*:%d+: ", "")), 2) end          -- at the caller's line
+  return r
 end
 
 return S
