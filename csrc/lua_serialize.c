@@ -1,11 +1,15 @@
-/* lua_serialize.c: the raw-byte half of cnn.save / cnn.load (lua/cnn/serialize.lua builds and parses
- * the safetensors JSON header). cnn.safetensors_write writes header + tensor bytes through
+/* lua_serialize.c: the C half of cnn.save / cnn.load (lua/cnn/serialize.lua builds the header
+ * of a save). cnn.safetensors_write writes header + tensor bytes through
  * atomic_file.c (temporary, fsync, rename), so a failed or interrupted save leaves the old file
- * intact; cnn._file.write does the same for any bytes (plots); cnn.safetensors_tensor makes a
- * tensor from a byte range of a string. Data are little-endian, as on every machine cnn builds for. Spec: spec/serialize_spec.lua. */
+ * intact; cnn._file.write does the same for any bytes (plots); cnn.safetensors_load reads a file
+ * through the Lua-free checks of csrc/safetensors.c (header, entries, checkpoint layout). Data
+ * are little-endian, as on every machine cnn builds for. Spec: spec/serialize_spec.lua. */
 #include "lua_util.h"
 #include "atomic_file.h"
+#include "safetensors.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,29 +89,83 @@ static int l_file_write(lua_State *L) {
     return 1;
 }
 
-/* cnn.safetensors_tensor(bytes, offset, nbytes, {shape}, dtype): offset is 0-based */
-static int l_safetensors_tensor(lua_State *L) {
+/* a load in progress: the parsed header and layout, freed by __gc whatever raises */
+typedef struct load_job { cnn_st_file f; cnn_json *layout; } load_job;
+
+static int load_gc(lua_State *L) {
+    load_job *j = lua_touserdata(L, 1);
+    cnn_st_free(&j->f);
+    cnn_json_free(j->layout);
+    j->layout = NULL;
+    return 0;
+}
+
+/* the Lua value of a checked layout node v (csrc/safetensors.c checked every form) */
+static void push_layout(lua_State *L, const cnn_json *v, int tensors) {
+    luaL_checkstack(L, 4, "cnn.load: the layout is nested too deeply");
+    if (v->type == CNN_JSTR) { lua_pushlstring(L, v->str, v->len); return; }
+    if (v->type == CNN_JBOOL) { lua_pushboolean(L, v->boolean); return; }
+    const cnn_json *m = &v->kid[0];
+    switch (m->key[0]) {
+    case 't': lua_pushlstring(L, m->str, m->len); lua_rawget(L, tensors); return;
+    case 'i': lua_pushinteger(L, (lua_Integer)strtoll(m->str, NULL, 10)); return;
+    case 'f': lua_pushnumber(L, strtod(m->str, NULL)); return;
+    default:
+        lua_createtable(L, 0, (int)(m->n < 1000000 ? m->n : 0));
+        for (size_t q = 0; q < m->n; q++) {
+            push_layout(L, &m->kid[q].kid[0], tensors);
+            push_layout(L, &m->kid[q].kid[1], tensors);
+            lua_rawset(L, -3);
+        }
+    }
+}
+
+/* cnn.safetensors_load(path) -> the checkpoint as saved (its layout), or a table name -> tensor
+ * for files written elsewhere */
+static int l_safetensors_load(lua_State *L) {
     const char *fn = "load";
-    size_t len;
-    const char *s = luaL_checklstring(L, 1, &len);
-    int64_t off = check_int(L, 2, fn, "offset"), nb = check_int(L, 3, fn, "nbytes");
-    cnn_shape sh;
-    check_shape(L, 4, fn, "shape", &sh, 0, NULL);
-    cnn_dtype dt = check_dtype(L, 5, fn, "dtype");
-    if (cnn_shape_check(ctx_of(L), &sh) < 0) return fail(L, fn);
-    if (off < 0 || nb < 0 || (uint64_t)off > len || (uint64_t)nb > len - (uint64_t)off)
-        return fn_error(L, fn, "%lld bytes at byte %lld lie outside the %zu bytes read", (long long)nb, (long long)off, len);
-    if ((uint64_t)nb != (uint64_t)cnn_shape_numel(&sh) * cnn_dtype_size(dt))
-        return fn_error(L, fn, "%lld bytes cannot hold %s %lld elements", (long long)nb, cnn_dtype_name(dt),
-                        (long long)cnn_shape_numel(&sh));
-    cnn_tensor **box = push_box(L);
-    if ((*box = cnn_empty(ctx_of(L), &sh, dt)) == NULL) return fail(L, fn);
-    if (nb) memcpy(cnn_data(*box), s + off, (size_t)nb);
+    const char *path = luaL_checkstring(L, 1);
+    FILE *fp = fopen(path, "rb");
+    if (fp == NULL) return fn_error(L, fn, "cannot open %s: %s", path, strerror(errno));
+    luaL_Buffer b;                       /* a Lua memory error here would leak fp: the state is lost then anyway */
+    luaL_buffinit(L, &b);
+    size_t got;
+    do {
+        char *dst = luaL_prepbuffsize(&b, 1 << 16);
+        got = fread(dst, 1, 1 << 16, fp);
+        luaL_addsize(&b, got);
+    } while (got > 0);
+    int bad = ferror(fp);
+    fclose(fp);
+    if (bad) return fn_error(L, fn, "%s: read error: %s", path, strerror(errno));
+    luaL_pushresult(&b);
+    size_t n;
+    const unsigned char *buf = (const unsigned char *)lua_tolstring(L, -1, &n);
+    load_job *j = lua_newuserdatauv(L, sizeof *j, 0);
+    memset(j, 0, sizeof *j);
+    if (luaL_newmetatable(L, "cnn.load_job")) {
+        lua_pushcfunction(L, load_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    cnn_ctx *c = ctx_of(L);
+    if (cnn_st_parse(c, buf, n, &j->f) < 0) return fn_error(L, fn, "%s: %s", path, cnn_errmsg(c));
+    lua_createtable(L, 0, (int)j->f.n);
+    int tensors = lua_gettop(L);
+    for (size_t k = 0; k < j->f.n; k++) {
+        lua_pushlstring(L, j->f.e[k].name, j->f.e[k].namelen);
+        cnn_tensor **box = push_box(L);
+        if ((*box = cnn_st_tensor(c, &j->f, buf, k)) == NULL) return fn_error(L, fn, "%s: %s", path, cnn_errmsg(c));
+        lua_rawset(L, tensors);
+    }
+    if (j->f.layout == NULL) return 1;
+    if ((j->layout = cnn_st_layout(c, &j->f)) == NULL) return fn_error(L, fn, "%s: %s", path, cnn_errmsg(c));
+    push_layout(L, j->layout, tensors);
     return 1;
 }
 
 static const luaL_Reg module_fns[] = {
-    { "safetensors_write", l_safetensors_write }, { "safetensors_tensor", l_safetensors_tensor }, { NULL, NULL }
+    { "safetensors_write", l_safetensors_write }, { "safetensors_load", l_safetensors_load }, { NULL, NULL }
 };
 
 static const luaL_Reg file_fns[] = { { "write", l_file_write }, { NULL, NULL } };
