@@ -96,7 +96,8 @@ test-torch: all
 FUZZ_CC   ?= clang-14
 FUZZ_TIME ?= 60
 FUZZ_CORE := $(filter-out csrc/lua_% csrc/init.c,$(SRC))
-FUZZ_BINS := build/fuzz/png_fuzz build/fuzz/idx_fuzz build/fuzz/bed_fuzz build/fuzz/csv_fuzz
+FUZZ_BINS := build/fuzz/png_fuzz build/fuzz/idx_fuzz build/fuzz/bed_fuzz build/fuzz/csv_fuzz \
+             build/fuzz/safetensors_fuzz build/fuzz/checkpoint_fuzz
 .PHONY: fuzz fuzz-build
 fuzz-build: $(FUZZ_BINS)
 build/fuzz/%: fuzz/%.c $(FUZZ_CORE) $(HDR)

@@ -17,7 +17,18 @@ typedef struct idx_src {
     z_stream z;
     int64_t out;            /* bytes delivered so far (of the decompressed data when gz) */
     int eof;
+    int stream_end;         /* gz: inflate reached the end of the member, its CRC and size checked */
 } idx_src;
+
+/* gz: hand zlib the next slice of the buffer (avail_in is 32-bit) */
+static void src_feed(idx_src *s) {
+    if (s->z.avail_in == 0 && s->pos < s->n) {
+        size_t k = s->n - s->pos > 0x40000000u ? 0x40000000u : s->n - s->pos;
+        s->z.next_in = (unsigned char *)s->buf + s->pos;    /* zlib's API is not const-correct; it only reads */
+        s->z.avail_in = (uInt)k;
+        s->pos += k;
+    }
+}
 
 /* reads up to len bytes; returns the count (less at the end), -1 on corrupt gzip data */
 static int64_t src_read(cnn_ctx *c, idx_src *s, unsigned char *dst, size_t len) {
@@ -30,13 +41,14 @@ static int64_t src_read(cnn_ctx *c, idx_src *s, unsigned char *dst, size_t len) 
     }
     size_t got = 0;
     while (got < len && !s->eof) {
+        src_feed(s);
         s->z.next_out = dst + got;
         s->z.avail_out = (uInt)(len - got > (1u << 30) ? (1u << 30) : len - got);
         uInt before = s->z.avail_out;
         int rc = inflate(&s->z, Z_NO_FLUSH);
         got += before - s->z.avail_out;
-        if (rc == Z_STREAM_END) s->eof = 1;
-        else if (rc == Z_BUF_ERROR && s->z.avail_in == 0) s->eof = 1;    /* input ran out: truncated */
+        if (rc == Z_STREAM_END) s->eof = s->stream_end = 1;
+        else if (rc == Z_BUF_ERROR && s->z.avail_in == 0 && s->pos == s->n) s->eof = 1;    /* input ran out: truncated */
         else if (rc != Z_OK) {
             cnn_seterr(c, "corrupt gzip data at byte %zu of the file: %s", (size_t)(s->z.next_in - s->buf),
                        s->z.msg ? s->z.msg : "inflate failed");
@@ -150,6 +162,18 @@ static cnn_tensor *decode(cnn_ctx *c, idx_src *s, cnn_dtype dt, double scale) {
         cnn_tensor_release(y);
         return NULL;
     }
+    if (s->gz && !s->stream_end) {
+        /* the data are complete but the member is not: its end or CRC/size trailer is missing */
+        cnn_seterr(c, "truncated gzip file at byte %zu: the compressed stream has no end or no CRC/size trailer", s->n);
+        cnn_tensor_release(y);
+        return NULL;
+    }
+    if (s->gz && s->z.avail_in + (s->n - s->pos) > 0) {
+        cnn_seterr(c, "unexpected data after the gzip stream at byte %zu of the file (%zu bytes of garbage or a second member)",
+                   s->pos - s->z.avail_in, (size_t)s->z.avail_in + (s->n - s->pos));
+        cnn_tensor_release(y);
+        return NULL;
+    }
     return y;
 }
 
@@ -160,8 +184,6 @@ cnn_tensor *cnn_idx_decode(cnn_ctx *c, const unsigned char *buf, size_t n, cnn_d
     s.n = n;
     s.gz = n >= 2 && buf[0] == 0x1f && buf[1] == 0x8b;
     if (!s.gz) return decode(c, &s, dt, scale);
-    s.z.next_in = (unsigned char *)buf;      /* zlib's API is not const-correct; it only reads */
-    s.z.avail_in = (uInt)(n > 0xffffffffu ? 0xffffffffu : n);
     if (inflateInit2(&s.z, 16 + MAX_WBITS) != Z_OK) { cnn_seterr(c, "out of memory"); return NULL; }
     cnn_tensor *y = decode(c, &s, dt, scale);
     inflateEnd(&s.z);

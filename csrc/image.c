@@ -4,6 +4,7 @@
  * lua/cnn/image.lua. Spec: image_spec.lua. Fuzzed by fuzz/png_fuzz.c. */
 #include "data.h"
 #include "tensor.h"
+#include "atomic_file.h"
 
 #include <errno.h>
 #include <math.h>
@@ -137,13 +138,24 @@ done:;
 
 /* ---- encoding ---- */
 
-typedef struct png_dst { char msg[256]; } png_dst;
+/* the encoder writes through atomic_file.c: a failed write (a full disk) leaves the old image */
+typedef struct png_dst { char msg[256]; cnn_ctx *c; cnn_afile a; } png_dst;
 
 static void dst_error(png_structp png, png_const_charp msg) {
     png_dst *d = png_get_error_ptr(png);
-    snprintf(d->msg, sizeof d->msg, "%s", msg);
+    if (d->msg[0] == 0) snprintf(d->msg, sizeof d->msg, "%s", msg);
     png_longjmp(png, 1);
 }
+
+static void dst_write(png_structp png, png_bytep p, size_t n) {
+    png_dst *d = png_get_io_ptr(png);
+    if (cnn_afile_write(d->c, &d->a, p, n) < 0) {
+        snprintf(d->msg, sizeof d->msg, "%s", cnn_errmsg(d->c));
+        png_error(png, "write failed");
+    }
+}
+
+static void dst_flush(png_structp png) { (void)png; }
 
 int cnn_png_write(cnn_ctx *c, const cnn_tensor *t, const char *path) {
     char desc[200];
@@ -164,20 +176,21 @@ int cnn_png_write(cnn_ctx *c, const cnn_tensor *t, const char *path) {
             pix[k * C + ch] = (unsigned char)lrintf(v * 255.0f);
         }
     cnn_tensor_release(x);
-    FILE *f = fopen(path, "wb");
-    if (f == NULL) { free(pix); return cnn_seterr(c, "cannot open for writing: %s", strerror(errno)); }
-    png_dst d = { "" };
+    png_dst d;
+    memset(&d, 0, sizeof d);
+    d.c = c;
+    if (cnn_afile_open(c, &d.a, path) < 0) { free(pix); return -1; }
     png_structp volatile png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &d, dst_error, src_warning);
     png_infop volatile info = png ? png_create_info_struct(png) : NULL;
     if (info == NULL || setjmp(png_jmpbuf(png))) {
         png_structp p = png;
         png_infop i = info;
         png_destroy_write_struct(p ? &p : NULL, i ? &i : NULL);
-        fclose(f);
+        cnn_afile_abort(&d.a);
         free(pix);
         return cnn_seterr(c, "%s", d.msg[0] ? d.msg : "out of memory");
     }
-    png_init_io(png, f);
+    png_set_write_fn(png, &d, dst_write, dst_flush);
     png_set_IHDR(png, info, (png_uint_32)W, (png_uint_32)H, 8, C == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB,
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);
@@ -187,8 +200,7 @@ int cnn_png_write(cnn_ctx *c, const cnn_tensor *t, const char *path) {
     png_infop i = info;
     png_destroy_write_struct(&p, &i);
     free(pix);
-    if (fclose(f) != 0) return cnn_seterr(c, "write failed: %s", strerror(errno));
-    return 0;
+    return cnn_afile_commit(c, &d.a);
 }
 
 /* ---- transforms: checks and dispatch; kernels in image.inc ---- */

@@ -1,30 +1,41 @@
-/* lua_serialize.c: the raw-byte half of cnn.save / cnn.load (lua/cnn/serialize.lua builds and parses
- * the safetensors JSON header). cnn.safetensors_write writes header + tensor bytes to a temporary
- * file beside the target, fsyncs it and renames it over the target, so a failed or interrupted
- * save leaves the old file intact; cnn.safetensors_tensor makes a tensor from a byte range of a
- * string. Data are little-endian, as on every machine cnn builds for. Spec: spec/serialize_spec.lua. */
+/* lua_serialize.c: the C half of cnn.save / cnn.load (lua/cnn/serialize.lua builds the header
+ * of a save). cnn.safetensors_write writes header + tensor bytes through
+ * atomic_file.c (temporary, fsync, rename), so a failed or interrupted save leaves the old file
+ * intact; cnn._file.write does the same for any bytes (plots); cnn.safetensors_load reads a file
+ * through the Lua-free checks of csrc/safetensors.c (header, entries, checkpoint layout). Data
+ * are little-endian, as on every machine cnn builds for. Spec: spec/serialize_spec.lua. */
 #include "lua_util.h"
+#include "atomic_file.h"
+#include "safetensors.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <sys/stat.h>
 
-/* the temporary file is closed and removed by this when anything fails */
-typedef struct { FILE *f; char *tmp; } pending_file;
+/* a save in progress: the temporary file and the tensors to write, retained, so that nothing
+ * the list's metamethods or a finalizer do can free them; __gc undoes it all when anything raises */
+typedef struct save_job { cnn_afile a; cnn_tensor **ts; lua_Integer n; } save_job;
 
-static void pending_drop(pending_file *p) {
-    if (p->f) fclose(p->f);
-    if (p->tmp) { unlink(p->tmp); free(p->tmp); }
-    p->f = NULL;
-    p->tmp = NULL;
+static int job_gc(lua_State *L) {
+    save_job *j = lua_touserdata(L, 1);
+    cnn_afile_abort(&j->a);
+    for (lua_Integer i = 0; j->ts && i < j->n; i++) cnn_tensor_release(j->ts[i]);
+    free(j->ts);
+    j->ts = NULL;
+    j->n = 0;
+    return 0;
 }
 
-static int pending_gc(lua_State *L) {
-    pending_drop(lua_touserdata(L, 1));
-    return 0;
+static save_job *push_job(lua_State *L) {
+    save_job *j = lua_newuserdatauv(L, sizeof *j, 0);
+    memset(j, 0, sizeof *j);
+    if (luaL_newmetatable(L, "cnn.save_job")) {
+        lua_pushcfunction(L, job_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    return j;
 }
 
 /* cnn.safetensors_write(path, header, {tensors in data order}) */
@@ -34,92 +45,139 @@ static int l_safetensors_write(lua_State *L) {
     size_t hlen;
     const char *header = luaL_checklstring(L, 2, &hlen);
     luaL_checktype(L, 3, LUA_TTABLE);
-    lua_Integer n = luaL_len(L, 3);
+    save_job *j = push_job(L);
+    /* the list is read raw and once: no __index/__len runs, so it cannot change under us */
+    lua_Integer n = (lua_Integer)lua_rawlen(L, 3);
+    if ((j->ts = calloc((size_t)n + 1, sizeof *j->ts)) == NULL) return fn_error(L, fn, "out of memory");
     for (lua_Integer i = 1; i <= n; i++) {            /* check everything before touching the disk */
-        lua_geti(L, 3, i);
+        lua_rawgeti(L, 3, i);
         cnn_tensor **b = luaL_testudata(L, -1, CNN_TENSOR_MT);
         if (b == NULL || *b == NULL) fn_error(L, fn, "tensor %lld to write is missing or closed", (long long)i);
+        cnn_tensor_retain(*b);
+        j->ts[j->n++] = *b;
         lua_pop(L, 1);
     }
-    pending_file *p = lua_newuserdatauv(L, sizeof *p, 0);
-    p->f = NULL;
-    p->tmp = NULL;
-    lua_newtable(L);
-    lua_pushcfunction(L, pending_gc);
-    lua_setfield(L, -2, "__gc");
-    lua_setmetatable(L, -2);
-    size_t pl = strlen(path);
-    if ((p->tmp = malloc(pl + 16)) == NULL) return fn_error(L, fn, "out of memory");
-    snprintf(p->tmp, pl + 16, "%s.tmp-XXXXXX", path);
-    int fd = mkstemp(p->tmp);
-    if (fd < 0) {
-        int err = errno;
-        free(p->tmp); p->tmp = NULL;
-        return fn_error(L, fn, "cannot create %s (its folder must exist and be writable): %s", path, strerror(err));
-    }
-    /* mkstemp makes the file 0600; a saved model gets the mode any new file would (0666 & ~umask).
-     * umask can only be read by setting it: set and restore at once. */
-    mode_t mask = umask(0);
-    umask(mask);
-    (void)fchmod(fd, 0666 & ~mask);
-    if ((p->f = fdopen(fd, "wb")) == NULL) { close(fd); pending_drop(p); return fn_error(L, fn, "cannot write %s: %s", path, strerror(errno)); }
+    cnn_ctx *c = ctx_of(L);
+    if (cnn_afile_open(c, &j->a, path) < 0) return fn_error(L, fn, "cannot write %s: %s", path, cnn_errmsg(c));
     unsigned char len8[8];
     for (int k = 0; k < 8; k++) len8[k] = (unsigned char)((uint64_t)hlen >> (8 * k));
-    int ok = fwrite(len8, 1, 8, p->f) == 8 && fwrite(header, 1, hlen, p->f) == hlen;
-    cnn_ctx *c = ctx_of(L);
-    for (lua_Integer i = 1; ok && i <= n; i++) {
-        lua_geti(L, 3, i);
-        cnn_tensor *t = *(cnn_tensor **)lua_touserdata(L, -1);
-        lua_pop(L, 1);
-        cnn_tensor *ct = cnn_contiguous(c, t);
-        if (ct == NULL) { pending_drop(p); return fail(L, fn); }
+    int ok = cnn_afile_write(c, &j->a, len8, 8) == 0 && cnn_afile_write(c, &j->a, header, hlen) == 0;
+    for (lua_Integer i = 0; ok && i < j->n; i++) {
+        cnn_tensor *ct = cnn_contiguous(c, j->ts[i]);
+        if (ct == NULL) return fail(L, fn);            /* __gc removes the temporary */
         size_t nb = (size_t)cnn_numel(ct) * cnn_dtype_size(ct->dtype);
-        ok = nb == 0 || fwrite(cnn_data(ct), 1, nb, p->f) == nb;
+        ok = cnn_afile_write(c, &j->a, cnn_data(ct), nb) == 0;
         cnn_tensor_release(ct);
     }
-    ok = ok && fflush(p->f) == 0 && fsync(fileno(p->f)) == 0;
-    int err = errno;
-    ok = (fclose(p->f) == 0) && ok;
-    p->f = NULL;
-    if (!ok || rename(p->tmp, path) != 0) {
-        if (ok) err = errno;
-        pending_drop(p);
-        return fn_error(L, fn, "cannot write %s: %s", path, strerror(err));
-    }
-    free(p->tmp);
-    p->tmp = NULL;
+    if (!ok || cnn_afile_commit(c, &j->a) < 0) return fn_error(L, fn, "cannot write %s: %s", path, cnn_errmsg(c));
     return 0;
 }
 
-/* cnn.safetensors_tensor(bytes, offset, nbytes, {shape}, dtype): offset is 0-based */
-static int l_safetensors_tensor(lua_State *L) {
+/* cnn._file.write(path, bytes [, fn]): bytes into path through the temporary file and rename
+ * (the plots' writer) */
+static int l_file_write(lua_State *L) {
+    const char *fn = lua_type(L, 3) == LUA_TSTRING ? lua_tostring(L, 3) : "_file.write";
+    if (lua_type(L, 1) != LUA_TSTRING) arg_error(L, fn, 2, "path", "expected a string, got %s", luaL_typename(L, 1));
+    const char *path = lua_tostring(L, 1);
+    size_t n;
+    const char *bytes = luaL_checklstring(L, 2, &n);
+    save_job *j = push_job(L);
+    cnn_ctx *c = ctx_of(L);
+    if (cnn_afile_open(c, &j->a, path) < 0 || cnn_afile_write(c, &j->a, bytes, n) < 0 || cnn_afile_commit(c, &j->a) < 0)
+        return fn_error(L, fn, "cannot write %s: %s", path, cnn_errmsg(c));
+    lua_pushstring(L, path);
+    return 1;
+}
+
+/* a load in progress: the parsed header and layout, freed by __gc whatever raises */
+typedef struct load_job { cnn_st_file f; cnn_json *layout; } load_job;
+
+static int load_gc(lua_State *L) {
+    load_job *j = lua_touserdata(L, 1);
+    cnn_st_free(&j->f);
+    cnn_json_free(j->layout);
+    j->layout = NULL;
+    return 0;
+}
+
+/* the Lua value of a checked layout node v (csrc/safetensors.c checked every form) */
+static void push_layout(lua_State *L, const cnn_json *v, int tensors) {
+    luaL_checkstack(L, 4, "cnn.load: the layout is nested too deeply");
+    if (v->type == CNN_JSTR) { lua_pushlstring(L, v->str, v->len); return; }
+    if (v->type == CNN_JBOOL) { lua_pushboolean(L, v->boolean); return; }
+    const cnn_json *m = &v->kid[0];
+    switch (m->key[0]) {
+    case 't': lua_pushlstring(L, m->str, m->len); lua_rawget(L, tensors); return;
+    case 'i': lua_pushinteger(L, (lua_Integer)strtoll(m->str, NULL, 10)); return;
+    case 'f': lua_pushnumber(L, strtod(m->str, NULL)); return;
+    default:
+        lua_createtable(L, 0, (int)(m->n < 1000000 ? m->n : 0));
+        for (size_t q = 0; q < m->n; q++) {
+            push_layout(L, &m->kid[q].kid[0], tensors);
+            push_layout(L, &m->kid[q].kid[1], tensors);
+            lua_rawset(L, -3);
+        }
+    }
+}
+
+/* cnn.safetensors_load(path) -> the checkpoint as saved (its layout), or a table name -> tensor
+ * for files written elsewhere */
+static int l_safetensors_load(lua_State *L) {
     const char *fn = "load";
-    size_t len;
-    const char *s = luaL_checklstring(L, 1, &len);
-    int64_t off = check_int(L, 2, fn, "offset"), nb = check_int(L, 3, fn, "nbytes");
-    cnn_shape sh;
-    check_shape(L, 4, fn, "shape", &sh, 0, NULL);
-    cnn_dtype dt = check_dtype(L, 5, fn, "dtype");
-    if (cnn_shape_check(ctx_of(L), &sh) < 0) return fail(L, fn);
-    if (off < 0 || nb < 0 || (uint64_t)off > len || (uint64_t)nb > len - (uint64_t)off)
-        return fn_error(L, fn, "bytes %lld..%lld lie outside the %zu bytes read", (long long)off, (long long)(off + nb), len);
-    if ((uint64_t)nb != (uint64_t)cnn_shape_numel(&sh) * cnn_dtype_size(dt))
-        return fn_error(L, fn, "%lld bytes cannot hold %s %lld elements", (long long)nb, cnn_dtype_name(dt),
-                        (long long)cnn_shape_numel(&sh));
-    cnn_tensor **box = push_box(L);
-    if ((*box = cnn_empty(ctx_of(L), &sh, dt)) == NULL) return fail(L, fn);
-    if (nb) memcpy(cnn_data(*box), s + off, (size_t)nb);
+    const char *path = luaL_checkstring(L, 1);
+    FILE *fp = fopen(path, "rb");
+    if (fp == NULL) return fn_error(L, fn, "cannot open %s: %s", path, strerror(errno));
+    luaL_Buffer b;                       /* a Lua memory error here would leak fp: the state is lost then anyway */
+    luaL_buffinit(L, &b);
+    size_t got;
+    do {
+        char *dst = luaL_prepbuffsize(&b, 1 << 16);
+        got = fread(dst, 1, 1 << 16, fp);
+        luaL_addsize(&b, got);
+    } while (got > 0);
+    int bad = ferror(fp);
+    fclose(fp);
+    if (bad) return fn_error(L, fn, "%s: read error: %s", path, strerror(errno));
+    luaL_pushresult(&b);
+    size_t n;
+    const unsigned char *buf = (const unsigned char *)lua_tolstring(L, -1, &n);
+    load_job *j = lua_newuserdatauv(L, sizeof *j, 0);
+    memset(j, 0, sizeof *j);
+    if (luaL_newmetatable(L, "cnn.load_job")) {
+        lua_pushcfunction(L, load_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    cnn_ctx *c = ctx_of(L);
+    if (cnn_st_parse(c, buf, n, &j->f) < 0) return fn_error(L, fn, "%s: %s", path, cnn_errmsg(c));
+    lua_createtable(L, 0, (int)j->f.n);
+    int tensors = lua_gettop(L);
+    for (size_t k = 0; k < j->f.n; k++) {
+        lua_pushlstring(L, j->f.e[k].name, j->f.e[k].namelen);
+        cnn_tensor **box = push_box(L);
+        if ((*box = cnn_st_tensor(c, &j->f, buf, k)) == NULL) return fn_error(L, fn, "%s: %s", path, cnn_errmsg(c));
+        lua_rawset(L, tensors);
+    }
+    if (j->f.layout == NULL) return 1;
+    if ((j->layout = cnn_st_layout(c, &j->f)) == NULL) return fn_error(L, fn, "%s: %s", path, cnn_errmsg(c));
+    push_layout(L, j->layout, tensors);
     return 1;
 }
 
 static const luaL_Reg private_fns[] = {
-    { "safetensors_write", l_safetensors_write }, { "safetensors_tensor", l_safetensors_tensor }, { NULL, NULL }
+    { "safetensors_write", l_safetensors_write }, { "safetensors_load", l_safetensors_load }, { NULL, NULL }
 };
 
-/* cnn._serialize: private, called by lua/cnn/serialize.lua (cnn.save, cnn.load) only */
+static const luaL_Reg file_fns[] = { { "write", l_file_write }, { NULL, NULL } };
+
+/* cnn._serialize: private, called by lua/cnn/serialize.lua (cnn.save, cnn.load) only;
+ * cnn._file.write: the atomic writer for the Lua modules (plots, CSV, ...) */
 void cnn_open_serialize(lua_State *L, int ctx, int module, int methods) {
     (void)methods;
     lua_newtable(L);
     register_fns(L, private_fns, ctx, lua_gettop(L), 0);
     lua_setfield(L, module, "_serialize");
+    lua_newtable(L);
+    register_fns(L, file_fns, ctx, lua_gettop(L), 0);
+    lua_setfield(L, module, "_file");
 }

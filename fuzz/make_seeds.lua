@@ -28,3 +28,26 @@ put("bed_fuzz", "5x3", string.char(5, 0, 3, 0) .. "\x6c\x1b\x01" .. string.char(
 put("bed_fuzz", "9x1", string.char(9, 0, 1, 0) .. "\x6c\x1b\x01" .. string.char(0x1b, 0xe4, 0x02))
 put("csv_fuzz", "quoted", ',id,"a, ""b""",c\n1,"x\ny",NA\r\n2,,3,\n')
 put("csv_fuzz", "raw", " FID IID PAT MAT SEX PHENOTYPE rs1_A\nf1 s1 0 0 1 -9 2\n")
+-- safetensors files as cnn.save writes them (a tensor, a state_dict, a checkpoint with plain
+-- values), one as other writers do (no layout), and for checkpoint_fuzz the layouts alone
+package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
+package.cpath = "lua/?.so;" .. package.cpath
+local cnn = require "cnn"
+os.execute("mkdir -p fuzz/seeds/safetensors_fuzz fuzz/seeds/checkpoint_fuzz")
+local function saved(name, obj)
+  local p = "fuzz/seeds/safetensors_fuzz/" .. name
+  cnn.save(obj, p)
+  local fh = io.open(p, "rb"); local s = fh:read("a"); fh:close()
+  return s
+end
+saved("tensor", cnn.tensor({ 1, 2, 3 }))
+saved("state", { ["0.weight"] = cnn.ones(2, 3), ["0.bias"] = cnn.zeros(2, "float64") })
+local ck = saved("checkpoint", { epoch = 3, lr = 0.1, name = "run", best = false, hist = { 0.5, 0.25 }, [7] = "x",
+                                  w = { w = cnn.ones(2) }, empty = {} })
+local h = '{"__metadata__":{"format":"pt"},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}'
+put("safetensors_fuzz", "plain", string.pack("<i8", #h) .. h .. string.pack("<f", 1.5))
+local n = string.unpack("<i8", ck)
+local layout = require("cjson").decode(ck:sub(9, 8 + n)).__metadata__["cnn.lua"]
+put("checkpoint_fuzz", "checkpoint", layout)
+put("checkpoint_fuzz", "tensors", '{"a":[["w",{"t":"w"}],["b",{"t":"b"}],[{"i":"1"},{"t":"tensor"}],[true,{"f":"1e300"}]]}')
+put("checkpoint_fuzz", "empty", '{"a":{}}')

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 static void fix_crcs(unsigned char *b, size_t n) {
@@ -40,8 +41,15 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n) {
         return 0;
     }
     if (cnn_numel(t) <= 4096) {
-        char path[64];
-        snprintf(path, sizeof path, "/tmp/png_fuzz_%d.png", (int)getpid());
+        /* the writer goes through atomic_file.c (temporary, fsync, rename): on tmpfs, in a
+         * folder of its own, so fsync and the scan for stale temporaries cost nothing */
+        static char path[96];
+        if (path[0] == 0) {
+            char dir[64];
+            snprintf(dir, sizeof dir, "/dev/shm/png_fuzz_%d", (int)getpid());
+            if (mkdir(dir, 0700) != 0) snprintf(dir, sizeof dir, "/tmp");
+            snprintf(path, sizeof path, "%s/out_%d.png", dir, (int)getpid());
+        }
         cnn_png_write(c, t, path);
         unlink(path);
     }

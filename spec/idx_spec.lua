@@ -72,6 +72,29 @@ describe("cnn.data.idx", function()
     H.errors(function() idx.load(bad) end, bad .. ": corrupt gzip data at byte")
   end)
 
+  it("checks the gzip trailer and refuses data after the stream", function()
+    local g = gzip(file("tr.idx", u8))
+    local f = io.open(g, "rb"); local s = f:read("a"); f:close()
+    local n = #s
+    local none = file("notrailer.idx.gz", s:sub(1, n - 8))        -- the data are all there, CRC and size are not
+    H.errors(function() idx.load(none) end, "cnn.data.idx.load: " .. none ..
+      (": truncated gzip file at byte %d: the compressed stream has no end or no CRC/size trailer"):format(n - 8))
+    local half = file("halftrailer.idx.gz", s:sub(1, n - 3))
+    H.errors(function() idx.load(half) end, half .. ": truncated gzip file at byte " .. (n - 3))
+    local crc = file("crc.idx.gz", s:sub(1, n - 8) .. string.char((s:byte(n - 7) + 1) % 256) .. s:sub(n - 6))
+    H.errors(function() idx.load(crc) end, crc .. ": corrupt gzip data at byte " .. (n - 4) .. " of the file: incorrect data check")
+    local junk = file("junk.idx.gz", s .. "garbage")
+    H.errors(function() idx.load(junk) end, junk ..
+      (": unexpected data after the gzip stream at byte %d of the file (7 bytes of garbage or a second member)"):format(n))
+    local two = file("two.idx.gz", s .. s)
+    H.errors(function() idx.load(two) end, two ..
+      (": unexpected data after the gzip stream at byte %d of the file (%d bytes"):format(n, n))
+    H.close(idx.load(g), { { 0, 1, 2 }, { 253, 254, 255 } }, 0)
+    local ok, e = pcall(function() local t = idx.load(junk); return t end)
+    assert.is_false(ok)
+    assert.matches("^spec/idx_spec.lua:%d+: cnn.data.idx.load: ", e)     -- the caller's line, not the module's
+  end)
+
   it("leaks nothing", function()
     local p = file("leak.idx", u8)
     H.no_leak(function() idx.load(p); pcall(idx.load, dir .. "/none") end)

@@ -29,6 +29,24 @@ describe("cnn.data.sequence", function()
       "cnn.data.sequence.read_fasta: " .. p .. ": line 3, column 3: unknown base 'X' (expected one of ACGTN)")
   end)
 
+  it("refuses a record without sequence (a truncated file) at read time, naming file and line", function()
+    local cut = file("cut.fa", ">s1\nACGT\n>s2\n")
+    H.errors(function() seq.read_fasta(cut) end,
+      "cnn.data.sequence.read_fasta: " .. cut .. ": line 3: record 's2' has no sequence (is the file truncated?)")
+    local cut2 = file("cut2.fa", ">s1\nACGT\n>s2")
+    H.errors(function() seq.read_fasta(cut2) end, cut2 .. ": line 3: record 's2' has no sequence")
+    local mid = file("mid.fa", ">s1\n\n>s2\nACGT\n")
+    H.errors(function() seq.read_fasta(mid) end, mid .. ": line 1: record 's1' has no sequence")
+    local ok, e = pcall(function() local ids = seq.read_fasta(cut); return ids end)
+    assert.is_false(ok)
+    assert.matches("^spec/sequence_spec.lua:%d+: ", e)         -- the caller's line, not the module's
+    -- a last line without its newline is complete
+    local ids, seqs = seq.read_fasta(file("nonl.fa", ">s1\nACGT\n>s2\nTTGA"))
+    assert.are.same({ "s1", "s2" }, ids)
+    assert.are.same({ "ACGT", "TTGA" }, seqs)
+    H.errors(function() seq.read_fasta(nil) end, "cnn.data.sequence.read_fasta: argument 1 (path): expected a string, got nil")
+  end)
+
   it("one-hot encodes to (N,4,L) with N as 0.25", function()
     local x = seq.one_hot({ "ACGT", "nTaa" })
     assert.are.same({ 2, 4, 4 }, x:size())

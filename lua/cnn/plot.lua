@@ -19,16 +19,12 @@ local function vec(v, fn, what)
   fail(fn, what .. ": expected a tensor or a table of numbers, got " .. type(v))
 end
 
--- atomic write: a half-written figure never replaces a good one
+-- through the library's one atomic writer (csrc/atomic_file.c): a half-written figure never
+-- replaces a good one, and no temporary is left behind
 local function write(path, parts, fn)
   if type(path) ~= "string" then fail(fn, "argument 2 (path): expected a string, got " .. type(path)) end
-  local tmp = path .. ".tmp"
-  local f, err = io.open(tmp, "w")
-  if not f then fail(fn, "cannot write " .. path .. ": " .. tostring(err)) end
-  f:write(table.concat(parts, "\n"), "\n")
-  f:close()
-  local ok, e2 = os.rename(tmp, path)
-  if not ok then os.remove(tmp); fail(fn, "cannot write " .. path .. ": " .. tostring(e2)) end
+  local ok, e = pcall(cnn._file.write, path, table.concat(parts, "\n") .. "\n", "plot." .. fn)
+  if not ok then error((tostring(e):gsub("^[^:]*:%d+: ", "")), 3) end   -- at the caller's line
   return path
 end
 

@@ -2,13 +2,13 @@
 -- header length, JSON header {name = {dtype, shape, data_offsets}}, raw little-endian data).
 -- obj is a tensor, a table of tensors (a state_dict) or a checkpoint table of tensors and plain Lua
 -- values; its layout is kept, exactly typed, in __metadata__["cnn.lua"]. Files written elsewhere
--- (no such entry) load as a table name -> tensor. The JSON parser is lua-cjson (Debian package).
--- Raw bytes and the atomic write: csrc/lua_serialize.c. Spec: spec/serialize_spec.lua.
+-- (no such entry) load as a table name -> tensor. Saving encodes JSON with lua-cjson (Debian
+-- package); loading parses and checks everything in C (csrc/safetensors.c, fuzzed), and the
+-- atomic write is csrc/atomic_file.c. Spec: spec/serialize_spec.lua.
 local cnn = require "cnn"
 
 local S = {}
 
-local DTYPES = { F32 = "float32", F64 = "float64" }
 local CODES = { float32 = "F32", float64 = "F64" }
 local SIZES = { F32 = 4, F64 = 8 }
 
@@ -81,79 +81,12 @@ function S.save(obj, path)
   if not ok then error((tostring(e):gsub("^[^:]*:%d+: ", "")), 2) end   -- at the caller's line
 end
 
-local function decode(fn, v, tensors)
-  if type(v) ~= "table" then return v end
-  if v.t then
-    local t = tensors[v.t]
-    if not t then error(("%s: the layout names tensor '%s', which the file lacks"):format(fn, tostring(v.t)), 0) end
-    return t
-  elseif v.i then return math.tointeger(tonumber(v.i))
-  elseif v.f then return tonumber(v.f)
-  elseif v.a then
-    local out = {}
-    for _, kv in ipairs(v.a) do out[decode(fn, kv[1], tensors)] = decode(fn, kv[2], tensors) end
-    return out
-  end
-  error(fn .. ": the layout in __metadata__ is malformed", 0)
-end
-
 function S.load(path)
   local fn = "cnn.load"
   if type(path) ~= "string" then error(fn .. ": argument 1 (path): expected a file name, got " .. type(path), 2) end
-  local cj = json(fn)
-  local f, err = io.open(path, "rb")
-  if not f then error(fn .. ": cannot open " .. err, 2) end
-  local bytes = f:read("a")
-  f:close()
-  local function bad(msg, ...) error(("%s: %s: " .. msg):format(fn, path, ...), 3) end
-  if #bytes < 8 then bad("not a safetensors file (%d bytes, shorter than the 8-byte header length)", #bytes) end
-  local n = string.unpack("<i8", bytes)
-  if bytes:sub(9, 9) ~= "{" then
-    bad("not a safetensors file (byte 9 is %q, not the '{' that opens the JSON header)", bytes:sub(9, 9))
-  end
-  if n <= 0 or n > #bytes - 8 then bad("truncated or corrupt: the header length %d exceeds the %d bytes that follow", n, #bytes - 8) end
-  local ok, header = pcall(cj.decode, bytes:sub(9, 8 + n))
-  if not ok or type(header) ~= "table" then bad("the header is not a JSON object (%s)", ok and type(header) or header) end
-  local data_start, data_len = 8 + n, #bytes - 8 - n
-  local tensors, ranges = {}, {}
-  for name, e in pairs(header) do
-    if name ~= "__metadata__" then
-      if type(e) ~= "table" or type(e.shape) ~= "table" or type(e.data_offsets) ~= "table" then
-        bad("entry '%s' lacks dtype, shape or data_offsets", name)
-      end
-      local dt = DTYPES[e.dtype]
-      if not dt then bad("tensor '%s' has dtype %s; cnn reads F32 and F64", name, tostring(e.dtype)) end
-      local shape, numel = {}, 1
-      for i, s in ipairs(e.shape) do
-        shape[i] = math.tointeger(s)
-        if not shape[i] or shape[i] < 0 then bad("tensor '%s' has a bad shape", name) end
-        numel = numel * shape[i]
-      end
-      local b, x = math.tointeger(e.data_offsets[1]), math.tointeger(e.data_offsets[2])
-      if not b or not x or b < 0 or x < b or x > data_len then
-        bad("tensor '%s' has data_offsets outside the %d data bytes", name, data_len)
-      end
-      if x - b ~= numel * SIZES[e.dtype] then
-        bad("tensor '%s': data_offsets hold %d bytes but %s [%s] needs %d", name, x - b, dt,
-            table.concat(shape, ","), numel * SIZES[e.dtype])
-      end
-      ranges[#ranges + 1] = { b, x, name }
-      tensors[name] = cnn._serialize.safetensors_tensor(bytes, data_start + b, x - b, shape, dt)
-    end
-  end
-  table.sort(ranges, function(a, b) return a[1] < b[1] end)
-  local pos = 0
-  for _, r in ipairs(ranges) do
-    if r[1] ~= pos then bad("tensor '%s' starts at byte %d where %d was expected (overlap or gap)", r[3], r[1], pos) end
-    pos = r[2]
-  end
-  if pos ~= data_len then bad("the tensors cover %d of the %d data bytes", pos, data_len) end
-  local meta = header.__metadata__
-  local layout = type(meta) == "table" and meta["cnn.lua"]
-  if not layout then return tensors end
-  local ok2, tree = pcall(cj.decode, layout)
-  if not ok2 then bad("the layout in __metadata__ is not valid JSON") end
-  return decode(fn, tree, tensors)
+  local ok, r = pcall(cnn._serialize.safetensors_load, path)
+  if not ok then error((tostring(r):gsub("^[^:]*:%d+: ", "")), 2) end          -- at the caller's line
+  return r
 end
 
 return S

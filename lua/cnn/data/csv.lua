@@ -10,9 +10,13 @@ local csv = {}
 --   { names = {...}, columns = {name -> column}, list = {column, ...}, nrows = n }
 -- without a header, columns are named "V1", "V2", ...; sep=" " splits on runs of blanks
 function csv.read(path, opts)
+  if opts ~= nil and type(opts) ~= "table" then
+    error("cnn.data.csv.read: argument 2 (options): expected a table, got " .. type(opts), 2)
+  end
   opts = opts or {}
-  local names, list, nrows = D.csv_read(path, { sep = opts.sep, header = opts.header ~= false,
-                                                numeric = opts.numeric ~= false, fn = "data.csv.read" })
+  local ok, names, list, nrows = pcall(D.csv_read, path, { sep = opts.sep, header = opts.header ~= false,
+                                                           numeric = opts.numeric ~= false, fn = "data.csv.read" })
+  if not ok then error((tostring(names):gsub("^[^:]*:%d+: ", "")), 2) end   -- at the caller's line
   if not names then
     names = {}
     for j = 1, #list do names[j] = "V" .. j end

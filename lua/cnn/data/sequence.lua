@@ -6,7 +6,11 @@ local sequence = {}
 
 -- read_fasta(path) -> ids, seqs (tables of strings). Without any '>' header line, every
 -- non-empty line is a sequence and its id is its line number. Letters: A C G T N (any case).
+-- A record whose header has no sequence line (a file cut after a header) is an error naming the
+-- line; a last line without its newline is accepted.
 function sequence.read_fasta(path, opts)
+  local fn = "cnn.data.sequence.read_fasta"
+  if type(path) ~= "string" then error(("%s: argument 1 (path): expected a string, got %s"):format(fn, type(path)), 2) end
   opts = opts or {}
   local bad = "[^" .. (opts.alphabet or "ACGTN") .. (opts.alphabet or "ACGTN"):lower() .. "]"
   local f, err = io.open(path, "rb")
@@ -14,14 +18,21 @@ function sequence.read_fasta(path, opts)
   local text = f:read("a")
   f:close()
   local ids, seqs, parts, fasta = {}, {}, nil, text:match("^%s*>") ~= nil
-  local ln = 0
+  local ln, hline = 0, 0
+  local function close_record()
+    if not parts then return end
+    if #parts == 0 then
+      error(("%s: %s: line %d: record '%s' has no sequence (is the file truncated?)"):format(fn, path, hline, ids[#ids]), 3)
+    end
+    seqs[#seqs + 1] = table.concat(parts)
+  end
   for line in (text .. "\n"):gmatch("([^\n]*)\n") do
     ln = ln + 1
     line = line:gsub("\r$", "")
     if fasta and line:sub(1, 1) == ">" then
-      if parts then seqs[#seqs + 1] = table.concat(parts) end
+      close_record()
       ids[#ids + 1] = line:match("^>%s*(%S*)")
-      parts = {}
+      parts, hline = {}, ln
     elseif line:match("%S") then
       line = line:gsub("%s+$", "")
       local col = line:find(bad)
@@ -33,7 +44,7 @@ function sequence.read_fasta(path, opts)
       else ids[#ids + 1] = tostring(ln); seqs[#seqs + 1] = line end
     end
   end
-  if parts then seqs[#seqs + 1] = table.concat(parts) end
+  close_record()
   return ids, seqs
 end
 
