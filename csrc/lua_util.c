@@ -36,9 +36,9 @@ int push_result(lua_State *L, cnn_tensor **box, const char *fn) {
 }
 
 int push_map(lua_State *L, const char *fn, const char *arg, cnn_tensor *(*f)(cnn_ctx *, const cnn_tensor *)) {
-    cnn_tensor *t = check_tensor(L, 1, fn, arg);
-    cnn_tensor **box = push_box(L);
-    *box = f(ctx_of(L), t);
+    check_tensor(L, 1, fn, arg);
+    cnn_tensor **box = push_box(L);              /* may run finalizers: fetch the tensor after it */
+    *box = f(ctx_of(L), check_tensor(L, 1, fn, arg));
     return push_result(L, box, fn);
 }
 
@@ -85,6 +85,15 @@ cnn_tensor *check_tensor(lua_State *L, int idx, const char *fn, const char *name
     if (box == NULL) arg_error(L, fn, idx, name, "expected a tensor, got %s", luaL_typename(L, idx));
     if (*box == NULL) arg_error(L, fn, idx, name, "the tensor was closed");
     return *box;
+}
+
+cnn_tensor *hold_tensor(lua_State *L, int idx, const char *fn, const char *name) {
+    check_tensor(L, idx, fn, name);                   /* the argument error first */
+    cnn_tensor **hold = push_box(L);                  /* may run finalizers, which may close it */
+    cnn_tensor *t = check_tensor(L, idx, fn, name);
+    cnn_tensor_retain(t);
+    *hold = t;
+    return t;
 }
 
 cnn_tensor *opt_tensor(lua_State *L, int idx, const char *fn, const char *name) {
@@ -134,10 +143,11 @@ static int64_t shape_size(lua_State *L, int idx, const char *fn, const char *nam
 void check_shape(lua_State *L, int idx, const char *fn, const char *name, cnn_shape *s, int allow_neg1, int *next) {
     s->ndim = 0;
     if (lua_istable(L, idx) && !is_tensor(L, idx)) {
-        lua_Integer n = luaL_len(L, idx);
+        /* raw: no __len/__index (no Lua code) runs while a caller may hold tensor pointers */
+        lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
         if (n > CNN_MAX_DIM) arg_error(L, fn, idx, name, "expected at most %d sizes, got %lld", CNN_MAX_DIM, (long long)n);
         for (int i = 1; i <= n; i++) {
-            lua_geti(L, idx, i);
+            lua_rawgeti(L, idx, i);
             s->size[s->ndim++] = shape_size(L, idx, fn, name, allow_neg1, i);
             lua_pop(L, 1);
         }
@@ -159,37 +169,36 @@ void check_shape(lua_State *L, int idx, const char *fn, const char *name, cnn_sh
     if (next) *next = i;
 }
 
-cnn_dtype check_dtype(lua_State *L, int idx, const char *fn, const char *name) {
-    const char *s = lua_tostring(L, idx);
-    if (lua_type(L, idx) != LUA_TSTRING)
-        arg_error(L, fn, idx, name, "expected \"float32\" or \"float64\", got %s", luaL_typename(L, idx));
+/* the dtype named by the string at vidx, reported as argument argn (name) if it is not one */
+static cnn_dtype dtype_at(lua_State *L, int vidx, int argn, const char *fn, const char *name) {
+    if (lua_type(L, vidx) != LUA_TSTRING)
+        arg_error(L, fn, argn, name, "expected \"float32\" or \"float64\", got %s", luaL_typename(L, vidx));
+    const char *s = lua_tostring(L, vidx);
     if (strcmp(s, "float32") == 0 || strcmp(s, "float") == 0) return CNN_F32;
     if (strcmp(s, "float64") == 0 || strcmp(s, "double") == 0) return CNN_F64;
-    arg_error(L, fn, idx, name, "expected \"float32\" or \"float64\", got \"%s\"", s);
+    arg_error(L, fn, argn, name, "expected \"float32\" or \"float64\", got \"%s\"", s);
     return CNN_F32;
 }
 
+cnn_dtype check_dtype(lua_State *L, int idx, const char *fn, const char *name) {
+    return dtype_at(L, idx, idx, fn, name);
+}
+
 void check_opts(lua_State *L, int idx, const char *fn, cnn_dtype *dt, int *requires_grad) {
+    static const char *const with_rg[] = { "dtype", "requires_grad", NULL };
+    static const char *const dtype_only[] = { "dtype", NULL };
     *dt = CNN_F32;
     if (requires_grad) *requires_grad = 0;
     if (lua_isnoneornil(L, idx)) return;
     if (lua_type(L, idx) == LUA_TSTRING) { *dt = check_dtype(L, idx, fn, "dtype"); return; }
     if (!lua_istable(L, idx))
         arg_error(L, fn, idx, "options", "expected a dtype string or an options table, got %s", luaL_typename(L, idx));
-    int top = lua_gettop(L);
-    if (lua_getfield(L, idx, "dtype") != LUA_TNIL) *dt = check_dtype(L, lua_gettop(L), fn, "dtype");
-    lua_settop(L, top);
-    if (lua_getfield(L, idx, "requires_grad") != LUA_TNIL) {
-        if (requires_grad == NULL) fn_error(L, fn, "option requires_grad is not accepted here");
+    check_options(L, idx, fn, requires_grad ? with_rg : dtype_only);
+    if (opt_rawget(L, idx, "dtype") != LUA_TNIL) *dt = dtype_at(L, lua_gettop(L), idx, fn, "options");
+    lua_pop(L, 1);
+    if (requires_grad) {
+        opt_rawget(L, idx, "requires_grad");
         *requires_grad = lua_toboolean(L, -1);
-    }
-    lua_settop(L, top);
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-        if (k == NULL || (strcmp(k, "dtype") != 0 && strcmp(k, "requires_grad") != 0))
-            arg_error(L, fn, idx, "options", "unknown option '%s' (expected dtype, requires_grad)",
-                      k ? k : luaL_typename(L, -2));
         lua_pop(L, 1);
     }
 }

@@ -1,0 +1,128 @@
+-- Hostile tables: a shape, list or options table whose metamethods (__index, __len) close a
+-- tensor the same call is using. The bindings read such tables raw (no Lua code runs while
+-- they parse their arguments) and fetch tensor pointers last, so these calls work as if the
+-- metamethods were not there, or raise a clear error; never a use-after-free (run under ASan:
+-- make test-asan). Bindings: csrc/lua_*.c; helpers check_shape/check_options in lua_util.c.
+local cnn = require "cnn"
+local F = cnn.F
+
+local function close(t) getmetatable(t).__close(t) end
+
+-- a table with the given raw contents whose __len and __index close every tensor in `victims`
+-- (and collect), recording that they ran
+local fired
+local function hostile(contents, victims)
+  local function attack()
+    fired = true
+    for _, v in ipairs(victims) do close(v) end
+    collectgarbage()
+    collectgarbage()
+  end
+  return setmetatable(contents or {}, {
+    __len = function() attack(); return 2 end,
+    __index = function() attack(); return nil end,
+  })
+end
+
+-- runs fn (which builds its hostile tables), which must succeed or raise a "cnn." message;
+-- the metamethods must never have run
+local function survives(fn)
+  fired = false
+  local ok, err = pcall(fn)
+  assert.is_false(fired, "a metamethod ran while the binding parsed its arguments")
+  if not ok then assert.matches("cnn%.", tostring(err)) end
+  return ok, err
+end
+
+describe("hostile tables never run Lua code during argument parsing", function()
+  it("shape tables: view, reshape, expand, zeros, permute, sum, split", function()
+    local t = cnn.rand(2, 3)
+    survives(function() return t:view(hostile({3, 2}, {t})) end)
+    survives(function() return t:reshape(hostile({6}, {t})) end)
+    survives(function() return cnn.rand(1, 3):expand(hostile({2, 3}, {t})) end)
+    survives(function() return t:permute(hostile({2, 1}, {t})) end)
+    survives(function() return cnn.sum(t, hostile({1, 2}, {t})) end)
+    survives(function() return t:split(hostile({1, 1}, {t}), 1) end)
+    survives(function() return cnn.zeros(hostile({2, 2}, {t})) end)
+    assert.are.same({3, 2}, t:view(hostile({3, 2}, {t})):size())
+    assert.are.equal(6, t:numel())                     -- still open
+  end)
+
+  it("cnn.tensor: nested data and options", function()
+    local t = cnn.rand(2)
+    survives(function() return cnn.tensor(hostile({hostile({1, 2}, {t}), {3, 4}}, {t})) end)
+    survives(function() return cnn.tensor(t, hostile({dtype = "float64"}, {t})) end)
+    assert.are.same({2}, t:size())
+  end)
+
+  it("conv and pool options, kernel and size pairs", function()
+    local x, w = cnn.randn(1, 2, 6, 6), cnn.randn(3, 2, 3, 3)
+    local ok = survives(function() return F.conv2d(x, w, nil, hostile({padding = hostile({1, 1}, {x, w})}, {x, w})) end)
+    assert.is_true(ok)
+    survives(function() return F.conv1d(cnn.randn(1, 2, 8), cnn.randn(3, 2, 3), nil, hostile({}, {x})) end)
+    x = cnn.randn(1, 2, 6, 6)
+    assert.is_true((survives(function() return F.max_pool2d(x, hostile({2, 2}, {x}), hostile({}, {x})) end)))
+    assert.is_true((survives(function() return F.avg_pool2d(x, 2, hostile({stride = hostile({2, 2}, {x})}, {x})) end)))
+    assert.is_true((survives(function() return F.adaptive_avg_pool2d(x, hostile({3, 3}, {x})) end)))
+    assert.are.same({1, 2, 6, 6}, x:size())
+  end)
+
+  it("loss, batch_norm and pad options", function()
+    local x, y = cnn.randn(4, 3), cnn.tensor({1, 2, 3, 1})
+    local wt = cnn.ones(3)
+    assert.is_true((survives(function() return F.cross_entropy(x, y, hostile({weight = wt}, {x, y, wt})) end)))
+    assert.is_true((survives(function() return F.mse_loss(x, x, hostile({reduction = "sum"}, {x})) end)))
+    local rm, rv = cnn.zeros(3), cnn.ones(3)
+    assert.is_true((survives(function()
+      return F.batch_norm(x, rm, rv, nil, nil, hostile({training = true}, {x, rm, rv}))
+    end)))
+    assert.is_true((survives(function() return F.pad(x, hostile({1, 1}, {x})) end)))
+    assert.are.same({4, 3}, x:size())
+  end)
+
+  it("index lists: index_select, cat, stack", function()
+    local t = cnn.rand(4, 2)
+    assert.is_true((survives(function() return cnn.index_select(t, 1, hostile({2, 1}, {t})) end)))
+    local a, b = cnn.rand(2), cnn.rand(2)
+    assert.is_true((survives(function() return cnn.cat(hostile({a, b}, {a, b})) end)))
+    assert.is_true((survives(function() return cnn.stack(hostile({a, b}, {a, b})) end)))
+    assert.are.same({4, 2}, t:size())
+  end)
+
+  it("backward, cnn.grad and optim_step", function()
+    local x = cnn.rand(3, {requires_grad = true})
+    local y = (x * 2):sum()
+    assert.is_true((survives(function() return y:backward(hostile({retain_graph = true}, {y, x})) end)))
+    assert.is_true((survives(function() return cnn.grad(y, hostile({x}, {y, x}), hostile({}, {x, y})) end)))
+    local p = cnn.rand(3)
+    p.grad = cnn.ones(3)
+    assert.is_true((survives(function()
+      return cnn.optim_step("sgd", hostile({p}, {p}), hostile({hostile({}, {p})}, {p}), hostile({1}, {p}),
+                            hostile({lr = 0.1}, {p}))
+    end)))
+    assert.are.same({3}, p:size())
+  end)
+
+  it("metrics and image tables", function()
+    local s = cnn.rand(6)
+    assert.is_true((survives(function() return cnn._metrics.roc_curve(s, hostile({0, 1, 0, 1, 1, 0}, {s})) end)))
+    assert.is_true((survives(function() return cnn._metrics.quantiles(s, hostile({0.5}, {s})) end)))
+    local img = cnn.rand(3, 4, 4)
+    assert.is_true((survives(function()
+      return cnn._data.normalize(img, hostile({0.5, 0.5, 0.5}, {img}), hostile({1, 1, 1}, {img}))
+    end)))
+    assert.are.same({3, 4, 4}, img:size())
+  end)
+end)
+
+describe("a tensor closed by a finalizer during a call", function()
+  it("is refetched after the result box is made, and reported as closed", function()
+    -- push_box runs a GC step that may call any pending finalizer (here: one that closes x)
+    for _ = 1, 20 do
+      local x = cnn.rand(64, 64)
+      setmetatable({}, {__gc = function() close(x) end})
+      local ok, err = pcall(function() return x:view(4096) end)
+      if not ok then assert.matches("cnn%.view", err) end
+    end
+  end)
+end)
