@@ -159,6 +159,9 @@ static int l_quantiles(lua_State *L) {
     qsort(x, (size_t)n, sizeof *x, cmp_double);
     int64_t k;
     double *p = check_vec(L, 2, "metrics.quantiles", "probs", &k);
+    /* one result per probability, each on the stack: make room first (Lua guarantees only 20) */
+    if (k > 100000 || !lua_checkstack(L, (int)k))
+        arg_error(L, "metrics.quantiles", 2, "probs", "expected at most 100000 probabilities, got %lld", (long long)k);
     for (int64_t j = 0; j < k; j++) {
         if (!(p[j] >= 0 && p[j] <= 1)) arg_error(L, "metrics.quantiles", 2, "probs", "probability %g is outside [0,1]", p[j]);
         double h = (double)(n - 1) * p[j];

@@ -311,8 +311,16 @@ static void push_nested(lua_State *L, const cnn_tensor *t, int d, int64_t *idx) 
     }
 }
 
+#define TOTABLE_MAX (INT64_C(1) << 27)        /* 128 M numbers: about 2 GB of Lua tables */
+
 static int l_totable(lua_State *L) {
     cnn_tensor *t = hold_tensor(L, 1, "totable", "self");   /* the tables below may run finalizers */
+    /* refused up front: an expanded view can have 2^40 elements without owning any memory */
+    if (cnn_numel(t) > TOTABLE_MAX) {
+        char d[256];
+        fn_error(L, "totable", "%s has %lld elements, more than a Lua table should hold (at most %lld)",
+                 cnn_tensor_desc(d, sizeof d, t), (long long)cnn_numel(t), (long long)TOTABLE_MAX);
+    }
     int64_t idx[CNN_MAX_DIM] = {0};
     luaL_checkstack(L, CNN_MAX_DIM + 4, "cnn.totable");
     push_nested(L, t, 0, idx);
@@ -697,7 +705,8 @@ static int l_flatten(lua_State *L) {
     return push_result(L, box, "flatten");
 }
 
-/* split(size or {sizes}, dim) and chunk(n, dim): lists of narrow views */
+/* split(size or {sizes}, dim) and chunk(n, dim): lists of narrow views, at most PIECES_MAX */
+#define PIECES_MAX (1 << 24)
 static int push_pieces(lua_State *L, const char *fn, cnn_tensor *t, int d, const int64_t *len, int n) {
     lua_createtable(L, n, 0);
     int64_t start = 0;
@@ -720,6 +729,7 @@ static int l_split(lua_State *L) {
     if (lua_istable(L, 2)) {
         lua_Integer n = (lua_Integer)lua_rawlen(L, 2), sum = 0;     /* raw: no metamethod runs */
         int over = 0;
+        if (n > PIECES_MAX) arg_error(L, "split", 2, "sizes", "expected at most %d sizes, got %lld", PIECES_MAX, (long long)n);
         int64_t *len = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *len, 0);
         for (lua_Integer i = 1; i <= n; i++) {
             lua_rawgeti(L, 2, i);
@@ -736,6 +746,9 @@ static int l_split(lua_State *L) {
     int64_t sz = check_int(L, 2, "split", "size");
     if (sz <= 0) arg_error(L, "split", 2, "size", "expected a size > 0, got %lld", (long long)sz);
     int64_t n = total == 0 ? 1 : total / sz + (total % sz != 0);
+    if (n > PIECES_MAX)
+        arg_error(L, "split", 2, "size", "%lld pieces of dimension %d (size %lld) are more than %d", (long long)n, d + 1,
+                  (long long)total, PIECES_MAX);
     int64_t *len = lua_newuserdatauv(L, (size_t)n * sizeof *len, 0);
     for (int64_t i = 0; i < n; i++) len[i] = (i + 1) * sz <= total ? sz : total - i * sz;
     return push_pieces(L, "split", t, d, len, (int)n);
@@ -751,6 +764,8 @@ static int l_chunk(lua_State *L) {
     int64_t total = t->size[d], sz = total / k + (total % k != 0);   /* ceil without overflow */
     if (sz == 0) sz = 1;
     int64_t n = total == 0 ? 1 : total / sz + (total % sz != 0);
+    if (n > PIECES_MAX)
+        arg_error(L, "chunk", 2, "chunks", "%lld chunks of dimension %d are more than %d", (long long)n, d + 1, PIECES_MAX);
     int64_t *len = lua_newuserdatauv(L, (size_t)n * sizeof *len, 0);
     for (int64_t i = 0; i < n; i++) len[i] = (i + 1) * sz <= total ? sz : total - i * sz;
     return push_pieces(L, "chunk", t, d, len, (int)n);

@@ -112,4 +112,14 @@ describe("cnn.metrics classification and regression", function()
     assert.are.equal(0.5, c.fraction_positive[2])
     assert.is_true(c.fraction_positive[5] ~= c.fraction_positive[5])     -- empty bin: NaN
   end)
+
+  it("quantiles makes stack room for every result (5000 probabilities overflowed the Lua stack)", function()
+    local C = cnn._metrics
+    local p = cnn.rand(5000)
+    local r = { C.quantiles({1, 2, 3}, p) }
+    assert.are.equal(5000, #r)
+    assert.are.equal(1 + 2 * p[5000], r[5000])
+    H.errors(function() return C.quantiles({1, 2, 3}, cnn.rand(100001)) end,
+      "cnn.metrics.quantiles: argument 2 (probs): expected at most 100000 probabilities, got 100001")
+  end)
 end)

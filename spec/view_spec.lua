@@ -169,4 +169,14 @@ describe("views", function()
     H.errors(function() return a:chunk(0) end, "cnn.chunk: argument 1 (chunks): expected a number of chunks > 0, got 0")
     H.errors(function() return cnn.tensor(1):split(1) end, "cnn.split: a 0-d tensor cannot be split")
   end)
+
+  it("refuse absurd sizes up front (an expanded view of 2^40 elements owns 4 bytes)", function()
+    local e = cnn.zeros(1):expand(2 ^ 40)
+    H.errors(function() return e:totable() end,
+      "cnn.totable: float32 [1099511627776] has 1099511627776 elements, more than a Lua table should hold (at most 134217728)")
+    H.errors(function() return e:split(1) end,
+      "cnn.split: argument 1 (size): 1099511627776 pieces of dimension 1 (size 1099511627776) are more than 16777216")
+    H.errors(function() return e:chunk(2 ^ 40) end, "cnn.chunk: argument 1 (chunks): 1099511627776 chunks of dimension 1 are more than 16777216")
+    assert.are.equal(2, #e:chunk(2))
+  end)
 end)
