@@ -203,32 +203,35 @@ void check_opts(lua_State *L, int idx, const char *fn, cnn_dtype *dt, int *requi
     }
 }
 
-int check_options(lua_State *L, int idx, const char *fn, const char *const *known) {
-    if (lua_isnoneornil(L, idx)) return 0;
-    if (lua_type(L, idx) != LUA_TTABLE)
-        arg_error(L, fn, idx, "options", "expected an options table, got %s", luaL_typename(L, idx));
-    idx = lua_absindex(L, idx);
+/* the first key of the table at idx (absolute) that is not in known (NULL-terminated), as
+ * "unknown option 'k' (expected a, b, c)" in msg; 0 if there is none. Raw traversal (lua_next),
+ * and no allocation: no Lua code runs. */
+static int unknown_option(lua_State *L, int idx, const char *const *known, char *msg, size_t n) {
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
         int found = 0;
         for (const char *const *a = known; k && *a && !found; a++) found = strcmp(k, *a) == 0;
         if (!found) {
-            luaL_Buffer b;
-            luaL_buffinit(L, &b);
-            for (const char *const *a = known; *a; a++) {
-                if (a != known) luaL_addstring(&b, ", ");
-                luaL_addstring(&b, *a);
-            }
-            luaL_pushresult(&b);
-            char key[64];
-            if (k) snprintf(key, sizeof key, "'%.60s'", k);
-            else snprintf(key, sizeof key, "of type %s", luaL_typename(L, -3));
-            arg_error(L, fn, idx, "options", "unknown option %s (expected %s)", key,
-                      *known ? lua_tostring(L, -1) : "no options");
+            size_t m = k ? (size_t)snprintf(msg, n, "unknown option '%.60s' (expected ", k)
+                         : (size_t)snprintf(msg, n, "unknown option of type %s (expected ", luaL_typename(L, -2));
+            for (const char *const *a = known; *a && m < n; a++)
+                m += (size_t)snprintf(msg + m, n - m, "%s%s", a == known ? "" : ", ", *a);
+            if (m < n) snprintf(msg + m, n - m, "%s)", *known ? "" : "no options");
+            lua_pop(L, 2);
+            return 1;
         }
         lua_pop(L, 1);
     }
+    return 0;
+}
+
+int check_options(lua_State *L, int idx, const char *fn, const char *const *known) {
+    if (lua_isnoneornil(L, idx)) return 0;
+    if (lua_type(L, idx) != LUA_TTABLE)
+        arg_error(L, fn, idx, "options", "expected an options table, got %s", luaL_typename(L, idx));
+    char msg[400];
+    if (unknown_option(L, lua_absindex(L, idx), known, msg, sizeof msg)) arg_error(L, fn, idx, "options", "%s", msg);
     return 1;
 }
 
@@ -249,37 +252,20 @@ static int l_check_options(lua_State *L) {
     if (lua_type(L, 3) != LUA_TTABLE)
         return luaL_error(L, "%s: argument %d (options): expected an options table, got %s", fn, (int)argn,
                           luaL_typename(L, 3));
-    lua_pushnil(L);
-    while (lua_next(L, 3)) {
-        int found = 0;
-        if (lua_type(L, -2) == LUA_TSTRING) {
-            lua_Integer n = (lua_Integer)lua_rawlen(L, 4);
-            for (lua_Integer i = 1; i <= n && !found; i++) {
-                lua_rawgeti(L, 4, i);
-                found = lua_type(L, -1) == LUA_TSTRING && lua_rawequal(L, -1, -3);
-                lua_pop(L, 1);
-            }
-        }
-        if (!found) {
-            luaL_Buffer b;
-            luaL_buffinit(L, &b);
-            lua_Integer n = (lua_Integer)lua_rawlen(L, 4);
-            for (lua_Integer i = 1; i <= n; i++) {
-                if (i > 1) luaL_addstring(&b, ", ");
-                lua_rawgeti(L, 4, i);
-                luaL_addvalue(&b);
-            }
-            if (n == 0) luaL_addstring(&b, "no options");
-            luaL_pushresult(&b);
-            const char *list = lua_tostring(L, -1);
-            if (lua_type(L, -3) == LUA_TSTRING)
-                return luaL_error(L, "%s: argument %d (options): unknown option '%s' (expected %s)", fn, (int)argn,
-                                  lua_tostring(L, -3), list);
-            return luaL_error(L, "%s: argument %d (options): unknown option of type %s (expected %s)", fn, (int)argn,
-                              luaL_typename(L, -3), list);
-        }
+    /* the known names as a C list; the strings stay alive in the table at 4 */
+    const char *known[65];
+    lua_Integer n = (lua_Integer)lua_rawlen(L, 4);
+    if (n > 64) return luaL_error(L, "cnn._util.check_options: at most 64 known options, got %d", (int)n);
+    for (lua_Integer i = 1; i <= n; i++) {
+        if (lua_rawgeti(L, 4, i) != LUA_TSTRING)
+            return luaL_error(L, "cnn._util.check_options: known option %d is not a string", (int)i);
+        known[i - 1] = lua_tostring(L, -1);
         lua_pop(L, 1);
     }
+    known[n] = NULL;
+    char msg[400];
+    if (unknown_option(L, 3, known, msg, sizeof msg))
+        return luaL_error(L, "%s: argument %d (options): %s", fn, (int)argn, msg);
     lua_pushboolean(L, 1);
     return 1;
 }

@@ -126,3 +126,40 @@ describe("a tensor closed by a finalizer during a call", function()
     end
   end)
 end)
+
+describe("one options check in every binding (check_options, lua_util.c)", function()
+  local H = require "helpers"
+  it("unknown keys raise with the function's name and the known list", function()
+    local x = cnn.rand(2, 3, {requires_grad = true})
+    -- lua_tensor.c (check_opts)
+    H.errors(function() return cnn.zeros(2, {colour = 1}) end,
+      "cnn.zeros: argument 2 (options): unknown option 'colour' (expected dtype, requires_grad)")
+    H.errors(function() return cnn.arange(3, {requires_grad = true}) end,
+      "cnn.arange: argument 2 (options): unknown option 'requires_grad' (expected dtype)")
+    -- lua_autograd.c: retain_graph was the only key read, the others were ignored
+    local y = (x * 2):sum()
+    H.errors(function() y:backward({retain = true}) end,
+      "cnn.backward: argument 1 (options): unknown option 'retain' (expected retain_graph)")
+    H.errors(function() return cnn.grad(y, {x}, {retain = true}) end,
+      "cnn.grad: argument 3 (options): unknown option 'retain' (expected retain_graph)")
+    -- lua_nn.c: losses and batch_norm
+    H.errors(function() return F.mse_loss(x, x, {reduce = "sum"}) end,
+      "cnn.mse_loss: argument 3 (options): unknown option 'reduce' (expected reduction)")
+    H.errors(function() return F.batch_norm(cnn.rand(2, 3), nil, nil, nil, nil, {training = true, [1] = 2}) end,
+      "cnn.batch_norm: argument 6 (options): unknown option of type number (expected training, momentum, eps)")
+    -- lua_conv.c
+    H.errors(function() return F.max_pool2d(cnn.rand(1, 1, 4, 4), 2, {pad = 1}) end,
+      "cnn.max_pool2d: argument 3 (options): unknown option 'pad' (expected stride, padding, dilation, ceil_mode)")
+    -- lua_util.c, for the Lua modules
+    H.errors(function() return cnn._util.check_options("cnn.metrics.auc_ci", 3, {nboot = 10}, {"level", "n_boot"}) end,
+      "cnn.metrics.auc_ci: argument 3 (options): unknown option 'nboot' (expected level, n_boot)")
+  end)
+
+  it("values come from the table itself, never from its metatable", function()
+    local o = setmetatable({}, {__index = {dtype = "float64"}})
+    assert.are.equal("float32", cnn.zeros(2, o):dtype())
+    assert.are.equal("float64", cnn.zeros(2, {dtype = "float64"}):dtype())
+    H.errors(function() return cnn.zeros(2, {dtype = "int8"}) end,
+      "cnn.zeros: argument 2 (options): expected \"float32\" or \"float64\", got \"int8\"")
+  end)
+end)
