@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+/* FN in the argument checks (only the optimizer classes call optim_step); the core's errors
+ * name the public method the class passes as argument 6 ("optim.Adam:step") */
 #define FN "optim_step"
 
 /* the tables are read raw (no metamethod runs), and every allocation (the scratch arrays)
@@ -84,7 +86,8 @@ static int l_optim_step(lua_State *L) {
         if (!ok) arg_error(L, FN, 4, "steps", "element %lld is not an integer", (long long)i);
         lua_pop(L, 1);
     }
-    if (cnn_optim_step(ctx_of(L), &h, (int)n, p, st, steps) < 0) return fail(L, FN);
+    if (cnn_optim_step(ctx_of(L), &h, (int)n, p, st, steps) < 0)
+        return fail(L, lua_type(L, 6) == LUA_TSTRING ? lua_tostring(L, 6) : FN);
     return 0;
 }
 

@@ -163,3 +163,13 @@ describe("one options check in every binding (check_options, lua_util.c)", funct
       "cnn.zeros: argument 2 (options): expected \"float32\" or \"float64\", got \"int8\"")
   end)
 end)
+
+describe("messages name the function the user called", function()
+  local H = require "helpers"
+  it("an optimizer's step, not the internal optim_step", function()
+    local p = cnn.rand(3, {requires_grad = true})
+    local opt = cnn.optim.Adam({p}, {lr = 0.1})
+    p.grad = cnn.ones(3):double()
+    H.errors(function() opt:step() end, "cnn.optim.Adam:step: adam: parameter 1 is float32 [3] but its gradient is float64 [3]")
+  end)
+end)

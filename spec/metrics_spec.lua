@@ -122,4 +122,14 @@ describe("cnn.metrics classification and regression", function()
     H.errors(function() return C.quantiles({1, 2, 3}, cnn.rand(100001)) end,
       "cnn.metrics.quantiles: argument 2 (probs): expected at most 100000 probabilities, got 100001")
   end)
+
+  it("errors from a shared C binding name the function the user called", function()
+    -- confusion_matrix's binding counts for precision_recall_f1, roc_curve's for youden, auc's for auc_ci
+    H.errors(function() return M.precision_recall_f1({1, 2}, {1, 2}) end,
+      "cnn.metrics.precision_recall_f1: argument 3 (num_classes): expected an integer, got nil")
+    H.errors(function() return M.youden({0.1, 0.2}, {0, 2}) end, "cnn.metrics.youden: label 2 is 2, expected 0, 1 or NaN (missing)")
+    H.errors(function() return M.auc_ci({0 / 0, 1}, {0, 1}) end, "cnn.metrics.auc_ci: score 1 is NaN")
+    H.errors(function() return M.confusion_matrix({1, 2}, {1, 2}) end,
+      "cnn.metrics.confusion_matrix: argument 3 (num_classes): expected an integer, got nil")
+  end)
 end)
