@@ -22,7 +22,7 @@ static int l_backward(lua_State *L) {
     int o = 2;
     if (is_tensor(L, 2)) { check_tensor(L, 2, "backward", "gradient"); o = 3; }
     else if (!lua_isnoneornil(L, 2) && !lua_istable(L, 2))
-        arg_error(L, "backward", 2, "gradient", "expected a tensor or an options table, got %s", luaL_typename(L, 2));
+        arg_error(L, "backward", 2, "gradient", "expected a tensor or an options table, got %s", type_desc(L, 2));
     int retain = opt_retain(L, o, "backward");
     /* the tensors after the options: reading them may run a GC step, hence finalizers */
     cnn_tensor *t = check_tensor(L, 1, "backward", "self");
@@ -37,12 +37,12 @@ static int l_grad(lua_State *L) {
     int nout = 1, nin;
     lua_settop(L, 4);
     if (!is_tensor(L, 1)) {
-        if (!lua_istable(L, 1)) arg_error(L, "grad", 1, "outputs", "expected a tensor or a table of tensors, got %s", luaL_typename(L, 1));
+        if (!lua_istable(L, 1)) arg_error(L, "grad", 1, "outputs", "expected a tensor or a table of tensors, got %s", type_desc(L, 1));
         lua_Unsigned n = lua_rawlen(L, 1);             /* raw: no metamethod runs */
         if (n < 1 || n > 1 << 24) arg_error(L, "grad", 1, "outputs", "expected 1..16777216 outputs, got %llu", (unsigned long long)n);
         nout = (int)n;
     }
-    if (!lua_istable(L, 2) || is_tensor(L, 2)) arg_error(L, "grad", 2, "inputs", "expected a table of tensors, got %s", luaL_typename(L, 2));
+    if (!lua_istable(L, 2) || is_tensor(L, 2)) arg_error(L, "grad", 2, "inputs", "expected a table of tensors, got %s", type_desc(L, 2));
     lua_Unsigned n2 = lua_rawlen(L, 2);
     nin = n2 > 4096 ? 4097 : (int)n2;
     if (nin < 1 || nin > 4096) arg_error(L, "grad", 2, "inputs", "expected 1..4096 tensors, got %d", nin);
@@ -53,7 +53,7 @@ static int l_grad(lua_State *L) {
         lua_pop(L, 1);
         if (!is_list) { oopt = 3; ogrid = 0; }
     } else if (!lua_isnil(L, 3)) {
-        arg_error(L, "grad", 3, "grad_outputs", "expected a table of tensors, got %s", luaL_typename(L, 3));
+        arg_error(L, "grad", 3, "grad_outputs", "expected a table of tensors, got %s", type_desc(L, 3));
     }
     int retain = opt_retain(L, oopt, "grad");
     /* every allocation first (result boxes, so nothing leaks if anything below raises; and any

@@ -129,11 +129,11 @@ static int check_vals(lua_State *L, int idx, const char *fn, const char *name, d
         if (!isfinite(v[0])) arg_error(L, fn, idx, name, "expected a finite number, got %g", v[0]);
         return 1;
     }
-    if (!lua_istable(L, idx)) arg_error(L, fn, idx, name, "expected a number or a table of numbers, got %s", luaL_typename(L, idx));
+    if (!lua_istable(L, idx)) arg_error(L, fn, idx, name, "expected a number or a table of numbers, got %s", type_desc(L, idx));
     lua_Integer n = (lua_Integer)lua_rawlen(L, idx);     /* raw: no metamethod runs */
     if (n < 1 || n > 8) arg_error(L, fn, idx, name, "expected 1 to 8 values (one per channel), got %lld", (long long)n);
     for (int k = 1; k <= n; k++) {
-        if (lua_rawgeti(L, idx, k) != LUA_TNUMBER) arg_error(L, fn, idx, name, "value %d is %s, expected a number", k, luaL_typename(L, -1));
+        if (lua_rawgeti(L, idx, k) != LUA_TNUMBER) arg_error(L, fn, idx, name, "value %d is %s, expected a number", k, type_desc(L, -1));
         v[k - 1] = lua_tonumber(L, -1);
         if (!isfinite(v[k - 1])) arg_error(L, fn, idx, name, "value %d is %g, expected a finite number", k, v[k - 1]);
         lua_pop(L, 1);
@@ -402,7 +402,7 @@ static int l_csv_read(lua_State *L) {
 /* one_hot(seqs, alphabet) -> (N, K, L) float32; N (when not in the alphabet) is 1/K everywhere */
 static int l_one_hot(lua_State *L) {
     const char *fn = "data.sequence.one_hot";
-    if (!lua_istable(L, 1)) arg_error(L, fn, 1, "seqs", "expected a table of strings, got %s", luaL_typename(L, 1));
+    if (!lua_istable(L, 1)) arg_error(L, fn, 1, "seqs", "expected a table of strings, got %s", type_desc(L, 1));
     size_t K;
     const char *alpha = lua_isnoneornil(L, 2) ? (K = 4, "ACGT") : luaL_checklstring(L, 2, &K);
     signed char code[256];
@@ -419,7 +419,7 @@ static int l_one_hot(lua_State *L) {
     size_t Lseq = 0;
     for (lua_Integer i = 1; i <= N; i++) {
         size_t l;
-        if (lua_rawgeti(L, 1, i) != LUA_TSTRING) arg_error(L, fn, 1, "seqs", "element %lld is %s, expected a string", (long long)i, luaL_typename(L, -1));
+        if (lua_rawgeti(L, 1, i) != LUA_TSTRING) arg_error(L, fn, 1, "seqs", "element %lld is %s, expected a string", (long long)i, type_desc(L, -1));
         lua_tolstring(L, -1, &l);
         if (i == 1) Lseq = l;
         else if (l != Lseq) arg_error(L, fn, 1, "seqs", "sequence %lld has length %zu, expected %zu (as sequence 1)", (long long)i, l, Lseq);

@@ -24,12 +24,12 @@ static double *check_vec(lua_State *L, int idx, const char *fn, const char *name
         cnn_to_doubles(ctx_of(L), check_tensor(L, idx, fn, name), v);
         return v;
     }
-    if (!lua_istable(L, idx)) arg_error(L, fn, idx, name, "expected a tensor or a table of numbers, got %s", luaL_typename(L, idx));
+    if (!lua_istable(L, idx)) arg_error(L, fn, idx, name, "expected a tensor or a table of numbers, got %s", type_desc(L, idx));
     *n = (int64_t)lua_rawlen(L, idx);            /* raw: no metamethod runs */
     double *v = lua_newuserdatauv(L, (size_t)(*n ? *n : 1) * sizeof *v, 0);
     for (int64_t i = 0; i < *n; i++) {
         lua_rawgeti(L, idx, i + 1);
-        if (lua_type(L, -1) != LUA_TNUMBER) arg_error(L, fn, idx, name, "element %lld is %s, not a number", (long long)i + 1, luaL_typename(L, -1));
+        if (lua_type(L, -1) != LUA_TNUMBER) arg_error(L, fn, idx, name, "element %lld is %s, not a number", (long long)i + 1, type_desc(L, -1));
         v[i] = lua_tonumber(L, -1);
         lua_pop(L, 1);
     }

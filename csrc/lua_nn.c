@@ -98,7 +98,7 @@ static void check_loss_opts(lua_State *L, int idx, const char *fn, const char *c
     if (!check_options(L, idx, fn, known)) return;
     if (opt_rawget(L, idx, "reduction") != LUA_TNIL) {
         if (lua_type(L, -1) != LUA_TSTRING)
-            arg_error(L, fn, idx, "options", "reduction must be \"mean\", \"sum\" or \"none\", got %s", luaL_typename(L, -1));
+            arg_error(L, fn, idx, "options", "reduction must be \"mean\", \"sum\" or \"none\", got %s", type_desc(L, -1));
         const char *r = lua_tostring(L, -1);
         if (strcmp(r, "mean") == 0) o->red = CNN_RED_MEAN;
         else if (strcmp(r, "sum") == 0) o->red = CNN_RED_SUM;
@@ -112,21 +112,21 @@ static void check_loss_opts(lua_State *L, int idx, const char *fn, const char *c
         if (opt_rawget(L, idx, tk[i]) == LUA_TNIL) { lua_pop(L, 1); continue; }
         cnn_tensor **box = luaL_testudata(L, -1, CNN_TENSOR_MT);
         if (box == NULL || *box == NULL)
-            arg_error(L, fn, idx, "options", "%s must be a tensor, got %s", tk[i], luaL_typename(L, -1));
+            arg_error(L, fn, idx, "options", "%s must be a tensor, got %s", tk[i], type_desc(L, -1));
         *at[i] = lua_gettop(L);          /* left on the stack */
     }
     if (opt_rawget(L, idx, "ignore_index") != LUA_TNIL) {
         int ok;
         lua_Integer v = lua_tointegerx(L, -1, &ok);
         if (!ok) arg_error(L, fn, idx, "options", "ignore_index must be an integer, got %s",
-                           lua_type(L, -1) == LUA_TNUMBER ? lua_tostring(L, -1) : luaL_typename(L, -1));
+                           lua_type(L, -1) == LUA_TNUMBER ? lua_tostring(L, -1) : type_desc(L, -1));
         o->has_ignore = 1;
         o->ignore_index = v;
     }
     lua_pop(L, 1);
     if (param && opt_rawget(L, idx, param) != LUA_TNIL) {
         if (lua_type(L, -1) != LUA_TNUMBER)
-            arg_error(L, fn, idx, "options", "%s must be a number, got %s", param, luaL_typename(L, -1));
+            arg_error(L, fn, idx, "options", "%s must be a number, got %s", param, type_desc(L, -1));
         o->param = lua_tonumber(L, -1);
     }
     if (param) lua_pop(L, 1);
@@ -135,7 +135,7 @@ static void check_loss_opts(lua_State *L, int idx, const char *fn, const char *c
         o->p = lua_tointegerx(L, -1, &ok);
         if (!ok || (o->p != 1 && o->p != 2))
             arg_error(L, fn, idx, "options", "p must be 1 or 2, got %s",
-                      lua_type(L, -1) == LUA_TNUMBER ? lua_tostring(L, -1) : luaL_typename(L, -1));
+                      lua_type(L, -1) == LUA_TNUMBER ? lua_tostring(L, -1) : type_desc(L, -1));
     }
     lua_pop(L, 1);
     loss_tensors(L, fn, idx, o);
@@ -305,7 +305,7 @@ static int l_batch_norm(lua_State *L) {
         for (int i = 0; i < 2; i++) {
             int ty = opt_rawget(L, 6, nk[i]);
             if (ty != LUA_TNIL && ty != LUA_TNUMBER)
-                arg_error(L, fn, 6, "options", "%s must be a number, got %s", nk[i], luaL_typename(L, -1));
+                arg_error(L, fn, 6, "options", "%s must be a number, got %s", nk[i], type_desc(L, -1));
             if (ty == LUA_TNUMBER) *nv[i] = lua_tonumber(L, -1);
             lua_pop(L, 1);
         }
@@ -365,7 +365,7 @@ static int l_linear(lua_State *L) {
 static int l_pad(lua_State *L) {
     cnn_tensor *x = check_tensor(L, 1, "pad", "input");
     if (!lua_istable(L, 2) || is_tensor(L, 2))
-        arg_error(L, "pad", 2, "pads", "expected a table of integers, got %s", luaL_typename(L, 2));
+        arg_error(L, "pad", 2, "pads", "expected a table of integers, got %s", type_desc(L, 2));
     lua_Integer n = (lua_Integer)lua_rawlen(L, 2);      /* raw: no metamethod runs */
     if (n % 2 != 0 || n / 2 > x->ndim)
         arg_error(L, "pad", 2, "pads", "expected an even number of pads, at most %d for a %d-D input, got %lld",
@@ -386,7 +386,7 @@ static int l_pad(lua_State *L) {
         else if (m && strcmp(m, "replicate") == 0) mode = CNN_PAD_REPLICATE;
         else if (m && strcmp(m, "circular") == 0) mode = CNN_PAD_CIRCULAR;
         else arg_error(L, "pad", 3, "mode", "expected \"constant\", \"reflect\", \"replicate\" or \"circular\", got %s",
-                       m ? m : luaL_typename(L, 3));
+                       m ? m : type_desc(L, 3));
     }
     double value = opt_num(L, 4, "pad", "value", 0);
     if (mode != CNN_PAD_CONSTANT && value != 0)

@@ -19,9 +19,9 @@ static int binary(lua_State *L, cnn_binop op) {
         check_tensor(L, 2, fn, "other");
     }
     if (ta && !tb && lua_type(L, 2) != LUA_TNUMBER)
-        arg_error(L, fn, 2, "other", "expected a tensor or a number, got %s", luaL_typename(L, 2));
+        arg_error(L, fn, 2, "other", "expected a tensor or a number, got %s", type_desc(L, 2));
     if (tb && !ta && lua_type(L, 1) != LUA_TNUMBER)
-        arg_error(L, fn, 1, "input", "expected a tensor or a number, got %s", luaL_typename(L, 1));
+        arg_error(L, fn, 1, "input", "expected a tensor or a number, got %s", type_desc(L, 1));
     cnn_tensor **box = push_box(L);             /* may run finalizers: fetch the tensors after it */
     cnn_tensor *a = ta ? check_tensor(L, 1, fn, "input") : NULL;
     cnn_tensor *b = tb ? check_tensor(L, 2, fn, "other") : NULL;
@@ -51,7 +51,7 @@ static int binary_(lua_State *L, cnn_binop op, const char *fn) {
     int rc;
     if (lua_type(L, 2) == LUA_TNUMBER) rc = cnn_binary_scalar_(c, op, a, lua_tonumber(L, 2));
     else if (is_tensor(L, 2)) rc = cnn_binary_(c, op, a, check_tensor(L, 2, fn, "other"));
-    else return arg_error(L, fn, 2, "other", "expected a tensor or a number, got %s", luaL_typename(L, 2));
+    else return arg_error(L, fn, 2, "other", "expected a tensor or a number, got %s", type_desc(L, 2));
     if (rc < 0) return fail(L, fn);
     lua_settop(L, 1);
     return 1;
@@ -138,7 +138,7 @@ static int l_where(lua_State *L) {
     for (int k = 0; k < 2; k++) {
         if (is_tensor(L, 2 + k)) { check_tensor(L, 2 + k, "where", k ? "other" : "input"); continue; }
         if (lua_type(L, 2 + k) != LUA_TNUMBER)
-            arg_error(L, "where", 2 + k, k ? "other" : "input", "expected a tensor or a number, got %s", luaL_typename(L, 2 + k));
+            arg_error(L, "where", 2 + k, k ? "other" : "input", "expected a tensor or a number, got %s", type_desc(L, 2 + k));
         cnn_shape s0 = { 0, {0} };
         num[k] = push_box(L);                           /* kept on the stack until the end */
         *num[k] = cnn_full(c, &s0, dt, lua_tonumber(L, 2 + k));
@@ -272,7 +272,7 @@ static int l_matmul(lua_State *L) {
 static cnn_tensor **check_list(lua_State *L, int idx, const char *fn, int *n) {
     if (!lua_istable(L, idx) || is_tensor(L, idx))
         arg_error(L, fn, idx, "tensors", "expected a table of tensors, got %s",
-                  is_tensor(L, idx) ? "a tensor" : luaL_typename(L, idx));
+                  is_tensor(L, idx) ? "a tensor" : type_desc(L, idx));
     lua_Integer len = (lua_Integer)lua_rawlen(L, idx);     /* raw: no metamethod runs */
     if (len == 0) arg_error(L, fn, idx, "tensors", "expected a non-empty table of tensors");
     if (len > 1 << 24) arg_error(L, fn, idx, "tensors", "too many tensors (%lld)", (long long)len);
@@ -281,7 +281,7 @@ static cnn_tensor **check_list(lua_State *L, int idx, const char *fn, int *n) {
         lua_rawgeti(L, idx, i);
         cnn_tensor **box = luaL_testudata(L, -1, CNN_TENSOR_MT);
         if (box == NULL || *box == NULL)
-            arg_error(L, fn, idx, "tensors", "element %lld is %s, not a tensor", (long long)i, luaL_typename(L, -1));
+            arg_error(L, fn, idx, "tensors", "element %lld is %s, not a tensor", (long long)i, type_desc(L, -1));
         v[i - 1] = *box;                    /* kept alive by the table */
         lua_pop(L, 1);
     }
@@ -322,7 +322,7 @@ static int l_index_select(lua_State *L) {
     int64_t *idx;
     if (is_tensor(L, 3)) {
         cnn_tensor *it = check_tensor(L, 3, "index_select", "index");
-        if (it->ndim > 1) arg_error(L, "index_select", 3, "index", "expected a 1-D tensor of indices, got %d dimensions", it->ndim);
+        if (it->ndim > 1) arg_error(L, "index_select", 3, "index", "expected a 1-D tensor of indices, got %s", type_desc(L, 3));
         n = cnn_numel(it);
         double *dv = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *dv, 0);
         idx = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *idx, 0);
@@ -346,7 +346,7 @@ static int l_index_select(lua_State *L) {
             lua_pop(L, 1);
         }
     } else {
-        return arg_error(L, "index_select", 3, "index", "expected a tensor or a table of indices, got %s", luaL_typename(L, 3));
+        return arg_error(L, "index_select", 3, "index", "expected a tensor or a table of indices, got %s", type_desc(L, 3));
     }
     cnn_tensor **box = push_box(L);
     t = check_tensor(L, 1, "index_select", "input");

@@ -17,7 +17,7 @@ static double hyper_num(lua_State *L, int idx, const char *key, double def) {
     double v = def;
     if (!lua_isnil(L, -1)) {
         if (lua_type(L, -1) != LUA_TNUMBER)
-            arg_error(L, FN, idx, "hyper", "field %s must be a number, got %s", key, luaL_typename(L, -1));
+            arg_error(L, FN, idx, "hyper", "field %s must be a number, got %s", key, type_desc(L, -1));
         v = lua_tonumber(L, -1);
     }
     lua_pop(L, 1);
@@ -38,7 +38,7 @@ static cnn_tensor *list_tensor(lua_State *L, int tbl, lua_Integer i, int arg, co
     if (optional && !lua_toboolean(L, -1)) { lua_pop(L, 1); return NULL; }
     cnn_tensor **box = luaL_testudata(L, -1, CNN_TENSOR_MT);
     if (box == NULL || *box == NULL)
-        arg_error(L, FN, arg, name, "element %lld is not a tensor (got %s)", (long long)i, luaL_typename(L, -1));
+        arg_error(L, FN, arg, name, "element %lld is not a tensor (got %s)", (long long)i, type_desc(L, -1));
     t = *box;
     lua_pop(L, 1);      /* still referenced by the table */
     return t;

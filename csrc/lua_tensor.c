@@ -32,13 +32,13 @@ static void table_fill(lua_State *L, const cnn_shape *s, int depth, double *out,
     int t = lua_gettop(L);
     if (depth == s->ndim) {
         if (lua_type(L, t) != LUA_TNUMBER)
-            fn_error(L, "tensor", "argument 1 (data): expected a number at %s, got %s", pl ? path : "[]", luaL_typename(L, t));
+            fn_error(L, "tensor", "argument 1 (data): expected a number at %s, got %s", pl ? path : "[]", type_desc(L, t));
         out[(*pos)++] = lua_tonumber(L, t);
         return;
     }
     if (!lua_istable(L, t) || is_tensor(L, t))
         fn_error(L, "tensor", "argument 1 (data): expected a table of %lld elements at %s, got %s",
-                 (long long)s->size[depth], pl ? path : "the top level", luaL_typename(L, t));
+                 (long long)s->size[depth], pl ? path : "the top level", type_desc(L, t));
     lua_Integer n = (lua_Integer)lua_rawlen(L, t);
     if (n != s->size[depth])
         fn_error(L, "tensor", "argument 1 (data): ragged nested table: expected %lld elements at %s, got %lld",
@@ -85,7 +85,7 @@ static int l_tensor(lua_State *L) {
         (*box)->requires_grad = rg;
         return 1;
     }
-    if (!lua_istable(L, 1)) arg_error(L, "tensor", 1, "data", "expected a table of numbers, a number or a tensor, got %s", luaL_typename(L, 1));
+    if (!lua_istable(L, 1)) arg_error(L, "tensor", 1, "data", "expected a table of numbers, a number or a tensor, got %s", type_desc(L, 1));
     cnn_shape s;
     table_shape(L, 1, &s);
     if (cnn_shape_check(c, &s) < 0) return fail(L, "tensor");
@@ -112,7 +112,7 @@ static int make_filled(lua_State *L, const char *fn, int kind, double v) {
     cnn_dtype dt;
     int rg;
     check_opts(L, next, fn, &dt, &rg);
-    if (!lua_isnone(L, next + 1)) arg_error(L, fn, next + 1, "options", "unexpected extra argument (%s)", luaL_typename(L, next + 1));
+    if (!lua_isnone(L, next + 1)) arg_error(L, fn, next + 1, "options", "unexpected extra argument (%s)", type_desc(L, next + 1));
     cnn_tensor **box = push_box(L);
     switch (kind) {
     case 0: *box = cnn_full(c, &s, dt, v); break;
@@ -130,7 +130,7 @@ static int l_randn(lua_State *L) { return make_filled(L, "randn", 2, 0.0); }
 
 static int l_full(lua_State *L) {
     cnn_shape s;
-    if (!lua_istable(L, 1)) arg_error(L, "full", 1, "shape", "expected a table of sizes, got %s", luaL_typename(L, 1));
+    if (!lua_istable(L, 1)) arg_error(L, "full", 1, "shape", "expected a table of sizes, got %s", type_desc(L, 1));
     check_shape(L, 1, "full", "shape", &s, 0, NULL);
     double v = check_num(L, 2, "full", "value");
     cnn_dtype dt;
@@ -442,7 +442,7 @@ static int l_index(lua_State *L) {
     int isint;
     lua_Integer i = lua_tointegerx(L, 2, &isint);   /* 3.0 (e.g. from argmax) counts as 3 */
     if (isint && lua_type(L, 2) == LUA_TNUMBER) return index_int(L, *box, i);
-    return fn_error(L, "index", "expected an integer index or a method name, got %s", luaL_typename(L, 2));
+    return fn_error(L, "index", "expected an integer index or a method name, got %s", type_desc(L, 2));
 }
 
 /* in-place writes are not recorded by autograd: copying a tensor that requires grad would drop
@@ -473,7 +473,7 @@ static int l_newindex(lua_State *L) {
     }
     int isint;
     int64_t i = lua_tointegerx(L, 2, &isint);
-    if (!isint || lua_type(L, 2) != LUA_TNUMBER) return fn_error(L, "newindex", "expected an integer index or 'grad', got %s", luaL_typename(L, 2));
+    if (!isint || lua_type(L, 2) != LUA_TNUMBER) return fn_error(L, "newindex", "expected an integer index or 'grad', got %s", type_desc(L, 2));
     if (t->ndim == 0) fn_error(L, "newindex", "a 0-d tensor cannot be indexed (use fill_())");
     int64_t n = t->size[0];
     if (i == 0 || i > n || i < -n) fn_error(L, "newindex", "index %lld is out of range for dimension 1 of size %lld", (long long)i, (long long)n);
@@ -491,7 +491,7 @@ static int l_newindex(lua_State *L) {
         check_untracked_src(L, check_tensor(L, 3, "newindex", "value"), "newindex", 3, "value");
         rc = cnn_copy_(c, *box, check_tensor(L, 3, "newindex", "value"));
     }
-    else return fn_error(L, "newindex", "expected a number or a tensor to assign, got %s", luaL_typename(L, 3));
+    else return fn_error(L, "newindex", "expected a number or a tensor to assign, got %s", type_desc(L, 3));
     if (rc < 0) return fail(L, "newindex");
     return 0;
 }

@@ -80,9 +80,19 @@ int fn_error(lua_State *L, const char *fn, const char *fmt, ...) {
 
 int is_tensor(lua_State *L, int idx) { return luaL_testudata(L, idx, CNN_TENSOR_MT) != NULL; }
 
+const char *type_desc(lua_State *L, int idx) {
+    static _Thread_local char buf[4][200];      /* a few per message, no Lua allocation */
+    static _Thread_local int next;
+    cnn_tensor **box = luaL_testudata(L, idx, CNN_TENSOR_MT);
+    if (box == NULL) return luaL_typename(L, idx);
+    if (*box == NULL) return "a closed tensor";
+    char *b = buf[next++ & 3];
+    return cnn_tensor_desc(b, sizeof buf[0], *box);
+}
+
 cnn_tensor *check_tensor(lua_State *L, int idx, const char *fn, const char *name) {
     cnn_tensor **box = luaL_testudata(L, idx, CNN_TENSOR_MT);
-    if (box == NULL) arg_error(L, fn, idx, name, "expected a tensor, got %s", luaL_typename(L, idx));
+    if (box == NULL) arg_error(L, fn, idx, name, "expected a tensor, got %s", type_desc(L, idx));
     if (*box == NULL) arg_error(L, fn, idx, name, "the tensor was closed");
     return *box;
 }
@@ -106,14 +116,14 @@ int64_t check_int(lua_State *L, int idx, const char *fn, const char *name) {
     if (!ok) {
         if (lua_type(L, idx) == LUA_TNUMBER)
             arg_error(L, fn, idx, name, "expected an integer, got %s", lua_tostring(L, idx));
-        arg_error(L, fn, idx, name, "expected an integer, got %s", luaL_typename(L, idx));
+        arg_error(L, fn, idx, name, "expected an integer, got %s", type_desc(L, idx));
     }
     return (int64_t)v;
 }
 
 double check_num(lua_State *L, int idx, const char *fn, const char *name) {
     if (lua_type(L, idx) != LUA_TNUMBER)
-        arg_error(L, fn, idx, name, "expected a number, got %s", luaL_typename(L, idx));
+        arg_error(L, fn, idx, name, "expected a number, got %s", type_desc(L, idx));
     return lua_tonumber(L, idx);
 }
 
@@ -132,7 +142,7 @@ static int64_t shape_size(lua_State *L, int idx, const char *fn, const char *nam
     int ok;
     lua_Integer v = lua_tointegerx(L, -1, &ok);
     if (!ok) {
-        const char *got = lua_type(L, -1) == LUA_TNUMBER ? lua_tostring(L, -1) : luaL_typename(L, -1);
+        const char *got = lua_type(L, -1) == LUA_TNUMBER ? lua_tostring(L, -1) : type_desc(L, -1);
         arg_error(L, fn, idx, name, "size %d must be an integer, got %s", pos, got);
     }
     if (v < 0 && !(allow_neg1 && v == -1))
@@ -163,16 +173,16 @@ void check_shape(lua_State *L, int idx, const char *fn, const char *name, cnn_sh
         i++;
     }
     if (i == idx && !next)
-        arg_error(L, fn, idx, name, "expected a shape (a table of sizes, or sizes as arguments), got %s", luaL_typename(L, idx));
+        arg_error(L, fn, idx, name, "expected a shape (a table of sizes, or sizes as arguments), got %s", type_desc(L, idx));
     if (i == idx && !lua_isnoneornil(L, idx) && lua_type(L, idx) != LUA_TSTRING && !lua_istable(L, idx))
-        arg_error(L, fn, idx, name, "expected a shape (a table of sizes, or sizes as arguments), got %s", luaL_typename(L, idx));
+        arg_error(L, fn, idx, name, "expected a shape (a table of sizes, or sizes as arguments), got %s", type_desc(L, idx));
     if (next) *next = i;
 }
 
 /* the dtype named by the string at vidx, reported as argument argn (name) if it is not one */
 static cnn_dtype dtype_at(lua_State *L, int vidx, int argn, const char *fn, const char *name) {
     if (lua_type(L, vidx) != LUA_TSTRING)
-        arg_error(L, fn, argn, name, "expected \"float32\" or \"float64\", got %s", luaL_typename(L, vidx));
+        arg_error(L, fn, argn, name, "expected \"float32\" or \"float64\", got %s", type_desc(L, vidx));
     const char *s = lua_tostring(L, vidx);
     if (strcmp(s, "float32") == 0 || strcmp(s, "float") == 0) return CNN_F32;
     if (strcmp(s, "float64") == 0 || strcmp(s, "double") == 0) return CNN_F64;
@@ -192,7 +202,7 @@ void check_opts(lua_State *L, int idx, const char *fn, cnn_dtype *dt, int *requi
     if (lua_isnoneornil(L, idx)) return;
     if (lua_type(L, idx) == LUA_TSTRING) { *dt = check_dtype(L, idx, fn, "dtype"); return; }
     if (!lua_istable(L, idx))
-        arg_error(L, fn, idx, "options", "expected a dtype string or an options table, got %s", luaL_typename(L, idx));
+        arg_error(L, fn, idx, "options", "expected a dtype string or an options table, got %s", type_desc(L, idx));
     check_options(L, idx, fn, requires_grad ? with_rg : dtype_only);
     if (opt_rawget(L, idx, "dtype") != LUA_TNIL) *dt = dtype_at(L, lua_gettop(L), idx, fn, "options");
     lua_pop(L, 1);
@@ -214,7 +224,7 @@ static int unknown_option(lua_State *L, int idx, const char *const *known, char 
         for (const char *const *a = known; k && *a && !found; a++) found = strcmp(k, *a) == 0;
         if (!found) {
             size_t m = k ? (size_t)snprintf(msg, n, "unknown option '%.60s' (expected ", k)
-                         : (size_t)snprintf(msg, n, "unknown option of type %s (expected ", luaL_typename(L, -2));
+                         : (size_t)snprintf(msg, n, "unknown option of type %s (expected ", type_desc(L, -2));
             for (const char *const *a = known; *a && m < n; a++)
                 m += (size_t)snprintf(msg + m, n - m, "%s%s", a == known ? "" : ", ", *a);
             if (m < n) snprintf(msg + m, n - m, "%s)", *known ? "" : "no options");
@@ -229,7 +239,7 @@ static int unknown_option(lua_State *L, int idx, const char *const *known, char 
 int check_options(lua_State *L, int idx, const char *fn, const char *const *known) {
     if (lua_isnoneornil(L, idx)) return 0;
     if (lua_type(L, idx) != LUA_TTABLE)
-        arg_error(L, fn, idx, "options", "expected an options table, got %s", luaL_typename(L, idx));
+        arg_error(L, fn, idx, "options", "expected an options table, got %s", type_desc(L, idx));
     char msg[400];
     if (unknown_option(L, lua_absindex(L, idx), known, msg, sizeof msg)) arg_error(L, fn, idx, "options", "%s", msg);
     return 1;
@@ -251,7 +261,7 @@ static int l_check_options(lua_State *L) {
     if (lua_isnoneornil(L, 3)) { lua_pushboolean(L, 0); return 1; }
     if (lua_type(L, 3) != LUA_TTABLE)
         return luaL_error(L, "%s: argument %d (options): expected an options table, got %s", fn, (int)argn,
-                          luaL_typename(L, 3));
+                          type_desc(L, 3));
     /* the known names as a C list; the strings stay alive in the table at 4 */
     const char *known[65];
     lua_Integer n = (lua_Integer)lua_rawlen(L, 4);

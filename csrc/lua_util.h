@@ -26,6 +26,9 @@ int arg_error(lua_State *L, const char *fn, int arg, const char *name, const cha
 int fn_error(lua_State *L, const char *fn, const char *fmt, ...);
 
 int is_tensor(lua_State *L, int idx);
+/* what the value at idx is, for "got ..." in messages: a tensor as "float32 [2,3]" (the one
+ * description of tensors in messages), anything else as its Lua type name */
+const char *type_desc(lua_State *L, int idx);
 cnn_tensor *check_tensor(lua_State *L, int idx, const char *fn, const char *name);
 cnn_tensor *opt_tensor(lua_State *L, int idx, const char *fn, const char *name);   /* nil -> NULL */
 /* A tensor pointer is valid only until the next call that can run Lua code: a metamethod, or any

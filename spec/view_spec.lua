@@ -170,6 +170,17 @@ describe("views", function()
     H.errors(function() return cnn.tensor(1):split(1) end, "cnn.split: a 0-d tensor cannot be split")
   end)
 
+  it("describe a misplaced tensor as everywhere in messages: dtype and sizes, not 'userdata'", function()
+    local t = cnn.zeros(2, 3)
+    H.errors(function() return t:view(cnn.ones(2)) end,
+      "cnn.view: argument 1 (shape): expected a shape (a table of sizes, or sizes as arguments), got float32 [2]")
+    H.errors(function() return t:fill_(cnn.ones(1):double()) end, "cnn.fill_: argument 1 (value): expected a number, got float64 [1]")
+    H.errors(function() return cnn.zeros(2, cnn.ones(1)) end,
+      "cnn.zeros: argument 2 (options): expected a dtype string or an options table, got float32 [1]")
+    H.errors(function() return cnn.F.conv2d(cnn.rand(1, 1, 3, 3), cnn.rand(1, 1, 1, 1), nil, t) end,
+      "cnn.conv2d: argument 4 (options): expected an options table, got float32 [2,3]")
+  end)
+
   it("refuse absurd sizes up front (an expanded view of 2^40 elements owns 4 bytes)", function()
     local e = cnn.zeros(1):expand(2 ^ 40)
     H.errors(function() return e:totable() end,
