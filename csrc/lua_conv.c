@@ -24,7 +24,7 @@ static void opt_pair(lua_State *L, const char *fn, int arg, const char *argname,
         lua_pop(L, 2);
         if (ok0 && ok1) { out[0] = a; out[1] = b; return; }
     }
-    const char *got = lua_type(L, -1) == LUA_TNUMBER ? lua_tostring(L, -1) : type_desc(L, -1);
+    const char *got = lua_type(L, -1) == LUA_TNUMBER ? lua_tostring(L, -1) : luaL_typename(L, -1);
     if (key) arg_error(L, fn, arg, argname, "%s must be %s, got %s", key, want, got);
     else arg_error(L, fn, arg, argname, "expected %s, got %s", want, got);
 }
@@ -42,7 +42,7 @@ static int opt_bool(lua_State *L, int idx, const char *fn, const char *key, int 
     if (lua_isnoneornil(L, idx)) return dflt;
     int t = opt_rawget(L, idx, key);
     if (t != LUA_TNIL && t != LUA_TBOOLEAN)
-        arg_error(L, fn, idx, "options", "%s must be a boolean, got %s", key, type_desc(L, -1));
+        arg_error(L, fn, idx, "options", "%s must be a boolean, got %s", key, luaL_typename(L, -1));
     int v = t == LUA_TNIL ? dflt : lua_toboolean(L, -1);
     lua_pop(L, 1);
     return v;
@@ -51,7 +51,7 @@ static int opt_bool(lua_State *L, int idx, const char *fn, const char *key, int 
 static cnn_tensor *opt_bias(lua_State *L, int idx, const char *fn) {
     if (lua_isnoneornil(L, idx)) return NULL;
     if (!is_tensor(L, idx))
-        arg_error(L, fn, idx, "bias", "expected a tensor or nil, got %s", type_desc(L, idx));
+        arg_error(L, fn, idx, "bias", "expected a tensor or nil, got %s", luaL_typename(L, idx));
     return check_tensor(L, idx, fn, "bias");
 }
 
@@ -88,7 +88,7 @@ static int pool(lua_State *L, cnn_pool kind, int nd, const char *fn) {
     int64_t k[2];
     if (lua_isnoneornil(L, 2)) arg_error(L, fn, 2, "kernel_size", "expected %s, got %s",
                                          nd == 2 ? "an integer or a {h,w} pair of integers" : "an integer",
-                                         type_desc(L, 2));
+                                         luaL_typename(L, 2));
     lua_pushvalue(L, 2);
     opt_pair(L, fn, 2, "kernel_size", NULL, nd, k);
     lua_pop(L, 1);

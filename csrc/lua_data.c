@@ -108,12 +108,14 @@ static int l_rotate(lua_State *L) {
     return push_result(L, box, fn);
 }
 
-/* adjust(t, factor, kind "brightness"|"contrast"|"saturation") */
+/* adjust(t, factor, kind "brightness"|"contrast"|"saturation" [, fn]): fn names the public
+ * function when it is not image.adjust_<kind> (image.color_jitter draws the factors) */
 static int l_adjust(lua_State *L) {
     static const char *const kinds[] = { "brightness", "contrast", "saturation", NULL };
     int kind = luaL_checkoption(L, 3, NULL, kinds);
-    char fn[64];
-    snprintf(fn, sizeof fn, "image.adjust_%s", kinds[kind]);
+    char name[64];
+    snprintf(name, sizeof name, "image.adjust_%s", kinds[kind]);
+    const char *fn = fn_arg(L, 4, name);
     cnn_tensor *t = check_tensor(L, 1, fn, "image");
     double f = check_finite(L, 2, fn, "factor");
     cnn_tensor **box = push_box(L);

@@ -195,6 +195,7 @@ describe("cnn.image", function()
       H.errors(function() image.rotate(img, 30, 0 / 0) end, "cnn.image.rotate: argument 3 (fill): expected a finite number")
       -- the angle random_rotation draws from a huge range overflows to infinity: an error, no crash
       H.errors(function() image.random_rotation(img, 1e308) end, "expected a finite number")
+      H.errors(function() image.color_jitter(img, { brightness = 1 / 0 }) end, "expected a finite number, got inf")
       H.errors(function() image.adjust_contrast(img, 1 / 0) end,
         "cnn.image.adjust_contrast: argument 2 (factor): expected a finite number, got inf")
       H.errors(function() image.normalize(img, 0 / 0, 1) end, "cnn.image.normalize: argument 2 (mean): expected a finite number")
