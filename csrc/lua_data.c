@@ -432,7 +432,10 @@ static int l_one_hot(lua_State *L) {
     if ((*box = cnn_full(ctx_of(L), &s, CNN_F32, 0.0)) == NULL) return fail(L, fn);
     float *y = cnn_data(*box);
     for (lua_Integer i = 1; i <= N; i++) {
-        lua_rawgeti(L, 1, i);
+        /* checked again: the box's allocation may have run a finalizer that changed the table */
+        size_t l = 0;
+        if (lua_rawgeti(L, 1, i) != LUA_TSTRING || (lua_tolstring(L, -1, &l), l != Lseq))
+            arg_error(L, fn, 1, "seqs", "sequence %lld changed while it was read", (long long)i);
         const unsigned char *q = (const unsigned char *)lua_tostring(L, -1);
         float *yi = y + (i - 1) * (int64_t)K * (int64_t)Lseq;
         for (size_t p = 0; p < Lseq; p++) {

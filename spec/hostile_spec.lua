@@ -150,6 +150,25 @@ describe("a tensor closed by a finalizer during a call", function()
   end
 end)
 
+describe("a table changed by a finalizer between two reads of one call", function()
+  it("one_hot reads its sequences again after making the result, and checks them again", function()
+    local changed = 0
+    for _ = 1, 3 do
+      local seqs = {"ACGTACGT", "ACGTACGT"}
+      collectgarbage("collect")
+      local big = cnn.zeros(2 ^ 22)
+      do setmetatable({}, {__gc = function() seqs[2] = "A" end}) end
+      local ok, err = pcall(cnn._data.one_hot, seqs)
+      if not ok then
+        assert.matches("cnn.data.sequence.one_hot: argument 1 %(seqs%): sequence 2 changed while it was read", err)
+        changed = changed + 1
+      end
+      big = nil
+    end
+    assert.is_true(changed > 0, "the finalizer never ran during the call")   -- before: read past "A"
+  end)
+end)
+
 describe("one options check in every binding (check_options, lua_util.c)", function()
   local H = require "helpers"
   it("unknown keys raise with the function's name and the known list", function()
