@@ -244,7 +244,9 @@ cnn_tensor *cnn_image_flip(cnn_ctx *c, const cnn_tensor *x, int horizontal) {
 
 cnn_tensor *cnn_image_rotate(cnn_ctx *c, const cnn_tensor *x, double degrees, double fill) {
     cnn_tensor *xc, *y;
-    if (check_chw(c, x, 0) < 0 || prepare(c, x, x->size[0], x->size[1], x->size[2], &xc, &y) < 0) return NULL;
+    if (check_chw(c, x, 0) < 0) return NULL;
+    if (!isfinite(degrees)) { cnn_seterr(c, "expected a finite angle, got %g", degrees); return NULL; }
+    if (prepare(c, x, x->size[0], x->size[1], x->size[2], &xc, &y) < 0) return NULL;
     /* exact quarter turns, so that rotate(90) moves pixels without interpolation noise */
     double q = degrees / 90.0, co, si;
     if (q == floor(q)) {
@@ -263,7 +265,7 @@ cnn_tensor *cnn_image_rotate(cnn_ctx *c, const cnn_tensor *x, double degrees, do
 cnn_tensor *cnn_image_adjust(cnn_ctx *c, const cnn_tensor *x, cnn_adjust kind, double f) {
     cnn_tensor *xc, *y;
     if (check_chw(c, x, kind == CNN_ADJ_SATURATION) < 0) return NULL;
-    if (!(f >= 0)) { cnn_seterr(c, "expected a factor >= 0, got %g", f); return NULL; }
+    if (!(f >= 0 && isfinite(f))) { cnn_seterr(c, "expected a finite factor >= 0, got %g", f); return NULL; }
     if (prepare(c, x, x->size[0], x->size[1], x->size[2], &xc, &y) < 0) return NULL;
     int64_t C = x->size[0], H = x->size[1], W = x->size[2];
     if (x->dtype == CNN_F32) adjust_f32(cnn_data(y), cnn_data(xc), C, H, W, (int)kind, f);

@@ -6,12 +6,11 @@
 
 #include <string.h>
 
-/* {retain_graph=bool} at idx (or nothing) */
+/* {retain_graph=bool} at idx (or nothing), read raw */
 static int opt_retain(lua_State *L, int idx, const char *fn) {
-    if (lua_isnoneornil(L, idx)) return 0;
-    if (!lua_istable(L, idx) || is_tensor(L, idx))
-        arg_error(L, fn, idx, "options", "expected an options table {retain_graph=}, got %s", luaL_typename(L, idx));
-    lua_getfield(L, idx, "retain_graph");
+    static const char *const known[] = { "retain_graph", NULL };
+    if (!check_options(L, idx, fn, known)) return 0;
+    opt_rawget(L, idx, "retain_graph");
     int r = lua_toboolean(L, -1);
     lua_pop(L, 1);
     return r;
@@ -19,13 +18,15 @@ static int opt_retain(lua_State *L, int idx, const char *fn) {
 
 /* t:backward([grad] [, {retain_graph=}]) */
 static int l_backward(lua_State *L) {
-    cnn_tensor *t = check_tensor(L, 1, "backward", "self");
-    cnn_tensor *g = NULL;
+    check_tensor(L, 1, "backward", "self");
     int o = 2;
-    if (is_tensor(L, 2)) { g = check_tensor(L, 2, "backward", "gradient"); o = 3; }
+    if (is_tensor(L, 2)) { check_tensor(L, 2, "backward", "gradient"); o = 3; }
     else if (!lua_isnoneornil(L, 2) && !lua_istable(L, 2))
-        arg_error(L, "backward", 2, "gradient", "expected a tensor or an options table, got %s", luaL_typename(L, 2));
+        arg_error(L, "backward", 2, "gradient", "expected a tensor or an options table, got %s", type_desc(L, 2));
     int retain = opt_retain(L, o, "backward");
+    /* the tensors after the options: reading them may run a GC step, hence finalizers */
+    cnn_tensor *t = check_tensor(L, 1, "backward", "self");
+    cnn_tensor *g = o == 3 ? check_tensor(L, 2, "backward", "gradient") : NULL;
     if (cnn_backward(ctx_of(L), t, g, retain) < 0) return fail(L, "backward");
     return 0;
 }
@@ -36,12 +37,14 @@ static int l_grad(lua_State *L) {
     int nout = 1, nin;
     lua_settop(L, 4);
     if (!is_tensor(L, 1)) {
-        if (!lua_istable(L, 1)) arg_error(L, "grad", 1, "outputs", "expected a tensor or a table of tensors, got %s", luaL_typename(L, 1));
-        nout = (int)luaL_len(L, 1);
-        if (nout < 1) arg_error(L, "grad", 1, "outputs", "expected at least one output");
+        if (!lua_istable(L, 1)) arg_error(L, "grad", 1, "outputs", "expected a tensor or a table of tensors, got %s", type_desc(L, 1));
+        lua_Unsigned n = lua_rawlen(L, 1);             /* raw: no metamethod runs */
+        if (n < 1 || n > 1 << 24) arg_error(L, "grad", 1, "outputs", "expected 1..16777216 outputs, got %llu", (unsigned long long)n);
+        nout = (int)n;
     }
-    if (!lua_istable(L, 2) || is_tensor(L, 2)) arg_error(L, "grad", 2, "inputs", "expected a table of tensors, got %s", luaL_typename(L, 2));
-    nin = (int)luaL_len(L, 2);
+    if (!lua_istable(L, 2) || is_tensor(L, 2)) arg_error(L, "grad", 2, "inputs", "expected a table of tensors, got %s", type_desc(L, 2));
+    lua_Unsigned n2 = lua_rawlen(L, 2);
+    nin = n2 > 4096 ? 4097 : (int)n2;
     if (nin < 1 || nin > 4096) arg_error(L, "grad", 2, "inputs", "expected 1..4096 tensors, got %d", nin);
     int ogrid = 3, oopt = 4;
     if (lua_istable(L, 3) && !is_tensor(L, 3)) {
@@ -50,29 +53,30 @@ static int l_grad(lua_State *L) {
         lua_pop(L, 1);
         if (!is_list) { oopt = 3; ogrid = 0; }
     } else if (!lua_isnil(L, 3)) {
-        arg_error(L, "grad", 3, "grad_outputs", "expected a table of tensors, got %s", luaL_typename(L, 3));
+        arg_error(L, "grad", 3, "grad_outputs", "expected a table of tensors, got %s", type_desc(L, 3));
     }
     int retain = opt_retain(L, oopt, "grad");
+    /* every allocation first (result boxes, so nothing leaks if anything below raises; and any
+     * allocation may run finalizers), then the tensors, read raw from the tables */
     cnn_tensor **ins = lua_newuserdatauv(L, (size_t)nin * sizeof *ins, 0);
+    lua_createtable(L, nin, 0);
+    int res = lua_gettop(L);
+    cnn_tensor ***boxes = lua_newuserdatauv(L, (size_t)nin * sizeof *boxes, 0);
+    for (int i = 0; i < nin; i++) { boxes[i] = push_box(L); lua_rawseti(L, res, i + 1); }
+    cnn_tensor **tmp = lua_newuserdatauv(L, (size_t)nin * sizeof *tmp, 0);
     for (int i = 0; i < nin; i++) {
-        lua_geti(L, 2, i + 1);
+        lua_rawgeti(L, 2, i + 1);
         cnn_tensor **b = luaL_testudata(L, -1, CNN_TENSOR_MT);
         if (b == NULL || *b == NULL) arg_error(L, "grad", 2, "inputs", "element %d is not a tensor", i + 1);
         if (!(*b)->requires_grad) arg_error(L, "grad", 2, "inputs", "input %d does not require grad", i + 1);
         ins[i] = *b;
         lua_pop(L, 1);
     }
-    /* result boxes first, so nothing leaks if anything below raises */
-    lua_createtable(L, nin, 0);
-    int res = lua_gettop(L);
-    cnn_tensor ***boxes = lua_newuserdatauv(L, (size_t)nin * sizeof *boxes, 0);
-    for (int i = 0; i < nin; i++) { boxes[i] = push_box(L); lua_rawseti(L, res, i + 1); }
-    cnn_tensor **tmp = lua_newuserdatauv(L, (size_t)nin * sizeof *tmp, 0);
     for (int k = 0; k < nout; k++) {
         cnn_tensor *out;
         if (is_tensor(L, 1)) out = check_tensor(L, 1, "grad", "outputs");
         else {
-            lua_geti(L, 1, k + 1);
+            lua_rawgeti(L, 1, k + 1);
             cnn_tensor **b = luaL_testudata(L, -1, CNN_TENSOR_MT);
             if (b == NULL || *b == NULL) arg_error(L, "grad", 1, "outputs", "element %d is not a tensor", k + 1);
             out = *b;
@@ -80,7 +84,7 @@ static int l_grad(lua_State *L) {
         }
         cnn_tensor *go = NULL;
         if (ogrid && !lua_isnil(L, ogrid)) {
-            lua_geti(L, ogrid, k + 1);
+            lua_rawgeti(L, ogrid, k + 1);
             cnn_tensor **b = luaL_testudata(L, -1, CNN_TENSOR_MT);
             if (b && *b) go = *b;
             else if (!lua_isnil(L, -1)) arg_error(L, "grad", 3, "grad_outputs", "element %d is not a tensor", k + 1);

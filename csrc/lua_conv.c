@@ -12,10 +12,10 @@ static void opt_pair(lua_State *L, const char *fn, int arg, const char *argname,
     lua_Integer v = lua_tointegerx(L, -1, &ok);
     if (ok) { out[0] = out[1] = v; return; }
     const char *want = nd == 2 ? "an integer or a {h,w} pair of integers" : "an integer";
-    if (nd == 2 && lua_istable(L, -1) && !is_tensor(L, -1) && luaL_len(L, -1) == 2) {
+    if (nd == 2 && lua_istable(L, -1) && lua_rawlen(L, -1) == 2) {      /* raw: no metamethod runs */
         int ok0, ok1;
-        lua_geti(L, -1, 1);
-        lua_geti(L, -2, 2);
+        lua_rawgeti(L, -1, 1);
+        lua_rawgeti(L, -2, 2);
         lua_Integer a = lua_tointegerx(L, -2, &ok0), b = lua_tointegerx(L, -1, &ok1);
         lua_pop(L, 2);
         if (ok0 && ok1) { out[0] = a; out[1] = b; return; }
@@ -28,7 +28,7 @@ static void opt_pair(lua_State *L, const char *fn, int arg, const char *argname,
 /* options[key] as an integer or pair; absent: out keeps its default. 1 if present. */
 static int opt_field(lua_State *L, int idx, const char *fn, const char *key, int nd, int64_t out[2]) {
     if (lua_isnoneornil(L, idx)) return 0;
-    int present = lua_getfield(L, idx, key) != LUA_TNIL;
+    int present = opt_rawget(L, idx, key) != LUA_TNIL;
     if (present) opt_pair(L, fn, idx, "options", key, nd, out);
     lua_pop(L, 1);
     return present;
@@ -36,7 +36,7 @@ static int opt_field(lua_State *L, int idx, const char *fn, const char *key, int
 
 static int opt_bool(lua_State *L, int idx, const char *fn, const char *key, int dflt) {
     if (lua_isnoneornil(L, idx)) return dflt;
-    int t = lua_getfield(L, idx, key);
+    int t = opt_rawget(L, idx, key);
     if (t != LUA_TNIL && t != LUA_TBOOLEAN)
         arg_error(L, fn, idx, "options", "%s must be a boolean, got %s", key, luaL_typename(L, -1));
     int v = t == LUA_TNIL ? dflt : lua_toboolean(L, -1);
@@ -55,16 +55,19 @@ static cnn_tensor *opt_bias(lua_State *L, int idx, const char *fn) {
 static int conv(lua_State *L, int nd) {
     static const char *const keys[] = { "stride", "padding", "dilation", "groups", NULL };
     const char *fn = nd == 2 ? "conv2d" : "conv1d";
-    cnn_tensor *x = check_tensor(L, 1, fn, "input");
-    cnn_tensor *w = check_tensor(L, 2, fn, "weight");
-    cnn_tensor *b = opt_bias(L, 3, fn);
+    check_tensor(L, 1, fn, "input");
+    check_tensor(L, 2, fn, "weight");
+    opt_bias(L, 3, fn);
     check_options(L, 4, fn, keys);
+    lua_settop(L, 4);                            /* the result box goes at 5 */
     int64_t s[2] = { 1, 1 }, p[2] = { 0, 0 }, d[2] = { 1, 1 }, g[2] = { 1, 1 };
     opt_field(L, 4, fn, "stride", nd, s);
     opt_field(L, 4, fn, "padding", nd, p);
     opt_field(L, 4, fn, "dilation", nd, d);
     opt_field(L, 4, fn, "groups", 1, g);
     cnn_tensor **box = push_box(L);
+    /* the tensors last: reading options and making the box may run finalizers */
+    cnn_tensor *x = check_tensor(L, 1, fn, "input"), *w = check_tensor(L, 2, fn, "weight"), *b = opt_bias(L, 3, fn);
     *box = nd == 2 ? cnn_conv2d(ctx_of(L), x, w, b, s, p, d, g[0])
                    : cnn_conv1d(ctx_of(L), x, w, b, s[1], p[1], d[1], g[0]);
     return push_result(L, box, fn);
@@ -77,7 +80,7 @@ static int l_conv1d(lua_State *L) { return conv(L, 1); }
 static int pool(lua_State *L, cnn_pool kind, int nd, const char *fn) {
     static const char *const max_keys[] = { "stride", "padding", "dilation", "ceil_mode", NULL };
     static const char *const avg_keys[] = { "stride", "padding", "ceil_mode", "count_include_pad", NULL };
-    cnn_tensor *x = check_tensor(L, 1, fn, "input");
+    check_tensor(L, 1, fn, "input");
     int64_t k[2];
     if (lua_isnoneornil(L, 2)) arg_error(L, fn, 2, "kernel_size", "expected %s, got %s",
                                          nd == 2 ? "an integer or a {h,w} pair of integers" : "an integer",
@@ -93,6 +96,7 @@ static int pool(lua_State *L, cnn_pool kind, int nd, const char *fn) {
     int ceil_mode = opt_bool(L, 3, fn, "ceil_mode", 0);
     int cip = kind == CNN_POOL_AVG ? opt_bool(L, 3, fn, "count_include_pad", 1) : 1;
     cnn_tensor **box = push_box(L);
+    cnn_tensor *x = check_tensor(L, 1, fn, "input");   /* last: the options and the box may run finalizers */
     *box = nd == 2 ? cnn_pool2d(ctx_of(L), kind, x, k, s, p, d, ceil_mode, cip)
                    : cnn_pool1d(ctx_of(L), kind, x, k[1], s[1], p[1], d[1], ceil_mode, cip);
     return push_result(L, box, fn);
@@ -110,6 +114,7 @@ static int l_adaptive_avg_pool2d(lua_State *L) {
     opt_pair(L, "adaptive_avg_pool2d", 2, "output_size", NULL, 2, o);
     lua_pop(L, 1);
     cnn_tensor **box = push_box(L);
+    x = check_tensor(L, 1, "adaptive_avg_pool2d", "input");
     *box = cnn_adaptive_avg_pool2d(ctx_of(L), x, o);
     return push_result(L, box, "adaptive_avg_pool2d");
 }

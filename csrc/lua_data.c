@@ -73,6 +73,7 @@ static int l_resize(lua_State *L) {
     cnn_tensor *t = check_tensor(L, 1, "image.resize", "image");
     int64_t oh = check_int(L, 2, "image.resize", "height"), ow = check_int(L, 3, "image.resize", "width");
     cnn_tensor **box = push_box(L);
+    t = check_tensor(L, 1, "image.resize", "image");
     *box = cnn_image_resize(ctx_of(L), t, oh, ow);
     return push_result(L, box, "image.resize");
 }
@@ -82,41 +83,61 @@ static int l_flip(lua_State *L) {
     const char *fn = fn_arg(L, 3, "image.hflip");
     cnn_tensor *t = check_tensor(L, 1, fn, "image");
     cnn_tensor **box = push_box(L);
+    t = check_tensor(L, 1, fn, "image");
     *box = cnn_image_flip(ctx_of(L), t, lua_toboolean(L, 2));
     return push_result(L, box, fn);
 }
 
-static int l_rotate(lua_State *L) {
-    cnn_tensor *t = check_tensor(L, 1, "image.rotate", "image");
-    double deg = check_num(L, 2, "image.rotate", "degrees");
-    double fill = lua_isnoneornil(L, 3) ? 0.0 : check_num(L, 3, "image.rotate", "fill");
-    cnn_tensor **box = push_box(L);
-    *box = cnn_image_rotate(ctx_of(L), t, deg, fill);
-    return push_result(L, box, "image.rotate");
+/* a number that must be finite (an angle, a factor, a fill value) */
+static double check_finite(lua_State *L, int idx, const char *fn, const char *name) {
+    double v = check_num(L, idx, fn, name);
+    if (!isfinite(v)) arg_error(L, fn, idx, name, "expected a finite number, got %g", v);
+    return v;
 }
 
-/* adjust(t, factor, kind "brightness"|"contrast"|"saturation") */
+/* rotate(t, degrees, fill, fn): fn names the public function (image.random_rotation draws the
+ * angle in Lua) */
+static int l_rotate(lua_State *L) {
+    const char *fn = fn_arg(L, 4, "image.rotate");
+    cnn_tensor *t = check_tensor(L, 1, fn, "image");
+    double deg = check_finite(L, 2, fn, "degrees");
+    double fill = lua_isnoneornil(L, 3) ? 0.0 : check_finite(L, 3, fn, "fill");
+    cnn_tensor **box = push_box(L);
+    t = check_tensor(L, 1, fn, "image");
+    *box = cnn_image_rotate(ctx_of(L), t, deg, fill);
+    return push_result(L, box, fn);
+}
+
+/* adjust(t, factor, kind "brightness"|"contrast"|"saturation" [, fn]): fn names the public
+ * function when it is not image.adjust_<kind> (image.color_jitter draws the factors) */
 static int l_adjust(lua_State *L) {
     static const char *const kinds[] = { "brightness", "contrast", "saturation", NULL };
     int kind = luaL_checkoption(L, 3, NULL, kinds);
-    char fn[64];
-    snprintf(fn, sizeof fn, "image.adjust_%s", kinds[kind]);
+    char name[64];
+    snprintf(name, sizeof name, "image.adjust_%s", kinds[kind]);
+    const char *fn = fn_arg(L, 4, name);
     cnn_tensor *t = check_tensor(L, 1, fn, "image");
-    double f = check_num(L, 2, fn, "factor");
+    double f = check_finite(L, 2, fn, "factor");
     cnn_tensor **box = push_box(L);
+    t = check_tensor(L, 1, fn, "image");
     *box = cnn_image_adjust(ctx_of(L), t, (cnn_adjust)kind, f);
     return push_result(L, box, fn);
 }
 
 /* a number or a table of numbers -> up to 8 values */
 static int check_vals(lua_State *L, int idx, const char *fn, const char *name, double *v) {
-    if (lua_type(L, idx) == LUA_TNUMBER) { v[0] = lua_tonumber(L, idx); return 1; }
-    if (!lua_istable(L, idx)) arg_error(L, fn, idx, name, "expected a number or a table of numbers, got %s", luaL_typename(L, idx));
-    lua_Integer n = luaL_len(L, idx);
+    if (lua_type(L, idx) == LUA_TNUMBER) {
+        v[0] = lua_tonumber(L, idx);
+        if (!isfinite(v[0])) arg_error(L, fn, idx, name, "expected a finite number, got %g", v[0]);
+        return 1;
+    }
+    if (!lua_istable(L, idx)) arg_error(L, fn, idx, name, "expected a number or a table of numbers, got %s", type_desc(L, idx));
+    lua_Integer n = (lua_Integer)lua_rawlen(L, idx);     /* raw: no metamethod runs */
     if (n < 1 || n > 8) arg_error(L, fn, idx, name, "expected 1 to 8 values (one per channel), got %lld", (long long)n);
     for (int k = 1; k <= n; k++) {
-        if (lua_geti(L, idx, k) != LUA_TNUMBER) arg_error(L, fn, idx, name, "value %d is %s, expected a number", k, luaL_typename(L, -1));
+        if (lua_rawgeti(L, idx, k) != LUA_TNUMBER) arg_error(L, fn, idx, name, "value %d is %s, expected a number", k, type_desc(L, -1));
         v[k - 1] = lua_tonumber(L, -1);
+        if (!isfinite(v[k - 1])) arg_error(L, fn, idx, name, "value %d is %g, expected a finite number", k, v[k - 1]);
         lua_pop(L, 1);
     }
     return (int)n;
@@ -129,6 +150,7 @@ static int l_normalize(lua_State *L) {
     int nm = check_vals(L, 2, fn, "mean", mean), ns = check_vals(L, 3, fn, "std", std);
     if (nm != ns) arg_error(L, fn, 3, "std", "expected as many values as mean (%d), got %d", nm, ns);
     cnn_tensor **box = push_box(L);
+    t = check_tensor(L, 1, fn, "image");
     *box = cnn_image_normalize(ctx_of(L), t, mean, std, nm);
     return push_result(L, box, fn);
 }
@@ -140,6 +162,7 @@ static int l_overlay(lua_State *L) {
     cnn_tensor *img = check_tensor(L, 1, fn, "image"), *heat = check_tensor(L, 2, fn, "heat");
     double alpha = lua_isnoneornil(L, 3) ? 0.5 : check_num(L, 3, fn, "alpha");
     cnn_tensor **box = push_box(L);
+    img = check_tensor(L, 1, fn, "image"); heat = check_tensor(L, 2, fn, "heat");
     *box = cnn_image_overlay(ctx_of(L), img, heat, alpha);
     return push_result(L, box, fn);
 }
@@ -181,6 +204,7 @@ static int l_gather(lua_State *L) {
     const char *fn = "data.TensorDataset:get_batch";
     cnn_tensor *t = check_tensor(L, 1, fn, "tensor"), *ix = check_tensor(L, 2, fn, "indices");
     cnn_tensor **box = push_box(L);
+    t = check_tensor(L, 1, fn, "tensor"); ix = check_tensor(L, 2, fn, "indices");
     *box = cnn_gather_rows(ctx_of(L), t, ix);
     return push_result(L, box, fn);
 }
@@ -380,7 +404,7 @@ static int l_csv_read(lua_State *L) {
 /* one_hot(seqs, alphabet) -> (N, K, L) float32; N (when not in the alphabet) is 1/K everywhere */
 static int l_one_hot(lua_State *L) {
     const char *fn = "data.sequence.one_hot";
-    if (!lua_istable(L, 1)) arg_error(L, fn, 1, "seqs", "expected a table of strings, got %s", luaL_typename(L, 1));
+    if (!lua_istable(L, 1)) arg_error(L, fn, 1, "seqs", "expected a table of strings, got %s", type_desc(L, 1));
     size_t K;
     const char *alpha = lua_isnoneornil(L, 2) ? (K = 4, "ACGT") : luaL_checklstring(L, 2, &K);
     signed char code[256];
@@ -393,11 +417,11 @@ static int l_one_hot(lua_State *L) {
         if ((lo >= 'a' && lo <= 'z')) { code[lo] = (signed char)k; code[up] = (signed char)k; }
     }
     int unknown_n = code['N'] < 0;
-    lua_Integer N = luaL_len(L, 1);
+    lua_Integer N = (lua_Integer)lua_rawlen(L, 1);        /* raw: no metamethod runs */
     size_t Lseq = 0;
     for (lua_Integer i = 1; i <= N; i++) {
         size_t l;
-        if (lua_geti(L, 1, i) != LUA_TSTRING) arg_error(L, fn, 1, "seqs", "element %lld is %s, expected a string", (long long)i, luaL_typename(L, -1));
+        if (lua_rawgeti(L, 1, i) != LUA_TSTRING) arg_error(L, fn, 1, "seqs", "element %lld is %s, expected a string", (long long)i, type_desc(L, -1));
         lua_tolstring(L, -1, &l);
         if (i == 1) Lseq = l;
         else if (l != Lseq) arg_error(L, fn, 1, "seqs", "sequence %lld has length %zu, expected %zu (as sequence 1)", (long long)i, l, Lseq);
@@ -408,7 +432,10 @@ static int l_one_hot(lua_State *L) {
     if ((*box = cnn_full(ctx_of(L), &s, CNN_F32, 0.0)) == NULL) return fail(L, fn);
     float *y = cnn_data(*box);
     for (lua_Integer i = 1; i <= N; i++) {
-        lua_geti(L, 1, i);
+        /* checked again: the box's allocation may have run a finalizer that changed the table */
+        size_t l = 0;
+        if (lua_rawgeti(L, 1, i) != LUA_TSTRING || (lua_tolstring(L, -1, &l), l != Lseq))
+            arg_error(L, fn, 1, "seqs", "sequence %lld changed while it was read", (long long)i);
         const unsigned char *q = (const unsigned char *)lua_tostring(L, -1);
         float *yi = y + (i - 1) * (int64_t)K * (int64_t)Lseq;
         for (size_t p = 0; p < Lseq; p++) {

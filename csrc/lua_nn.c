@@ -17,6 +17,7 @@ static double opt_num(lua_State *L, int idx, const char *fn, const char *name, d
 static int act(lua_State *L, const char *fn, cnn_act kind, double a, double b) {
     cnn_tensor *x = check_tensor(L, 1, fn, "input");
     cnn_tensor **box = push_box(L);
+    x = check_tensor(L, 1, fn, "input");
     *box = cnn_activation(ctx_of(L), kind, x, a, b);
     return push_result(L, box, fn);
 }
@@ -46,6 +47,7 @@ static int l_rrelu(lua_State *L) {
     if (!(lo <= hi)) arg_error(L, "rrelu", 3, "upper", "expected lower <= upper, got %g and %g", lo, hi);
     int training = lua_toboolean(L, 4);
     cnn_tensor **box = push_box(L);
+    x = check_tensor(L, 1, "rrelu", "input");
     *box = cnn_rrelu(ctx_of(L), x, lo, hi, training);
     return push_result(L, box, "rrelu");
 }
@@ -59,6 +61,7 @@ static int l_prelu(lua_State *L) {
         arg_error(L, "prelu", 2, "weight", "expected 1 value or one per channel ([%lld]) for input %s, got %s",
                   (long long)C, cnn_tensor_desc(a, sizeof a, x), cnn_tensor_desc(b, sizeof b, w));
     cnn_tensor **box = push_box(L);
+    x = check_tensor(L, 1, "prelu", "input"); w = check_tensor(L, 2, "prelu", "weight");
     *box = cnn_prelu(ctx_of(L), x, w);
     return push_result(L, box, "prelu");
 }
@@ -67,6 +70,7 @@ static int softmax(lua_State *L, const char *fn, int lg) {
     cnn_tensor *x = check_tensor(L, 1, fn, "input");
     int d = check_dim(L, 2, fn, "dim", x->ndim ? x->ndim : 1, 0);
     cnn_tensor **box = push_box(L);
+    x = check_tensor(L, 1, fn, "input");
     *box = cnn_softmax(ctx_of(L), x, d, lg);
     return push_result(L, box, fn);
 }
@@ -78,95 +82,92 @@ static int l_log_softmax(lua_State *L) { return softmax(L, "log_softmax", 1); }
 typedef struct {
     cnn_reduction red;
     cnn_tensor *weight, *pos_weight;
+    int weight_at, pos_weight_at;   /* their stack slots (0: absent), to fetch them again late */
     int has_ignore;
     int64_t ignore_index;
     double param;         /* delta, beta or margin */
     int64_t p;
 } loss_opts;
 
-/* is key one of the comma-separated names in list? */
-static int listed(const char *list, const char *key) {
-    size_t k = strlen(key);
-    for (const char *s = list; *s; ) {
-        const char *e = strchr(s, ',');
-        size_t n = e ? (size_t)(e - s) : strlen(s);
-        if (n == k && strncmp(s, key, k) == 0) return 1;
-        if (!e) break;
-        s = e + 2;                       /* ", " */
-    }
-    return 0;
-}
+static void loss_tensors(lua_State *L, const char *fn, int idx, loss_opts *o);
 
-/* the options table at idx (may be none or nil); allowed lists its keys, param names the number */
-static void check_loss_opts(lua_State *L, int idx, const char *fn, const char *allowed, const char *param,
+/* the options table at idx (may be none or nil), checked against known; param names the number.
+ * Read raw (no metamethod runs); a weight tensor's value stays on the stack, in o->*_at */
+static void check_loss_opts(lua_State *L, int idx, const char *fn, const char *const *known, const char *param,
                             loss_opts *o) {
-    if (lua_isnoneornil(L, idx)) return;
-    if (!lua_istable(L, idx) || is_tensor(L, idx))
-        arg_error(L, fn, idx, "options", "expected an options table {%s}, got %s", allowed, luaL_typename(L, idx));
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-        if (k == NULL || !listed(allowed, k))
-            arg_error(L, fn, idx, "options", "unknown option '%s' (expected %s)", k ? k : luaL_typename(L, -2), allowed);
-        lua_pop(L, 1);
-    }
-    int top = lua_gettop(L);
-    if (lua_getfield(L, idx, "reduction") != LUA_TNIL) {
-        const char *r = lua_tostring(L, -1);
+    if (!check_options(L, idx, fn, known)) return;
+    if (opt_rawget(L, idx, "reduction") != LUA_TNIL) {
         if (lua_type(L, -1) != LUA_TSTRING)
-            arg_error(L, fn, idx, "options", "reduction must be \"mean\", \"sum\" or \"none\", got %s", luaL_typename(L, -1));
+            arg_error(L, fn, idx, "options", "reduction must be \"mean\", \"sum\" or \"none\", got %s", type_desc(L, -1));
+        const char *r = lua_tostring(L, -1);
         if (strcmp(r, "mean") == 0) o->red = CNN_RED_MEAN;
         else if (strcmp(r, "sum") == 0) o->red = CNN_RED_SUM;
         else if (strcmp(r, "none") == 0) o->red = CNN_RED_NONE;
         else arg_error(L, fn, idx, "options", "reduction must be \"mean\", \"sum\" or \"none\", got \"%s\"", r);
     }
-    lua_settop(L, top);
+    lua_pop(L, 1);
     const char *tk[2] = { "weight", "pos_weight" };
-    cnn_tensor **tv[2] = { &o->weight, &o->pos_weight };
+    int *at[2] = { &o->weight_at, &o->pos_weight_at };
     for (int i = 0; i < 2; i++) {
-        if (lua_getfield(L, idx, tk[i]) != LUA_TNIL) {
-            cnn_tensor **box = luaL_testudata(L, -1, CNN_TENSOR_MT);
-            if (box == NULL || *box == NULL)
-                arg_error(L, fn, idx, "options", "%s must be a tensor, got %s", tk[i], luaL_typename(L, -1));
-            *tv[i] = *box;                /* kept alive by the options table */
-        }
-        lua_settop(L, top);
+        if (opt_rawget(L, idx, tk[i]) == LUA_TNIL) { lua_pop(L, 1); continue; }
+        cnn_tensor **box = luaL_testudata(L, -1, CNN_TENSOR_MT);
+        if (box == NULL || *box == NULL)
+            arg_error(L, fn, idx, "options", "%s must be a tensor, got %s", tk[i], type_desc(L, -1));
+        *at[i] = lua_gettop(L);          /* left on the stack */
     }
-    if (lua_getfield(L, idx, "ignore_index") != LUA_TNIL) {
+    if (opt_rawget(L, idx, "ignore_index") != LUA_TNIL) {
         int ok;
         lua_Integer v = lua_tointegerx(L, -1, &ok);
         if (!ok) arg_error(L, fn, idx, "options", "ignore_index must be an integer, got %s",
-                           lua_type(L, -1) == LUA_TNUMBER ? lua_tostring(L, -1) : luaL_typename(L, -1));
+                           lua_type(L, -1) == LUA_TNUMBER ? lua_tostring(L, -1) : type_desc(L, -1));
         o->has_ignore = 1;
         o->ignore_index = v;
     }
-    lua_settop(L, top);
-    if (param && lua_getfield(L, idx, param) != LUA_TNIL) {
+    lua_pop(L, 1);
+    if (param && opt_rawget(L, idx, param) != LUA_TNIL) {
         if (lua_type(L, -1) != LUA_TNUMBER)
-            arg_error(L, fn, idx, "options", "%s must be a number, got %s", param, luaL_typename(L, -1));
+            arg_error(L, fn, idx, "options", "%s must be a number, got %s", param, type_desc(L, -1));
         o->param = lua_tonumber(L, -1);
     }
-    lua_settop(L, top);
-    if (lua_getfield(L, idx, "p") != LUA_TNIL) {
+    if (param) lua_pop(L, 1);
+    if (opt_rawget(L, idx, "p") != LUA_TNIL) {
         int ok;
         o->p = lua_tointegerx(L, -1, &ok);
         if (!ok || (o->p != 1 && o->p != 2))
             arg_error(L, fn, idx, "options", "p must be 1 or 2, got %s",
-                      lua_type(L, -1) == LUA_TNUMBER ? lua_tostring(L, -1) : luaL_typename(L, -1));
+                      lua_type(L, -1) == LUA_TNUMBER ? lua_tostring(L, -1) : type_desc(L, -1));
     }
-    lua_settop(L, top);
+    lua_pop(L, 1);
+    loss_tensors(L, fn, idx, o);
+}
+
+/* o->weight and o->pos_weight from their stack slots: call again after the last allocation */
+static void loss_tensors(lua_State *L, const char *fn, int idx, loss_opts *o) {
+    const char *tk[2] = { "weight", "pos_weight" };
+    int at[2] = { o->weight_at, o->pos_weight_at };
+    cnn_tensor **tv[2] = { &o->weight, &o->pos_weight };
+    for (int i = 0; i < 2; i++) {
+        *tv[i] = NULL;
+        if (!at[i]) continue;
+        cnn_tensor **box = lua_touserdata(L, at[i]);
+        if (*box == NULL) arg_error(L, fn, idx, "options", "%s: the tensor was closed", tk[i]);
+        *tv[i] = *box;
+    }
 }
 
 /* ---- pointwise losses: f(input, target [, param] [, options]) ---- */
 
-static int pointwise_loss(lua_State *L, const char *fn, cnn_loss kind, const char *allowed,
+static int pointwise_loss(lua_State *L, const char *fn, cnn_loss kind, const char *const *known,
                           const char *param, double def) {
+    loss_opts o = { CNN_RED_MEAN, NULL, NULL, 0, 0, 0, 0, def, 1 };
+    int oi = 3;
+    check_tensor(L, 1, fn, "input");
+    check_tensor(L, 2, fn, "target");
+    if (param && lua_type(L, 3) == LUA_TNUMBER) { o.param = lua_tonumber(L, 3); oi = 4; }
+    lua_settop(L, oi);                   /* the options' tensors go above */
+    check_loss_opts(L, oi, fn, known, param, &o);
     cnn_tensor *x = check_tensor(L, 1, fn, "input");
     cnn_tensor *y = check_tensor(L, 2, fn, "target");
-    loss_opts o = { CNN_RED_MEAN, NULL, NULL, 0, 0, def, 1 };
-    int oi = 3;
-    if (param && lua_type(L, 3) == LUA_TNUMBER) { o.param = lua_tonumber(L, 3); oi = 4; }
-    check_loss_opts(L, oi, fn, allowed, param, &o);
     char a[200], b[200];
     cnn_shape xs = cnn_shape_of(x), ys = cnn_shape_of(y);
     if (!cnn_shape_eq(&xs, &ys))
@@ -176,36 +177,40 @@ static int pointwise_loss(lua_State *L, const char *fn, cnn_loss kind, const cha
         arg_error(L, fn, oi == 4 ? 3 : oi, param, "expected %s %s 0, got %g", param,
                   kind == CNN_LOSS_HUBER ? ">" : ">=", o.param);
     cnn_tensor **box = push_box(L);
+    x = check_tensor(L, 1, fn, "input"); y = check_tensor(L, 2, fn, "target");   /* again: push_box may run finalizers */
+    loss_tensors(L, fn, oi, &o);
     *box = cnn_pointwise_loss(ctx_of(L), kind, x, y, o.weight, o.pos_weight, o.param, o.red);
     return push_result(L, box, fn);
 }
-static int l_mse_loss(lua_State *L) { return pointwise_loss(L, "mse_loss", CNN_LOSS_MSE, "reduction", NULL, 0); }
-static int l_l1_loss(lua_State *L) { return pointwise_loss(L, "l1_loss", CNN_LOSS_L1, "reduction", NULL, 0); }
+static const char *const k_red[] = { "reduction", NULL };
+static int l_mse_loss(lua_State *L) { return pointwise_loss(L, "mse_loss", CNN_LOSS_MSE, k_red, NULL, 0); }
+static int l_l1_loss(lua_State *L) { return pointwise_loss(L, "l1_loss", CNN_LOSS_L1, k_red, NULL, 0); }
 static int l_huber_loss(lua_State *L) {
-    return pointwise_loss(L, "huber_loss", CNN_LOSS_HUBER, "reduction, delta", "delta", 1.0);
+    static const char *const k[] = { "reduction", "delta", NULL };
+    return pointwise_loss(L, "huber_loss", CNN_LOSS_HUBER, k, "delta", 1.0);
 }
 static int l_smooth_l1_loss(lua_State *L) {
-    return pointwise_loss(L, "smooth_l1_loss", CNN_LOSS_SMOOTH_L1, "reduction, beta", "beta", 1.0);
+    static const char *const k[] = { "reduction", "beta", NULL };
+    return pointwise_loss(L, "smooth_l1_loss", CNN_LOSS_SMOOTH_L1, k, "beta", 1.0);
 }
 static int l_bce(lua_State *L) {
-    return pointwise_loss(L, "binary_cross_entropy", CNN_LOSS_BCE, "reduction, weight", NULL, 0);
+    static const char *const k[] = { "reduction", "weight", NULL };
+    return pointwise_loss(L, "binary_cross_entropy", CNN_LOSS_BCE, k, NULL, 0);
 }
 static int l_bce_logits(lua_State *L) {
-    return pointwise_loss(L, "binary_cross_entropy_with_logits", CNN_LOSS_BCE_LOGITS,
-                          "reduction, weight, pos_weight", NULL, 0);
+    static const char *const k[] = { "reduction", "weight", "pos_weight", NULL };
+    return pointwise_loss(L, "binary_cross_entropy_with_logits", CNN_LOSS_BCE_LOGITS, k, NULL, 0);
 }
 static int l_hinge_embedding_loss(lua_State *L) {
-    return pointwise_loss(L, "hinge_embedding_loss", CNN_LOSS_HINGE_EMBEDDING, "reduction, margin", "margin", 1.0);
+    static const char *const k[] = { "reduction", "margin", NULL };
+    return pointwise_loss(L, "hinge_embedding_loss", CNN_LOSS_HINGE_EMBEDDING, k, "margin", 1.0);
 }
 
 /* ---- class-index losses ---- */
 
-/* the target tensor's values as 0-based classes (-1 for ignore_index) in a userdata on the stack */
-static int64_t *check_classes(lua_State *L, const char *fn, cnn_tensor *t, int64_t C, const loss_opts *o) {
-    int64_t n = cnn_numel(t);
-    double *dv = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *dv, 0);
-    cnn_to_doubles(ctx_of(L), t, dv);
-    int64_t *idx = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *idx, 0);
+/* the n values dv of the target as 0-based classes in idx (-1 for ignore_index); raises */
+static void check_classes(lua_State *L, const char *fn, const double *dv, int64_t n, int64_t C, const loss_opts *o,
+                          int64_t *idx) {
     for (int64_t k = 0; k < n; k++) {
         double v = dv[k];
         if (o->has_ignore && v == (double)o->ignore_index) { idx[k] = -1; continue; }
@@ -214,17 +219,20 @@ static int64_t *check_classes(lua_State *L, const char *fn, cnn_tensor *t, int64
                       (long long)C, v, (long long)k + 1);
         idx[k] = (int64_t)v - 1;
     }
-    return idx;
 }
 
 static int class_loss(lua_State *L, const char *fn, int kind) {
+    static const char *const k_mm[] = { "reduction", "weight", "p", "margin", NULL };
+    static const char *const k_nll[] = { "reduction", "weight", "ignore_index", NULL };
     cnn_ctx *c = ctx_of(L);
+    int mm = kind == 2;
+    check_tensor(L, 1, fn, "input");
+    check_tensor(L, 2, fn, "target");
+    lua_settop(L, 3);                    /* the options' tensors go above */
+    loss_opts o = { CNN_RED_MEAN, NULL, NULL, 0, 0, 0, 0, 1.0, 1 };
+    check_loss_opts(L, 3, fn, mm ? k_mm : k_nll, mm ? "margin" : NULL, &o);
     cnn_tensor *x = check_tensor(L, 1, fn, "input");
     cnn_tensor *t = check_tensor(L, 2, fn, "target");
-    int mm = kind == 2;
-    loss_opts o = { CNN_RED_MEAN, NULL, NULL, 0, 0, 1.0, 1 };
-    check_loss_opts(L, 3, fn, mm ? "reduction, weight, p, margin" : "reduction, weight, ignore_index",
-                    mm ? "margin" : NULL, &o);
     char a[200], b[200], e[200];
     if (x->ndim < 1 || (mm && x->ndim > 2))
         arg_error(L, fn, 1, "input", "expected %s, got %s", mm ? "(N,C) or (C) scores" : "(N,C), (N,C,d1,...) or (C) scores",
@@ -242,9 +250,17 @@ static int class_loss(lua_State *L, const char *fn, int kind) {
         arg_error(L, fn, 2, "target", "expected shape %s for an input of shape %s, got %s",
                   cnn_shape_str(a, sizeof a, want.ndim, want.size), cnn_shape_str(b, sizeof b, x->ndim, x->size),
                   cnn_shape_str(e, sizeof e, ts.ndim, ts.size));
-    int64_t C = x->size[single ? 0 : 1];
-    int64_t *idx = check_classes(L, fn, t, C, &o);
+    int64_t C = x->size[single ? 0 : 1], n = cnn_numel(t);
+    /* every allocation first (each may run finalizers), then the tensors again */
+    double *dv = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *dv, 0);
+    int64_t *idx = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *idx, 0);
     cnn_tensor **xb = push_box(L);                   /* the (1,C) view of a single sample */
+    cnn_tensor **box = push_box(L);
+    x = check_tensor(L, 1, fn, "input");
+    t = check_tensor(L, 2, fn, "target");
+    loss_tensors(L, fn, 3, &o);
+    cnn_to_doubles(c, t, dv);
+    check_classes(L, fn, dv, n, C, &o, idx);
     if (single) {
         *xb = cnn_unsqueeze(c, x, 0);
         push_result(L, xb, fn);
@@ -252,7 +268,6 @@ static int class_loss(lua_State *L, const char *fn, int kind) {
         ts.size[0] = 1;
     }
     cnn_tensor *xin = single ? *xb : x;
-    cnn_tensor **box = push_box(L);
     if (mm) *box = cnn_multi_margin_loss(c, xin, &ts, idx, o.weight, (int)o.p, o.param, o.red);
     else *box = cnn_nll_loss(c, xin, &ts, idx, o.weight, kind == 0, o.red);
     if (*box == NULL) return fail(L, fn);
@@ -273,42 +288,45 @@ static int l_multi_margin_loss(lua_State *L) { return class_loss(L, "multi_margi
 /* batch_norm(x, running_mean, running_var [, weight [, bias [, {training, momentum, eps}]]]) */
 static int l_batch_norm(lua_State *L) {
     const char *fn = "batch_norm";
+    static const char *const known[] = { "training", "momentum", "eps", NULL };
+    const char *pn[4] = { "running_mean", "running_var", "weight", "bias" };
+    check_tensor(L, 1, fn, "input");
+    for (int i = 0; i < 4; i++) opt_tensor(L, 2 + i, fn, pn[i]);
+    lua_settop(L, 6);                            /* the result box goes at 7 */
+    int training = 0;
+    double momentum = 0.1, eps = 1e-5;
+    char a[200], d[200];
+    if (check_options(L, 6, fn, known)) {         /* raw reads: no metamethod runs */
+        opt_rawget(L, 6, "training");
+        training = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+        const char *nk[2] = { "momentum", "eps" };
+        double *nv[2] = { &momentum, &eps };
+        for (int i = 0; i < 2; i++) {
+            int ty = opt_rawget(L, 6, nk[i]);
+            if (ty != LUA_TNIL && ty != LUA_TNUMBER)
+                arg_error(L, fn, 6, "options", "%s must be a number, got %s", nk[i], type_desc(L, -1));
+            if (ty == LUA_TNUMBER) *nv[i] = lua_tonumber(L, -1);
+            lua_pop(L, 1);
+        }
+    }
     cnn_tensor *x = check_tensor(L, 1, fn, "input");
     cnn_tensor *rm = opt_tensor(L, 2, fn, "running_mean");
     cnn_tensor *rv = opt_tensor(L, 3, fn, "running_var");
     cnn_tensor *w = opt_tensor(L, 4, fn, "weight");
     cnn_tensor *b = opt_tensor(L, 5, fn, "bias");
-    int training = 0;
-    double momentum = 0.1, eps = 1e-5;
-    char a[200], d[200];
-    if (!lua_isnoneornil(L, 6)) {
-        if (!lua_istable(L, 6) || is_tensor(L, 6))
-            arg_error(L, fn, 6, "options", "expected an options table {training, momentum, eps}, got %s", luaL_typename(L, 6));
-        lua_pushnil(L);
-        while (lua_next(L, 6)) {
-            const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-            if (k == NULL || !listed("training, momentum, eps", k))
-                arg_error(L, fn, 6, "options", "unknown option '%s' (expected training, momentum, eps)", k ? k : luaL_typename(L, -2));
-            if (strcmp(k, "training") == 0) training = lua_toboolean(L, -1);
-            else if (lua_type(L, -1) != LUA_TNUMBER)
-                arg_error(L, fn, 6, "options", "%s must be a number, got %s", k, luaL_typename(L, -1));
-            else if (strcmp(k, "momentum") == 0) momentum = lua_tonumber(L, -1);
-            else eps = lua_tonumber(L, -1);
-            lua_pop(L, 1);
-        }
-    }
     if (x->ndim < 2)
         arg_error(L, fn, 1, "input", "expected (N,C), (N,C,L) or (N,C,H,W), got %s", cnn_tensor_desc(a, sizeof a, x));
     int64_t C = x->size[1];
     cnn_tensor *per[4] = { rm, rv, w, b };
-    const char *names[4] = { "running_mean", "running_var", "weight", "bias" };
     for (int i = 0; i < 4; i++)
         if (per[i] && (per[i]->ndim != 1 || per[i]->size[0] != C))
-            arg_error(L, fn, 2 + i, names[i], "expected shape [%lld] (the channels of input %s), got %s", (long long)C,
+            arg_error(L, fn, 2 + i, pn[i], "expected shape [%lld] (the channels of input %s), got %s", (long long)C,
                       cnn_tensor_desc(a, sizeof a, x), cnn_tensor_desc(d, sizeof d, per[i]));
     if (!training && (rm == NULL || rv == NULL))
         arg_error(L, fn, rm ? 3 : 2, rm ? "running_var" : "running_mean", "expected a tensor when not training, got nil");
     cnn_tensor **box = push_box(L);
+    x = check_tensor(L, 1, fn, "input"); rm = opt_tensor(L, 2, fn, "running_mean"); rv = opt_tensor(L, 3, fn, "running_var"); w = opt_tensor(L, 4, fn, "weight"); b = opt_tensor(L, 5, fn, "bias");
     *box = cnn_batch_norm(ctx_of(L), x, rm, rv, w, b, training, momentum, eps);
     return push_result(L, box, fn);
 }
@@ -320,6 +338,7 @@ static int l_dropout(lua_State *L) {
     if (!(p >= 0 && p <= 1)) arg_error(L, "dropout", 2, "p", "expected a probability in [0, 1], got %g", p);
     int training = lua_isnoneornil(L, 3) ? 1 : lua_toboolean(L, 3);
     cnn_tensor **box = push_box(L);
+    x = check_tensor(L, 1, "dropout", "input");
     *box = cnn_dropout(ctx_of(L), x, p, training);
     return push_result(L, box, "dropout");
 }
@@ -335,7 +354,9 @@ static int l_linear(lua_State *L) {
                   (long long)w->size[1], cnn_shape_str(d, sizeof d, w->ndim, w->size), cnn_tensor_desc(a, sizeof a, x));
     if (b && (b->ndim != 1 || b->size[0] != w->size[0]))
         arg_error(L, "linear", 3, "bias", "expected shape [%lld], got %s", (long long)w->size[0], cnn_tensor_desc(a, sizeof a, b));
+    lua_settop(L, 3);                            /* the result box goes at 4 */
     cnn_tensor **box = push_box(L);
+    x = check_tensor(L, 1, "linear", "input"); w = check_tensor(L, 2, "linear", "weight"); b = opt_tensor(L, 3, "linear", "bias");
     *box = cnn_linear(ctx_of(L), x, w, b);
     return push_result(L, box, "linear");
 }
@@ -344,15 +365,15 @@ static int l_linear(lua_State *L) {
 static int l_pad(lua_State *L) {
     cnn_tensor *x = check_tensor(L, 1, "pad", "input");
     if (!lua_istable(L, 2) || is_tensor(L, 2))
-        arg_error(L, "pad", 2, "pads", "expected a table of integers, got %s", luaL_typename(L, 2));
-    lua_Integer n = luaL_len(L, 2);
+        arg_error(L, "pad", 2, "pads", "expected a table of integers, got %s", type_desc(L, 2));
+    lua_Integer n = (lua_Integer)lua_rawlen(L, 2);      /* raw: no metamethod runs */
     if (n % 2 != 0 || n / 2 > x->ndim)
         arg_error(L, "pad", 2, "pads", "expected an even number of pads, at most %d for a %d-D input, got %lld",
                   2 * x->ndim, x->ndim, (long long)n);
     int64_t pads[2 * CNN_MAX_DIM];
     for (lua_Integer i = 1; i <= n; i++) {
         int ok;
-        lua_geti(L, 2, i);
+        lua_rawgeti(L, 2, i);
         pads[i - 1] = lua_tointegerx(L, -1, &ok);
         if (!ok) arg_error(L, "pad", 2, "pads", "element %lld is not an integer", (long long)i);
         lua_pop(L, 1);
@@ -365,12 +386,13 @@ static int l_pad(lua_State *L) {
         else if (m && strcmp(m, "replicate") == 0) mode = CNN_PAD_REPLICATE;
         else if (m && strcmp(m, "circular") == 0) mode = CNN_PAD_CIRCULAR;
         else arg_error(L, "pad", 3, "mode", "expected \"constant\", \"reflect\", \"replicate\" or \"circular\", got %s",
-                       m ? m : luaL_typename(L, 3));
+                       m ? m : type_desc(L, 3));
     }
     double value = opt_num(L, 4, "pad", "value", 0);
     if (mode != CNN_PAD_CONSTANT && value != 0)
         arg_error(L, "pad", 4, "value", "a fill value applies only to mode \"constant\"");
     cnn_tensor **box = push_box(L);
+    x = check_tensor(L, 1, "pad", "input");
     *box = cnn_pad(ctx_of(L), x, pads, (int)n, mode, value);
     return push_result(L, box, "pad");
 }

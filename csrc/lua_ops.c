@@ -19,12 +19,12 @@ static int binary(lua_State *L, cnn_binop op) {
         check_tensor(L, 2, fn, "other");
     }
     if (ta && !tb && lua_type(L, 2) != LUA_TNUMBER)
-        arg_error(L, fn, 2, "other", "expected a tensor or a number, got %s", luaL_typename(L, 2));
+        arg_error(L, fn, 2, "other", "expected a tensor or a number, got %s", type_desc(L, 2));
     if (tb && !ta && lua_type(L, 1) != LUA_TNUMBER)
-        arg_error(L, fn, 1, "input", "expected a tensor or a number, got %s", luaL_typename(L, 1));
+        arg_error(L, fn, 1, "input", "expected a tensor or a number, got %s", type_desc(L, 1));
+    cnn_tensor **box = push_box(L);             /* may run finalizers: fetch the tensors after it */
     cnn_tensor *a = ta ? check_tensor(L, 1, fn, "input") : NULL;
     cnn_tensor *b = tb ? check_tensor(L, 2, fn, "other") : NULL;
-    cnn_tensor **box = push_box(L);
     if (a && b) *box = cnn_binary(c, op, a, b);
     else if (a) *box = cnn_binary_scalar(c, op, a, lua_tonumber(L, 2), 0);
     else *box = cnn_binary_scalar(c, op, b, lua_tonumber(L, 1), 1);
@@ -51,7 +51,7 @@ static int binary_(lua_State *L, cnn_binop op, const char *fn) {
     int rc;
     if (lua_type(L, 2) == LUA_TNUMBER) rc = cnn_binary_scalar_(c, op, a, lua_tonumber(L, 2));
     else if (is_tensor(L, 2)) rc = cnn_binary_(c, op, a, check_tensor(L, 2, fn, "other"));
-    else return arg_error(L, fn, 2, "other", "expected a tensor or a number, got %s", luaL_typename(L, 2));
+    else return arg_error(L, fn, 2, "other", "expected a tensor or a number, got %s", type_desc(L, 2));
     if (rc < 0) return fail(L, fn);
     lua_settop(L, 1);
     return 1;
@@ -66,6 +66,7 @@ static int unary(lua_State *L, cnn_unop op) {
     const char *fn = cnn_unop_name(op);
     cnn_tensor *a = check_tensor(L, 1, fn, "input");
     cnn_tensor **box = push_box(L);
+    a = check_tensor(L, 1, fn, "input");
     *box = cnn_unary(ctx_of(L), op, a);
     return push_result(L, box, fn);
 }
@@ -107,6 +108,7 @@ static int l_clamp(lua_State *L) {
     if (isnan(lo) && isnan(hi)) fn_error(L, "clamp", "expected at least one of min and max");
     if (lo > hi) arg_error(L, "clamp", 3, "max", "expected min <= max, got %g and %g", lo, hi);
     cnn_tensor **box = push_box(L);
+    a = check_tensor(L, 1, "clamp", "input");
     *box = cnn_clamp(ctx_of(L), a, lo, hi);
     return push_result(L, box, "clamp");
 }
@@ -119,6 +121,7 @@ static int l_clamp_(lua_State *L) {
     cnn_ctx *c = ctx_of(L);
     if (cnn_check_inplace(c, a) < 0) return fail(L, "clamp_");
     cnn_tensor **box = push_box(L);
+    a = check_tensor(L, 1, "clamp_", "self");
     *box = cnn_clamp(c, a, lo, hi);
     push_result(L, box, "clamp_");
     if (cnn_copy_(c, a, *box) < 0) return fail(L, "clamp_");
@@ -126,23 +129,25 @@ static int l_clamp_(lua_State *L) {
     return 1;
 }
 
-/* where(cond, a, b): a and b may be numbers */
+/* where(cond, a, b): a and b may be numbers (made 0-d tensors of the condition's dtype) */
 static int l_where(lua_State *L) {
     cnn_ctx *c = ctx_of(L);
-    cnn_tensor *cd = check_tensor(L, 1, "where", "condition");
-    cnn_tensor *ab[2];
+    cnn_dtype dt = check_tensor(L, 1, "where", "condition")->dtype;
+    cnn_tensor **num[2] = { NULL, NULL };
     lua_settop(L, 3);
     for (int k = 0; k < 2; k++) {
-        if (is_tensor(L, 2 + k)) { ab[k] = check_tensor(L, 2 + k, "where", k ? "other" : "input"); continue; }
+        if (is_tensor(L, 2 + k)) { check_tensor(L, 2 + k, "where", k ? "other" : "input"); continue; }
         if (lua_type(L, 2 + k) != LUA_TNUMBER)
-            arg_error(L, "where", 2 + k, k ? "other" : "input", "expected a tensor or a number, got %s", luaL_typename(L, 2 + k));
+            arg_error(L, "where", 2 + k, k ? "other" : "input", "expected a tensor or a number, got %s", type_desc(L, 2 + k));
         cnn_shape s0 = { 0, {0} };
-        cnn_tensor **box = push_box(L);                 /* kept on the stack until the end */
-        *box = cnn_full(c, &s0, cd->dtype, lua_tonumber(L, 2 + k));
-        push_result(L, box, "where");
-        ab[k] = *box;
+        num[k] = push_box(L);                           /* kept on the stack until the end */
+        *num[k] = cnn_full(c, &s0, dt, lua_tonumber(L, 2 + k));
+        push_result(L, num[k], "where");
     }
     cnn_tensor **box = push_box(L);
+    /* the arguments are fetched after the last allocation (which may run finalizers) */
+    cnn_tensor *cd = check_tensor(L, 1, "where", "condition"), *ab[2];
+    for (int k = 0; k < 2; k++) ab[k] = num[k] ? *num[k] : check_tensor(L, 2 + k, "where", k ? "other" : "input");
     *box = cnn_where(c, cd, ab[0], ab[1]);
     return push_result(L, box, "where");
 }
@@ -152,6 +157,7 @@ static int l_masked_fill(lua_State *L) {
     cnn_tensor *m = check_tensor(L, 2, "masked_fill", "mask");
     double v = check_num(L, 3, "masked_fill", "value");
     cnn_tensor **box = push_box(L);
+    a = check_tensor(L, 1, "masked_fill", "input"); m = check_tensor(L, 2, "masked_fill", "mask");
     *box = cnn_masked_fill(ctx_of(L), a, m, v);
     return push_result(L, box, "masked_fill");
 }
@@ -161,11 +167,12 @@ static int l_masked_fill(lua_State *L) {
 /* sum/mean over a list of dims {d1, d2, ..}: one reduction per dim, last dim first, kept as size 1
  * so the others keep their places, then squeezed unless keepdim (PyTorch's dim=(..)) */
 static int reduce_dims(lua_State *L, cnn_redop op, const char *fn, cnn_tensor *a) {
-    int keep = lua_toboolean(L, 3), n = (int)luaL_len(L, 2), seen[CNN_MAX_DIM] = { 0 };
+    lua_Unsigned len = lua_rawlen(L, 2);       /* raw: no metamethod runs */
+    int keep = lua_toboolean(L, 3), n = len > CNN_MAX_DIM ? CNN_MAX_DIM + 1 : (int)len, seen[CNN_MAX_DIM] = { 0 };
     if (n < 1) arg_error(L, fn, 2, "dim", "expected a non-empty list of dimensions, got an empty table");
     for (int i = 1; i <= n; i++) {
         int ok;
-        lua_geti(L, 2, i);
+        lua_rawgeti(L, 2, i);
         lua_Integer d1 = lua_tointegerx(L, -1, &ok);
         lua_pop(L, 1);
         if (!ok || d1 == 0 || d1 > a->ndim || d1 < -a->ndim)
@@ -176,6 +183,7 @@ static int reduce_dims(lua_State *L, cnn_redop op, const char *fn, cnn_tensor *a
     }
     cnn_ctx *c = ctx_of(L);
     cnn_tensor **box = push_box(L);
+    a = check_tensor(L, 1, fn, "input");        /* again: push_box may run finalizers */
     cnn_tensor_retain(a); *box = a;
     for (int d = a->ndim - 1; d >= 0; d--) {
         if (!seen[d]) continue;
@@ -198,6 +206,7 @@ static int reduce(lua_State *L, cnn_redop op, const char *fn) {
     int dim = lua_isnoneornil(L, 2) ? -1 : check_dim(L, 2, fn, "dim", a->ndim, 0);
     int keep = lua_toboolean(L, 3);
     cnn_tensor **box = push_box(L);
+    a = check_tensor(L, 1, fn, "input");
     *box = cnn_reduce(ctx_of(L), op, a, dim, keep);
     if (*box == NULL) return fail(L, fn);
     if (op == CNN_ARGMAX || op == CNN_ARGMIN) {       /* Lua's indices are 1-based */
@@ -219,6 +228,7 @@ static int maxmin(lua_State *L, cnn_redop op, const char *fn) {
     int keep = lua_toboolean(L, 3);
     cnn_tensor **v = push_box(L), **i = push_box(L), *i0;
     cnn_ctx *c = ctx_of(L);
+    a = check_tensor(L, 1, fn, "input");        /* again: push_box may run finalizers */
     if (cnn_reduce_idx(c, op, a, dim, keep, v, &i0) < 0) return fail(L, fn);
     /* a new tensor: the 0-based indices are saved for backward and must stay as they are */
     *i = cnn_binary_scalar(c, CNN_ADD, i0, 1.0, 0);
@@ -236,6 +246,7 @@ static int var_std(lua_State *L, int sq, const char *fn) {
     int corr = lua_isnoneornil(L, 4) ? 1 : lua_toboolean(L, 4);
     cnn_ctx *c = ctx_of(L);
     cnn_tensor **box = push_box(L);
+    a = check_tensor(L, 1, fn, "input");
     *box = cnn_var(c, a, dim, keep, corr);
     if (*box == NULL) return fail(L, fn);
     if (sq) {
@@ -252,6 +263,7 @@ static int l_matmul(lua_State *L) {
     cnn_tensor *a = check_tensor(L, 1, "matmul", "input");
     cnn_tensor *b = check_tensor(L, 2, "matmul", "other");
     cnn_tensor **box = push_box(L);
+    a = check_tensor(L, 1, "matmul", "input"); b = check_tensor(L, 2, "matmul", "other");
     *box = cnn_matmul(ctx_of(L), a, b);
     return push_result(L, box, "matmul");
 }
@@ -260,16 +272,16 @@ static int l_matmul(lua_State *L) {
 static cnn_tensor **check_list(lua_State *L, int idx, const char *fn, int *n) {
     if (!lua_istable(L, idx) || is_tensor(L, idx))
         arg_error(L, fn, idx, "tensors", "expected a table of tensors, got %s",
-                  is_tensor(L, idx) ? "a tensor" : luaL_typename(L, idx));
-    lua_Integer len = luaL_len(L, idx);
+                  is_tensor(L, idx) ? "a tensor" : type_desc(L, idx));
+    lua_Integer len = (lua_Integer)lua_rawlen(L, idx);     /* raw: no metamethod runs */
     if (len == 0) arg_error(L, fn, idx, "tensors", "expected a non-empty table of tensors");
     if (len > 1 << 24) arg_error(L, fn, idx, "tensors", "too many tensors (%lld)", (long long)len);
     cnn_tensor **v = lua_newuserdatauv(L, (size_t)len * sizeof *v, 0);
     for (lua_Integer i = 1; i <= len; i++) {
-        lua_geti(L, idx, i);
+        lua_rawgeti(L, idx, i);
         cnn_tensor **box = luaL_testudata(L, -1, CNN_TENSOR_MT);
         if (box == NULL || *box == NULL)
-            arg_error(L, fn, idx, "tensors", "element %lld is %s, not a tensor", (long long)i, luaL_typename(L, -1));
+            arg_error(L, fn, idx, "tensors", "element %lld is %s, not a tensor", (long long)i, type_desc(L, -1));
         v[i - 1] = *box;                    /* kept alive by the table */
         lua_pop(L, 1);
     }
@@ -277,25 +289,28 @@ static cnn_tensor **check_list(lua_State *L, int idx, const char *fn, int *n) {
     return v;
 }
 
-/* cat/stack(tensors [, dim]): the stack is fixed at 2 first, because check_list pushes */
+/* cat/stack(tensors [, dim]): the stack is fixed at 2 first, because check_list pushes; the
+ * result box comes first, so that no allocation (no finalizer) follows the list's reading */
 static int l_cat(lua_State *L) {
     int n;
     lua_settop(L, 2);
+    cnn_tensor **box = push_box(L);
     cnn_tensor **v = check_list(L, 1, "cat", &n);
     int nd = v[0]->ndim;
     int d = lua_isnoneornil(L, 2) ? 0 : check_dim(L, 2, "cat", "dim", nd, 0);
-    cnn_tensor **box = push_box(L);
     *box = cnn_cat(ctx_of(L), v, n, d);
+    lua_settop(L, 3);                            /* the box */
     return push_result(L, box, "cat");
 }
 
 static int l_stack(lua_State *L) {
     int n;
     lua_settop(L, 2);
+    cnn_tensor **box = push_box(L);
     cnn_tensor **v = check_list(L, 1, "stack", &n);
     int d = lua_isnoneornil(L, 2) ? 0 : check_dim(L, 2, "stack", "dim", v[0]->ndim, 1);
-    cnn_tensor **box = push_box(L);
     *box = cnn_stack(ctx_of(L), v, n, d);
+    lua_settop(L, 3);                            /* the box */
     return push_result(L, box, "stack");
 }
 
@@ -307,22 +322,23 @@ static int l_index_select(lua_State *L) {
     int64_t *idx;
     if (is_tensor(L, 3)) {
         cnn_tensor *it = check_tensor(L, 3, "index_select", "index");
-        if (it->ndim > 1) arg_error(L, "index_select", 3, "index", "expected a 1-D tensor of indices, got %d dimensions", it->ndim);
+        if (it->ndim > 1) arg_error(L, "index_select", 3, "index", "expected a 1-D tensor of indices, got %s", type_desc(L, 3));
         n = cnn_numel(it);
         double *dv = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *dv, 0);
-        cnn_to_doubles(ctx_of(L), it, dv);
         idx = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *idx, 0);
+        cnn_to_doubles(ctx_of(L), check_tensor(L, 3, "index_select", "index"), dv);   /* after the allocations */
+        int64_t size = check_tensor(L, 1, "index_select", "input")->size[d];
         for (int64_t k = 0; k < n; k++) {
             if (dv[k] != floor(dv[k])) arg_error(L, "index_select", 3, "index", "index %g (position %lld) is not an integer", dv[k], (long long)k + 1);
             /* outside int64 the cast below is undefined; the core reports the range */
-            if (!(fabs(dv[k]) < 9e18)) arg_error(L, "index_select", 3, "index", "index %g (position %lld) is out of range for dimension %d of size %lld", dv[k], (long long)k + 1, d + 1, (long long)t->size[d]);
+            if (!(fabs(dv[k]) < 9e18)) arg_error(L, "index_select", 3, "index", "index %g (position %lld) is out of range for dimension %d of size %lld", dv[k], (long long)k + 1, d + 1, (long long)size);
             idx[k] = (int64_t)dv[k] - 1;
         }
     } else if (lua_istable(L, 3)) {
-        n = (int64_t)luaL_len(L, 3);
+        n = (int64_t)lua_rawlen(L, 3);          /* raw: no metamethod runs */
         idx = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *idx, 0);
         for (int64_t k = 0; k < n; k++) {
-            lua_geti(L, 3, k + 1);
+            lua_rawgeti(L, 3, k + 1);
             int ok;
             lua_Integer v = lua_tointegerx(L, -1, &ok);
             if (!ok) arg_error(L, "index_select", 3, "index", "element %lld is not an integer", (long long)k + 1);
@@ -330,9 +346,10 @@ static int l_index_select(lua_State *L) {
             lua_pop(L, 1);
         }
     } else {
-        return arg_error(L, "index_select", 3, "index", "expected a tensor or a table of indices, got %s", luaL_typename(L, 3));
+        return arg_error(L, "index_select", 3, "index", "expected a tensor or a table of indices, got %s", type_desc(L, 3));
     }
     cnn_tensor **box = push_box(L);
+    t = check_tensor(L, 1, "index_select", "input");
     *box = cnn_index_select(ctx_of(L), t, d, idx, n);
     return push_result(L, box, "index_select");
 }

@@ -13,6 +13,9 @@ static int l_points(lua_State *L) {
     int64_t n = cnn_numel(x);
     if (cnn_numel(y) != n) fn_error(L, "plot.points", "x and y differ in length (%lld and %lld)", (long long)n, (long long)cnn_numel(y));
     double *v = lua_newuserdatauv(L, 2 * (size_t)(n ? n : 1) * sizeof *v, 0);
+    /* fetched again: the allocation may have run a finalizer that closed them */
+    x = check_tensor(L, 1, "plot.points", "x");
+    y = check_tensor(L, 2, "plot.points", "y");
     cnn_to_doubles(ctx_of(L), x, v);
     cnn_to_doubles(ctx_of(L), y, v + n);
     luaL_Buffer b;

@@ -18,10 +18,10 @@ static void table_shape(lua_State *L, int idx, cnn_shape *s) {
     lua_pushvalue(L, idx);
     while (lua_istable(L, -1) && !is_tensor(L, -1)) {
         if (s->ndim == CNN_MAX_DIM) fn_error(L, "tensor", "argument 1 (data): nested deeper than %d levels", CNN_MAX_DIM);
-        lua_Integer n = luaL_len(L, -1);
+        lua_Integer n = (lua_Integer)lua_rawlen(L, -1);      /* raw: no metamethod runs */
         s->size[s->ndim++] = n;
         if (n == 0) break;
-        lua_geti(L, -1, 1);
+        lua_rawgeti(L, -1, 1);
         lua_remove(L, -2);
     }
     lua_pop(L, 1);
@@ -32,21 +32,21 @@ static void table_fill(lua_State *L, const cnn_shape *s, int depth, double *out,
     int t = lua_gettop(L);
     if (depth == s->ndim) {
         if (lua_type(L, t) != LUA_TNUMBER)
-            fn_error(L, "tensor", "argument 1 (data): expected a number at %s, got %s", pl ? path : "[]", luaL_typename(L, t));
+            fn_error(L, "tensor", "argument 1 (data): expected a number at %s, got %s", pl ? path : "[]", type_desc(L, t));
         out[(*pos)++] = lua_tonumber(L, t);
         return;
     }
     if (!lua_istable(L, t) || is_tensor(L, t))
         fn_error(L, "tensor", "argument 1 (data): expected a table of %lld elements at %s, got %s",
-                 (long long)s->size[depth], pl ? path : "the top level", luaL_typename(L, t));
-    lua_Integer n = luaL_len(L, t);
+                 (long long)s->size[depth], pl ? path : "the top level", type_desc(L, t));
+    lua_Integer n = (lua_Integer)lua_rawlen(L, t);
     if (n != s->size[depth])
         fn_error(L, "tensor", "argument 1 (data): ragged nested table: expected %lld elements at %s, got %lld",
                  (long long)s->size[depth], pl ? path : "the top level", (long long)n);
     for (lua_Integer i = 1; i <= n; i++) {
         size_t k = pl + (size_t)snprintf(path + pl, 256 - pl, "[%lld]", (long long)i);
         if (k > 255) k = 255;
-        lua_geti(L, t, i);
+        lua_rawgeti(L, t, i);
         table_fill(L, s, depth + 1, out, pos, path, k);
         lua_pop(L, 1);
         path[pl] = 0;
@@ -72,8 +72,10 @@ static int l_tensor(lua_State *L) {
         return 1;
     }
     if (is_tensor(L, 1)) {
+        lua_settop(L, 2);                              /* the box goes at 3 */
+        check_tensor(L, 1, "tensor", "data");
+        cnn_tensor **box = push_box(L);                /* may run finalizers: fetch src after it */
         cnn_tensor *src = check_tensor(L, 1, "tensor", "data");
-        cnn_tensor **box = push_box(L);
         cnn_shape s = cnn_shape_of(src);
         if ((*box = cnn_empty(c, &s, lua_isnoneornil(L, 2) ? src->dtype : dt)) == NULL) return fail(L, "tensor");
         int mode = cnn_set_grad_enabled(c, 0);
@@ -83,7 +85,7 @@ static int l_tensor(lua_State *L) {
         (*box)->requires_grad = rg;
         return 1;
     }
-    if (!lua_istable(L, 1)) arg_error(L, "tensor", 1, "data", "expected a table of numbers, a number or a tensor, got %s", luaL_typename(L, 1));
+    if (!lua_istable(L, 1)) arg_error(L, "tensor", 1, "data", "expected a table of numbers, a number or a tensor, got %s", type_desc(L, 1));
     cnn_shape s;
     table_shape(L, 1, &s);
     if (cnn_shape_check(c, &s) < 0) return fail(L, "tensor");
@@ -110,7 +112,7 @@ static int make_filled(lua_State *L, const char *fn, int kind, double v) {
     cnn_dtype dt;
     int rg;
     check_opts(L, next, fn, &dt, &rg);
-    if (!lua_isnone(L, next + 1)) arg_error(L, fn, next + 1, "options", "unexpected extra argument (%s)", luaL_typename(L, next + 1));
+    if (!lua_isnone(L, next + 1)) arg_error(L, fn, next + 1, "options", "unexpected extra argument (%s)", type_desc(L, next + 1));
     cnn_tensor **box = push_box(L);
     switch (kind) {
     case 0: *box = cnn_full(c, &s, dt, v); break;
@@ -128,7 +130,7 @@ static int l_randn(lua_State *L) { return make_filled(L, "randn", 2, 0.0); }
 
 static int l_full(lua_State *L) {
     cnn_shape s;
-    if (!lua_istable(L, 1)) arg_error(L, "full", 1, "shape", "expected a table of sizes, got %s", luaL_typename(L, 1));
+    if (!lua_istable(L, 1)) arg_error(L, "full", 1, "shape", "expected a table of sizes, got %s", type_desc(L, 1));
     check_shape(L, 1, "full", "shape", &s, 0, NULL);
     double v = check_num(L, 2, "full", "value");
     cnn_dtype dt;
@@ -243,8 +245,9 @@ static int l_size(lua_State *L) {
         lua_pushinteger(L, t->size[d]);
         return 1;
     }
-    lua_createtable(L, t->ndim, 0);
-    for (int i = 0; i < t->ndim; i++) { lua_pushinteger(L, t->size[i]); lua_rawseti(L, -2, i + 1); }
+    cnn_shape s = cnn_shape_of(t);               /* copied: the table may run a GC step */
+    lua_createtable(L, s.ndim, 0);
+    for (int i = 0; i < s.ndim; i++) { lua_pushinteger(L, s.size[i]); lua_rawseti(L, -2, i + 1); }
     luaL_setmetatable(L, "cnn.Size");          /* a plain list that prints as [2,3] */
     return 1;
 }
@@ -274,8 +277,11 @@ static int l_stride(lua_State *L) {
         lua_pushinteger(L, t->stride[d]);
         return 1;
     }
-    lua_createtable(L, t->ndim, 0);
-    for (int i = 0; i < t->ndim; i++) { lua_pushinteger(L, t->stride[i]); lua_rawseti(L, -2, i + 1); }
+    int nd = t->ndim;
+    int64_t st[CNN_MAX_DIM];
+    memcpy(st, t->stride, sizeof st);            /* copied: the table may run a GC step */
+    lua_createtable(L, nd, 0);
+    for (int i = 0; i < nd; i++) { lua_pushinteger(L, st[i]); lua_rawseti(L, -2, i + 1); }
     return 1;
 }
 
@@ -305,16 +311,17 @@ static void push_nested(lua_State *L, const cnn_tensor *t, int d, int64_t *idx) 
     }
 }
 
+#define TOTABLE_MAX (INT64_C(1) << 27)        /* 128 M numbers: about 2 GB of Lua tables */
+
 static int l_totable(lua_State *L) {
-    cnn_tensor *t = check_tensor(L, 1, "totable", "self");
-    int64_t idx[CNN_MAX_DIM] = {0};
-    /* an expanded view can claim 2^40 elements over one stored value: refuse it before building
-     * anything (a Lua table's array holds at most 2^31 entries, and 2^31 numbers are 32 GB) */
-    if (cnn_numel(t) > (INT64_C(1) << 31)) {
+    cnn_tensor *t = hold_tensor(L, 1, "totable", "self");   /* the tables below may run finalizers */
+    /* refused up front: an expanded view can have 2^40 elements without owning any memory */
+    if (cnn_numel(t) > TOTABLE_MAX) {
         char d[256];
-        return fn_error(L, "totable", "%s has %lld elements, too many for a Lua table (at most 2^31)",
-                        cnn_tensor_desc(d, sizeof d, t), (long long)cnn_numel(t));
+        fn_error(L, "totable", "%s has %lld elements, more than a Lua table should hold (at most %lld)",
+                 cnn_tensor_desc(d, sizeof d, t), (long long)cnn_numel(t), (long long)TOTABLE_MAX);
     }
+    int64_t idx[CNN_MAX_DIM] = {0};
     luaL_checkstack(L, CNN_MAX_DIM + 4, "cnn.totable");
     push_nested(L, t, 0, idx);
     return 1;
@@ -408,6 +415,7 @@ static int index_int(lua_State *L, cnn_tensor *t, int64_t i) {
         return 1;
     }
     cnn_tensor **box = push_box(L);
+    t = check_tensor(L, 1, "index", "self");           /* again: push_box may run finalizers */
     *box = cnn_select(ctx_of(L), t, 0, i);
     return push_result(L, box, "index");
 }
@@ -420,8 +428,10 @@ static int l_index(lua_State *L) {
         const char *k = lua_tostring(L, 2);
         if (*box && strcmp(k, "grad") == 0) {
             if ((*box)->grad == NULL) { lua_pushnil(L); return 1; }
-            cnn_tensor_retain((*box)->grad);
             cnn_tensor **g = push_box(L);
+            if (*box == NULL) fn_error(L, "index", "the tensor was closed");   /* by a finalizer in push_box */
+            if ((*box)->grad == NULL) { lua_pushnil(L); return 1; }
+            cnn_tensor_retain((*box)->grad);
             *g = (*box)->grad;
             return 1;
         }
@@ -432,7 +442,7 @@ static int l_index(lua_State *L) {
     int isint;
     lua_Integer i = lua_tointegerx(L, 2, &isint);   /* 3.0 (e.g. from argmax) counts as 3 */
     if (isint && lua_type(L, 2) == LUA_TNUMBER) return index_int(L, *box, i);
-    return fn_error(L, "index", "expected an integer index or a method name, got %s", luaL_typename(L, 2));
+    return fn_error(L, "index", "expected an integer index or a method name, got %s", type_desc(L, 2));
 }
 
 /* in-place writes are not recorded by autograd: copying a tensor that requires grad would drop
@@ -463,7 +473,7 @@ static int l_newindex(lua_State *L) {
     }
     int isint;
     int64_t i = lua_tointegerx(L, 2, &isint);
-    if (!isint || lua_type(L, 2) != LUA_TNUMBER) return fn_error(L, "newindex", "expected an integer index or 'grad', got %s", luaL_typename(L, 2));
+    if (!isint || lua_type(L, 2) != LUA_TNUMBER) return fn_error(L, "newindex", "expected an integer index or 'grad', got %s", type_desc(L, 2));
     if (t->ndim == 0) fn_error(L, "newindex", "a 0-d tensor cannot be indexed (use fill_())");
     int64_t n = t->size[0];
     if (i == 0 || i > n || i < -n) fn_error(L, "newindex", "index %lld is out of range for dimension 1 of size %lld", (long long)i, (long long)n);
@@ -471,6 +481,7 @@ static int l_newindex(lua_State *L) {
     int64_t sz[CNN_MAX_DIM], st[CNN_MAX_DIM];
     for (int k = 1; k < t->ndim; k++) { sz[k - 1] = t->size[k]; st[k - 1] = t->stride[k]; }
     cnn_tensor **box = push_box(L);          /* the row view, so that it is freed even if we raise */
+    t = check_tensor(L, 1, "newindex", "self");
     *box = cnn_make_view(c, t, t->ndim - 1, sz, st, t->offset + i * t->stride[0]);
     if (*box == NULL) return fail(L, "newindex");
     (*box)->requires_grad = t->requires_grad;
@@ -480,7 +491,7 @@ static int l_newindex(lua_State *L) {
         check_untracked_src(L, check_tensor(L, 3, "newindex", "value"), "newindex", 3, "value");
         rc = cnn_copy_(c, *box, check_tensor(L, 3, "newindex", "value"));
     }
-    else return fn_error(L, "newindex", "expected a number or a tensor to assign, got %s", luaL_typename(L, 3));
+    else return fn_error(L, "newindex", "expected a number or a tensor to assign, got %s", type_desc(L, 3));
     if (rc < 0) return fail(L, "newindex");
     return 0;
 }
@@ -492,6 +503,7 @@ static int l_clone(lua_State *L) { return push_map(L, "clone", "self", cnn_clone
 static int l_contiguous(lua_State *L) {
     cnn_tensor *t = check_tensor(L, 1, "contiguous", "self");
     cnn_tensor **box = push_box(L);
+    t = check_tensor(L, 1, "contiguous", "self");
     *box = cnn_contiguous(ctx_of(L), t);
     return push_result(L, box, "contiguous");
 }
@@ -509,6 +521,7 @@ static int l_to(lua_State *L) {
     cnn_tensor *t = check_tensor(L, 1, "to", "self");
     cnn_dtype dt = check_dtype(L, 2, "to", "dtype");
     cnn_tensor **box = push_box(L);
+    t = check_tensor(L, 1, "to", "self");
     *box = cnn_to(ctx_of(L), t, dt);
     return push_result(L, box, "to");
 }
@@ -516,6 +529,7 @@ static int l_to(lua_State *L) {
 static int to_dtype(lua_State *L, const char *fn, cnn_dtype dt) {
     cnn_tensor *t = check_tensor(L, 1, fn, "self");
     cnn_tensor **box = push_box(L);
+    t = check_tensor(L, 1, fn, "self");
     *box = cnn_to(ctx_of(L), t, dt);
     return push_result(L, box, fn);
 }
@@ -564,6 +578,7 @@ static int l_view(lua_State *L) {
     cnn_shape s;
     check_shape(L, 2, "view", "shape", &s, 1, NULL);
     cnn_tensor **box = push_box(L);
+    t = check_tensor(L, 1, "view", "self");
     *box = cnn_view(ctx_of(L), t, &s);
     return push_result(L, box, "view");
 }
@@ -573,6 +588,7 @@ static int l_reshape(lua_State *L) {
     cnn_shape s;
     check_shape(L, 2, "reshape", "shape", &s, 1, NULL);
     cnn_tensor **box = push_box(L);
+    t = check_tensor(L, 1, "reshape", "self");
     *box = cnn_reshape(ctx_of(L), t, &s);
     return push_result(L, box, "reshape");
 }
@@ -582,6 +598,7 @@ static int l_transpose(lua_State *L) {
     int d0 = check_dim(L, 2, "transpose", "dim0", t->ndim, 0);
     int d1 = check_dim(L, 3, "transpose", "dim1", t->ndim, 0);
     cnn_tensor **box = push_box(L);
+    t = check_tensor(L, 1, "transpose", "self");
     *box = cnn_transpose(ctx_of(L), t, d0, d1);
     return push_result(L, box, "transpose");
 }
@@ -593,6 +610,7 @@ static int l_t(lua_State *L) {
         fn_error(L, "t", "expected a tensor of at most 2 dimensions, got %s (use transpose)", cnn_tensor_desc(d, sizeof d, t));
     }
     cnn_tensor **box = push_box(L);
+    t = check_tensor(L, 1, "t", "self");
     if (t->ndim < 2) { cnn_tensor_retain(t); *box = t; return 1; }
     *box = cnn_transpose(ctx_of(L), t, 0, 1);
     return push_result(L, box, "t");
@@ -602,12 +620,13 @@ static int l_t(lua_State *L) {
 static int l_permute(lua_State *L) {
     cnn_tensor *t = check_tensor(L, 1, "permute", "self");
     int tab = lua_istable(L, 2) && !is_tensor(L, 2);
-    int n = tab ? (int)luaL_len(L, 2) : lua_gettop(L) - 1;
+    lua_Unsigned len = tab ? lua_rawlen(L, 2) : (lua_Unsigned)(lua_gettop(L) - 1);   /* raw: no metamethod */
+    int n = len > CNN_MAX_DIM ? CNN_MAX_DIM + 1 : (int)len;
     if (n != t->ndim) arg_error(L, "permute", 2, "dims", "expected %d dimensions, got %d", t->ndim, n);
     int perm[CNN_MAX_DIM], seen[CNN_MAX_DIM] = {0};
     for (int i = 0; i < n; i++) {
         int ok;
-        if (tab) lua_geti(L, 2, i + 1); else lua_pushvalue(L, i + 2);
+        if (tab) lua_rawgeti(L, 2, i + 1); else lua_pushvalue(L, i + 2);
         lua_Integer d = lua_tointegerx(L, -1, &ok);
         lua_pop(L, 1);
         if (!ok || d == 0 || d > t->ndim || d < -t->ndim)
@@ -616,6 +635,7 @@ static int l_permute(lua_State *L) {
         if (seen[perm[i]]++) arg_error(L, "permute", 2, "dims", "the dimensions are not a permutation of 1..%d", t->ndim);
     }
     cnn_tensor **box = push_box(L);
+    t = check_tensor(L, 1, "permute", "self");
     *box = cnn_permute(ctx_of(L), t, perm);
     return push_result(L, box, "permute");
 }
@@ -628,6 +648,7 @@ static int l_narrow(lua_State *L) {
     if (len < 0 || len > t->size[d] - (start - 1))      /* not start - 1 + len: it may overflow */
         arg_error(L, "narrow", 4, "length", "start %lld + length %lld exceeds size %lld of dimension %d", (long long)start, (long long)len, (long long)t->size[d], d + 1);
     cnn_tensor **box = push_box(L);
+    t = check_tensor(L, 1, "narrow", "self");
     *box = cnn_narrow(ctx_of(L), t, d, start - 1, len);
     return push_result(L, box, "narrow");
 }
@@ -638,6 +659,7 @@ static int l_select(lua_State *L) {
     int64_t i = check_int(L, 3, "select", "index"), n = t->size[d];
     if (i == 0 || i > n || i < -n) arg_error(L, "select", 3, "index", "index %lld is out of range for dimension %d of size %lld", (long long)i, d + 1, (long long)n);
     cnn_tensor **box = push_box(L);
+    t = check_tensor(L, 1, "select", "self");
     *box = cnn_select(ctx_of(L), t, d, i > 0 ? i - 1 : n + i);
     return push_result(L, box, "select");
 }
@@ -646,6 +668,7 @@ static int l_squeeze(lua_State *L) {
     cnn_tensor *t = check_tensor(L, 1, "squeeze", "self");
     int d = lua_isnoneornil(L, 2) ? -1 : check_dim(L, 2, "squeeze", "dim", t->ndim, 0);
     cnn_tensor **box = push_box(L);
+    t = check_tensor(L, 1, "squeeze", "self");
     *box = cnn_squeeze(ctx_of(L), t, d);
     return push_result(L, box, "squeeze");
 }
@@ -654,6 +677,7 @@ static int l_unsqueeze(lua_State *L) {
     cnn_tensor *t = check_tensor(L, 1, "unsqueeze", "self");
     int d = check_dim(L, 2, "unsqueeze", "dim", t->ndim, 1);
     cnn_tensor **box = push_box(L);
+    t = check_tensor(L, 1, "unsqueeze", "self");
     *box = cnn_unsqueeze(ctx_of(L), t, d);
     return push_result(L, box, "unsqueeze");
 }
@@ -664,6 +688,7 @@ static int l_expand(lua_State *L) {
     if (is_tensor(L, 2)) s = cnn_shape_of(check_tensor(L, 2, "expand", "other"));
     else check_shape(L, 2, "expand", "shape", &s, 1, NULL);
     cnn_tensor **box = push_box(L);
+    t = check_tensor(L, 1, "expand", "self");
     *box = cnn_expand(ctx_of(L), t, &s);
     return push_result(L, box, "expand");
 }
@@ -675,11 +700,13 @@ static int l_flatten(lua_State *L) {
     int d1 = lua_isnoneornil(L, 3) ? nd - 1 : check_dim(L, 3, "flatten", "end_dim", nd, 0);
     if (d1 < d0) fn_error(L, "flatten", "start_dim %d comes after end_dim %d", d0 + 1, d1 + 1);
     cnn_tensor **box = push_box(L);
+    t = check_tensor(L, 1, "flatten", "self");
     *box = cnn_flatten(ctx_of(L), t, d0, d1);
     return push_result(L, box, "flatten");
 }
 
-/* split(size or {sizes}, dim) and chunk(n, dim): lists of narrow views */
+/* split(size or {sizes}, dim) and chunk(n, dim): lists of narrow views, at most PIECES_MAX */
+#define PIECES_MAX (1 << 24)
 static int push_pieces(lua_State *L, const char *fn, cnn_tensor *t, int d, const int64_t *len, int n) {
     lua_createtable(L, n, 0);
     int64_t start = 0;
@@ -694,16 +721,18 @@ static int push_pieces(lua_State *L, const char *fn, cnn_tensor *t, int d, const
 }
 
 static int l_split(lua_State *L) {
-    cnn_tensor *t = check_tensor(L, 1, "split", "self");
+    lua_settop(L, 3);                                        /* the hold box goes at 4 */
+    cnn_tensor *t = hold_tensor(L, 1, "split", "self");     /* the pieces' boxes may run finalizers */
     int d = lua_isnoneornil(L, 3) ? 0 : check_dim(L, 3, "split", "dim", t->ndim, 0);
     if (t->ndim == 0) fn_error(L, "split", "a 0-d tensor cannot be split");
     int64_t total = t->size[d];
     if (lua_istable(L, 2)) {
-        lua_Integer n = luaL_len(L, 2), sum = 0;
+        lua_Integer n = (lua_Integer)lua_rawlen(L, 2), sum = 0;     /* raw: no metamethod runs */
         int over = 0;
+        if (n > PIECES_MAX) arg_error(L, "split", 2, "sizes", "expected at most %d sizes, got %lld", PIECES_MAX, (long long)n);
         int64_t *len = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *len, 0);
         for (lua_Integer i = 1; i <= n; i++) {
-            lua_geti(L, 2, i);
+            lua_rawgeti(L, 2, i);
             int ok;
             lua_Integer v = lua_tointegerx(L, -1, &ok);
             if (!ok || v < 0) arg_error(L, "split", 2, "sizes", "size %lld must be an integer >= 0", (long long)i);
@@ -717,13 +746,17 @@ static int l_split(lua_State *L) {
     int64_t sz = check_int(L, 2, "split", "size");
     if (sz <= 0) arg_error(L, "split", 2, "size", "expected a size > 0, got %lld", (long long)sz);
     int64_t n = total == 0 ? 1 : total / sz + (total % sz != 0);
+    if (n > PIECES_MAX)
+        arg_error(L, "split", 2, "size", "%lld pieces of dimension %d (size %lld) are more than %d", (long long)n, d + 1,
+                  (long long)total, PIECES_MAX);
     int64_t *len = lua_newuserdatauv(L, (size_t)n * sizeof *len, 0);
     for (int64_t i = 0; i < n; i++) len[i] = (i + 1) * sz <= total ? sz : total - i * sz;
     return push_pieces(L, "split", t, d, len, (int)n);
 }
 
 static int l_chunk(lua_State *L) {
-    cnn_tensor *t = check_tensor(L, 1, "chunk", "self");
+    lua_settop(L, 3);                                        /* the hold box goes at 4 */
+    cnn_tensor *t = hold_tensor(L, 1, "chunk", "self");     /* the pieces' boxes may run finalizers */
     int64_t k = check_int(L, 2, "chunk", "chunks");
     if (k <= 0) arg_error(L, "chunk", 2, "chunks", "expected a number of chunks > 0, got %lld", (long long)k);
     int d = lua_isnoneornil(L, 3) ? 0 : check_dim(L, 3, "chunk", "dim", t->ndim, 0);
@@ -731,6 +764,8 @@ static int l_chunk(lua_State *L) {
     int64_t total = t->size[d], sz = total / k + (total % k != 0);   /* ceil without overflow */
     if (sz == 0) sz = 1;
     int64_t n = total == 0 ? 1 : total / sz + (total % sz != 0);
+    if (n > PIECES_MAX)
+        arg_error(L, "chunk", 2, "chunks", "%lld chunks of dimension %d are more than %d", (long long)n, d + 1, PIECES_MAX);
     int64_t *len = lua_newuserdatauv(L, (size_t)n * sizeof *len, 0);
     for (int64_t i = 0; i < n; i++) len[i] = (i + 1) * sz <= total ? sz : total - i * sz;
     return push_pieces(L, "chunk", t, d, len, (int)n);

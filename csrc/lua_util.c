@@ -55,9 +55,9 @@ int push_result(lua_State *L, cnn_tensor **box, const char *fn) {
 }
 
 int push_map(lua_State *L, const char *fn, const char *arg, cnn_tensor *(*f)(cnn_ctx *, const cnn_tensor *)) {
-    cnn_tensor *t = check_tensor(L, 1, fn, arg);
-    cnn_tensor **box = push_box(L);
-    *box = f(ctx_of(L), t);
+    check_tensor(L, 1, fn, arg);
+    cnn_tensor **box = push_box(L);              /* may run finalizers: fetch the tensor after it */
+    *box = f(ctx_of(L), check_tensor(L, 1, fn, arg));
     return push_result(L, box, fn);
 }
 
@@ -99,11 +99,30 @@ int fn_error(lua_State *L, const char *fn, const char *fmt, ...) {
 
 int is_tensor(lua_State *L, int idx) { return luaL_testudata(L, idx, CNN_TENSOR_MT) != NULL; }
 
+const char *type_desc(lua_State *L, int idx) {
+    static _Thread_local char buf[4][200];      /* a few per message, no Lua allocation */
+    static _Thread_local int next;
+    cnn_tensor **box = luaL_testudata(L, idx, CNN_TENSOR_MT);
+    if (box == NULL) return luaL_typename(L, idx);
+    if (*box == NULL) return "a closed tensor";
+    char *b = buf[next++ & 3];
+    return cnn_tensor_desc(b, sizeof buf[0], *box);
+}
+
 cnn_tensor *check_tensor(lua_State *L, int idx, const char *fn, const char *name) {
     cnn_tensor **box = luaL_testudata(L, idx, CNN_TENSOR_MT);
-    if (box == NULL) arg_error(L, fn, idx, name, "expected a tensor, got %s", luaL_typename(L, idx));
+    if (box == NULL) arg_error(L, fn, idx, name, "expected a tensor, got %s", type_desc(L, idx));
     if (*box == NULL) arg_error(L, fn, idx, name, "the tensor was closed");
     return *box;
+}
+
+cnn_tensor *hold_tensor(lua_State *L, int idx, const char *fn, const char *name) {
+    check_tensor(L, idx, fn, name);                   /* the argument error first */
+    cnn_tensor **hold = push_box(L);                  /* may run finalizers, which may close it */
+    cnn_tensor *t = check_tensor(L, idx, fn, name);
+    cnn_tensor_retain(t);
+    *hold = t;
+    return t;
 }
 
 cnn_tensor *opt_tensor(lua_State *L, int idx, const char *fn, const char *name) {
@@ -116,14 +135,14 @@ int64_t check_int(lua_State *L, int idx, const char *fn, const char *name) {
     if (!ok) {
         if (lua_type(L, idx) == LUA_TNUMBER)
             arg_error(L, fn, idx, name, "expected an integer, got %s", lua_tostring(L, idx));
-        arg_error(L, fn, idx, name, "expected an integer, got %s", luaL_typename(L, idx));
+        arg_error(L, fn, idx, name, "expected an integer, got %s", type_desc(L, idx));
     }
     return (int64_t)v;
 }
 
 double check_num(lua_State *L, int idx, const char *fn, const char *name) {
     if (lua_type(L, idx) != LUA_TNUMBER)
-        arg_error(L, fn, idx, name, "expected a number, got %s", luaL_typename(L, idx));
+        arg_error(L, fn, idx, name, "expected a number, got %s", type_desc(L, idx));
     return lua_tonumber(L, idx);
 }
 
@@ -142,7 +161,7 @@ static int64_t shape_size(lua_State *L, int idx, const char *fn, const char *nam
     int ok;
     lua_Integer v = lua_tointegerx(L, -1, &ok);
     if (!ok) {
-        const char *got = lua_type(L, -1) == LUA_TNUMBER ? lua_tostring(L, -1) : luaL_typename(L, -1);
+        const char *got = lua_type(L, -1) == LUA_TNUMBER ? lua_tostring(L, -1) : type_desc(L, -1);
         arg_error(L, fn, idx, name, "size %d must be an integer, got %s", pos, got);
     }
     if (v < 0 && !(allow_neg1 && v == -1))
@@ -153,10 +172,11 @@ static int64_t shape_size(lua_State *L, int idx, const char *fn, const char *nam
 void check_shape(lua_State *L, int idx, const char *fn, const char *name, cnn_shape *s, int allow_neg1, int *next) {
     s->ndim = 0;
     if (lua_istable(L, idx) && !is_tensor(L, idx)) {
-        lua_Integer n = luaL_len(L, idx);
+        /* raw: no __len/__index (no Lua code) runs while a caller may hold tensor pointers */
+        lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
         if (n > CNN_MAX_DIM) arg_error(L, fn, idx, name, "expected at most %d sizes, got %lld", CNN_MAX_DIM, (long long)n);
         for (int i = 1; i <= n; i++) {
-            lua_geti(L, idx, i);
+            lua_rawgeti(L, idx, i);
             s->size[s->ndim++] = shape_size(L, idx, fn, name, allow_neg1, i);
             lua_pop(L, 1);
         }
@@ -172,73 +192,75 @@ void check_shape(lua_State *L, int idx, const char *fn, const char *name, cnn_sh
         i++;
     }
     if (i == idx && !next)
-        arg_error(L, fn, idx, name, "expected a shape (a table of sizes, or sizes as arguments), got %s", luaL_typename(L, idx));
+        arg_error(L, fn, idx, name, "expected a shape (a table of sizes, or sizes as arguments), got %s", type_desc(L, idx));
     if (i == idx && !lua_isnoneornil(L, idx) && lua_type(L, idx) != LUA_TSTRING && !lua_istable(L, idx))
-        arg_error(L, fn, idx, name, "expected a shape (a table of sizes, or sizes as arguments), got %s", luaL_typename(L, idx));
+        arg_error(L, fn, idx, name, "expected a shape (a table of sizes, or sizes as arguments), got %s", type_desc(L, idx));
     if (next) *next = i;
 }
 
-cnn_dtype check_dtype(lua_State *L, int idx, const char *fn, const char *name) {
-    const char *s = lua_tostring(L, idx);
-    if (lua_type(L, idx) != LUA_TSTRING)
-        arg_error(L, fn, idx, name, "expected \"float32\" or \"float64\", got %s", luaL_typename(L, idx));
+/* the dtype named by the string at vidx, reported as argument argn (name) if it is not one */
+static cnn_dtype dtype_at(lua_State *L, int vidx, int argn, const char *fn, const char *name) {
+    if (lua_type(L, vidx) != LUA_TSTRING)
+        arg_error(L, fn, argn, name, "expected \"float32\" or \"float64\", got %s", type_desc(L, vidx));
+    const char *s = lua_tostring(L, vidx);
     if (strcmp(s, "float32") == 0 || strcmp(s, "float") == 0) return CNN_F32;
     if (strcmp(s, "float64") == 0 || strcmp(s, "double") == 0) return CNN_F64;
-    arg_error(L, fn, idx, name, "expected \"float32\" or \"float64\", got \"%s\"", s);
+    arg_error(L, fn, argn, name, "expected \"float32\" or \"float64\", got \"%s\"", s);
     return CNN_F32;
 }
 
+cnn_dtype check_dtype(lua_State *L, int idx, const char *fn, const char *name) {
+    return dtype_at(L, idx, idx, fn, name);
+}
+
 void check_opts(lua_State *L, int idx, const char *fn, cnn_dtype *dt, int *requires_grad) {
+    static const char *const with_rg[] = { "dtype", "requires_grad", NULL };
+    static const char *const dtype_only[] = { "dtype", NULL };
     *dt = CNN_F32;
     if (requires_grad) *requires_grad = 0;
     if (lua_isnoneornil(L, idx)) return;
     if (lua_type(L, idx) == LUA_TSTRING) { *dt = check_dtype(L, idx, fn, "dtype"); return; }
     if (!lua_istable(L, idx))
-        arg_error(L, fn, idx, "options", "expected a dtype string or an options table, got %s", luaL_typename(L, idx));
-    int top = lua_gettop(L);
-    if (lua_getfield(L, idx, "dtype") != LUA_TNIL) *dt = check_dtype(L, lua_gettop(L), fn, "dtype");
-    lua_settop(L, top);
-    if (lua_getfield(L, idx, "requires_grad") != LUA_TNIL) {
-        if (requires_grad == NULL) fn_error(L, fn, "option requires_grad is not accepted here");
+        arg_error(L, fn, idx, "options", "expected a dtype string or an options table, got %s", type_desc(L, idx));
+    check_options(L, idx, fn, requires_grad ? with_rg : dtype_only);
+    if (opt_rawget(L, idx, "dtype") != LUA_TNIL) *dt = dtype_at(L, lua_gettop(L), idx, fn, "options");
+    lua_pop(L, 1);
+    if (requires_grad) {
+        opt_rawget(L, idx, "requires_grad");
         *requires_grad = lua_toboolean(L, -1);
-    }
-    lua_settop(L, top);
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-        if (k == NULL || (strcmp(k, "dtype") != 0 && strcmp(k, "requires_grad") != 0))
-            arg_error(L, fn, idx, "options", "unknown option '%s' (expected dtype, requires_grad)",
-                      k ? k : luaL_typename(L, -2));
         lua_pop(L, 1);
     }
 }
 
-int check_options(lua_State *L, int idx, const char *fn, const char *const *known) {
-    if (lua_isnoneornil(L, idx)) return 0;
-    if (lua_type(L, idx) != LUA_TTABLE)
-        arg_error(L, fn, idx, "options", "expected an options table, got %s", luaL_typename(L, idx));
-    idx = lua_absindex(L, idx);
+/* the first key of the table at idx (absolute) that is not in known (NULL-terminated), as
+ * "unknown option 'k' (expected a, b, c)" in msg; 0 if there is none. Raw traversal (lua_next),
+ * and no allocation: no Lua code runs. */
+static int unknown_option(lua_State *L, int idx, const char *const *known, char *msg, size_t n) {
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
         int found = 0;
         for (const char *const *a = known; k && *a && !found; a++) found = strcmp(k, *a) == 0;
         if (!found) {
-            luaL_Buffer b;
-            luaL_buffinit(L, &b);
-            for (const char *const *a = known; *a; a++) {
-                if (a != known) luaL_addstring(&b, ", ");
-                luaL_addstring(&b, *a);
-            }
-            luaL_pushresult(&b);
-            char key[64];
-            if (k) snprintf(key, sizeof key, "'%.60s'", k);
-            else snprintf(key, sizeof key, "of type %s", luaL_typename(L, -3));
-            arg_error(L, fn, idx, "options", "unknown option %s (expected %s)", key,
-                      *known ? lua_tostring(L, -1) : "no options");
+            size_t m = k ? (size_t)snprintf(msg, n, "unknown option '%.60s' (expected ", k)
+                         : (size_t)snprintf(msg, n, "unknown option of type %s (expected ", type_desc(L, -2));
+            for (const char *const *a = known; *a && m < n; a++)
+                m += (size_t)snprintf(msg + m, n - m, "%s%s", a == known ? "" : ", ", *a);
+            if (m < n) snprintf(msg + m, n - m, "%s)", *known ? "" : "no options");
+            lua_pop(L, 2);
+            return 1;
         }
         lua_pop(L, 1);
     }
+    return 0;
+}
+
+int check_options(lua_State *L, int idx, const char *fn, const char *const *known) {
+    if (lua_isnoneornil(L, idx)) return 0;
+    if (lua_type(L, idx) != LUA_TTABLE)
+        arg_error(L, fn, idx, "options", "expected an options table, got %s", type_desc(L, idx));
+    char msg[400];
+    if (unknown_option(L, lua_absindex(L, idx), known, msg, sizeof msg)) arg_error(L, fn, idx, "options", "%s", msg);
     return 1;
 }
 
@@ -258,38 +280,21 @@ static int l_check_options(lua_State *L) {
     if (lua_isnoneornil(L, 3)) { lua_pushboolean(L, 0); return 1; }
     if (lua_type(L, 3) != LUA_TTABLE)
         return luaL_error(L, "%s: argument %d (options): expected an options table, got %s", fn, (int)argn,
-                          luaL_typename(L, 3));
-    lua_pushnil(L);
-    while (lua_next(L, 3)) {
-        int found = 0;
-        if (lua_type(L, -2) == LUA_TSTRING) {
-            lua_Integer n = (lua_Integer)lua_rawlen(L, 4);
-            for (lua_Integer i = 1; i <= n && !found; i++) {
-                lua_rawgeti(L, 4, i);
-                found = lua_type(L, -1) == LUA_TSTRING && lua_rawequal(L, -1, -3);
-                lua_pop(L, 1);
-            }
-        }
-        if (!found) {
-            luaL_Buffer b;
-            luaL_buffinit(L, &b);
-            lua_Integer n = (lua_Integer)lua_rawlen(L, 4);
-            for (lua_Integer i = 1; i <= n; i++) {
-                if (i > 1) luaL_addstring(&b, ", ");
-                lua_rawgeti(L, 4, i);
-                luaL_addvalue(&b);
-            }
-            if (n == 0) luaL_addstring(&b, "no options");
-            luaL_pushresult(&b);
-            const char *list = lua_tostring(L, -1);
-            if (lua_type(L, -3) == LUA_TSTRING)
-                return luaL_error(L, "%s: argument %d (options): unknown option '%s' (expected %s)", fn, (int)argn,
-                                  lua_tostring(L, -3), list);
-            return luaL_error(L, "%s: argument %d (options): unknown option of type %s (expected %s)", fn, (int)argn,
-                              luaL_typename(L, -3), list);
-        }
+                          type_desc(L, 3));
+    /* the known names as a C list; the strings stay alive in the table at 4 */
+    const char *known[65];
+    lua_Integer n = (lua_Integer)lua_rawlen(L, 4);
+    if (n > 64) return luaL_error(L, "cnn._util.check_options: at most 64 known options, got %d", (int)n);
+    for (lua_Integer i = 1; i <= n; i++) {
+        if (lua_rawgeti(L, 4, i) != LUA_TSTRING)
+            return luaL_error(L, "cnn._util.check_options: known option %d is not a string", (int)i);
+        known[i - 1] = lua_tostring(L, -1);
         lua_pop(L, 1);
     }
+    known[n] = NULL;
+    char msg[400];
+    if (unknown_option(L, 3, known, msg, sizeof msg))
+        return luaL_error(L, "%s: argument %d (options): %s", fn, (int)argn, msg);
     lua_pushboolean(L, 1);
     return 1;
 }

@@ -28,8 +28,18 @@ int arg_error(lua_State *L, const char *fn, int arg, const char *name, const cha
 int fn_error(lua_State *L, const char *fn, const char *fmt, ...);
 
 int is_tensor(lua_State *L, int idx);
+/* what the value at idx is, for "got ..." in messages: a tensor as "float32 [2,3]" (the one
+ * description of tensors in messages), anything else as its Lua type name */
+const char *type_desc(lua_State *L, int idx);
 cnn_tensor *check_tensor(lua_State *L, int idx, const char *fn, const char *name);
 cnn_tensor *opt_tensor(lua_State *L, int idx, const char *fn, const char *name);   /* nil -> NULL */
+/* A tensor pointer is valid only until the next call that can run Lua code: a metamethod, or any
+ * allocation (push_box, lua_newuserdatauv, lua_createtable, lua_pushstring), whose GC step may
+ * call a finalizer that closes the tensor. Bindings therefore read tables raw and fetch (or
+ * fetch again) their tensors after the last allocation before the core call. When allocations
+ * must interleave with uses (building tables of results), hold_tensor checks the tensor at idx
+ * and pushes a box with a reference of its own, valid for the rest of the call. */
+cnn_tensor *hold_tensor(lua_State *L, int idx, const char *fn, const char *name);
 int64_t check_int(lua_State *L, int idx, const char *fn, const char *name);
 double check_num(lua_State *L, int idx, const char *fn, const char *name);
 /* 1-based (negative from the end) dimension in [1, ndim + extra] -> 0-based */

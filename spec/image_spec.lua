@@ -152,7 +152,7 @@ describe("cnn.image", function()
       H.close(image.adjust_saturation(rgb, 1), rgb)
       H.errors(function() image.adjust_saturation(cnn.zeros(1, 2, 2), 1) end,
         "cnn.image.adjust_saturation: expected a 3-channel (RGB) image, got float32 [1,2,2]")
-      H.errors(function() image.adjust_brightness(rgb, -1) end, "cnn.image.adjust_brightness: expected a factor >= 0, got -1")
+      H.errors(function() image.adjust_brightness(rgb, -1) end, "cnn.image.adjust_brightness: expected a finite factor >= 0, got -1")
     end)
     it("normalizes per channel", function()
       local t = cnn.tensor({ { { 1, 0 } }, { { 0.5, 1 } } })
@@ -186,6 +186,27 @@ describe("cnn.image", function()
       H.errors(function() image.hflip(cnn.zeros(2)) end, "cnn.image.hflip: expected a (C,H,W) image tensor, got float32 [2]")
       H.errors(function() image.resize(x, 0) end, "cnn.image.resize: expected an output size of at least 1x1, got 0x0")
       H.errors(function() image.rotate("x", 1) end, "cnn.image.rotate: argument 1 (image): expected a tensor, got string")
+    end)
+    it("refuses non-finite angles, factors, fills and normalisation values (rotate(1/0) crashed)", function()
+      local img = cnn.rand(3, 8, 8)
+      H.errors(function() image.rotate(img, 1 / 0) end, "cnn.image.rotate: argument 2 (degrees): expected a finite number, got inf")
+      H.errors(function() image.rotate(img, -1 / 0) end, "cnn.image.rotate: argument 2 (degrees): expected a finite number, got -inf")
+      H.errors(function() image.rotate(img, 0 / 0) end, "cnn.image.rotate: argument 2 (degrees): expected a finite number")
+      H.errors(function() image.rotate(img, 30, 0 / 0) end, "cnn.image.rotate: argument 3 (fill): expected a finite number")
+      -- the angle random_rotation draws from a huge range overflows to infinity: an error, no crash
+      H.errors(function() image.random_rotation(img, 1e308) end, "expected a finite number")
+      H.errors(function() image.color_jitter(img, { brightness = 1 / 0 }) end, "expected a finite number, got inf")
+      H.errors(function() image.adjust_contrast(img, 1 / 0) end,
+        "cnn.image.adjust_contrast: argument 2 (factor): expected a finite number, got inf")
+      H.errors(function() image.normalize(img, 0 / 0, 1) end, "cnn.image.normalize: argument 2 (mean): expected a finite number")
+      H.errors(function() image.normalize(img, { 0, 0, 0 }, { 1, 1 / 0, 1 }) end,
+        "cnn.image.normalize: argument 3 (std): value 2 is inf, expected a finite number")
+      -- huge finite angles are exact quarter turns or plain rotations, always finite
+      for _, deg in ipairs { 1e308, -1e308, 2 ^ 62 * 90, 1e300 + 0.5, 1e-300 } do
+        local r = image.rotate(img, deg)
+        assert.is_true(r:eq(r):sum():item() == r:numel(), "NaN after rotate(" .. deg .. ")")
+      end
+      H.close(image.rotate(img, 2 ^ 40 * 360 + 90), image.rotate(img, 90))
     end)
   end)
 

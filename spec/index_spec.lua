@@ -67,7 +67,7 @@ describe("index_select", function()
     H.errors(function() return a:index_select(1, T({1.5})) end,
       "cnn.index_select: argument 2 (index): index 1.5 (position 1) is not an integer")
     H.errors(function() return a:index_select(1, T({{1}})) end,
-      "cnn.index_select: argument 2 (index): expected a 1-D tensor of indices, got 2 dimensions")
+      "cnn.index_select: argument 2 (index): expected a 1-D tensor of indices, got float32 [1,1]")
     H.errors(function() return a:index_select(1, T({1e30})) end,
       "cnn.index_select: argument 2 (index): index 1e+30 (position 1) is out of range for dimension 1 of size 3")
     H.errors(function() return a:index_select(1, "x") end,

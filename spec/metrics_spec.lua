@@ -112,4 +112,24 @@ describe("cnn.metrics classification and regression", function()
     assert.are.equal(0.5, c.fraction_positive[2])
     assert.is_true(c.fraction_positive[5] ~= c.fraction_positive[5])     -- empty bin: NaN
   end)
+
+  it("quantiles makes stack room for every result (5000 probabilities overflowed the Lua stack)", function()
+    local C = cnn._metrics
+    local p = cnn.rand(5000)
+    local r = { C.quantiles({1, 2, 3}, p) }
+    assert.are.equal(5000, #r)
+    assert.are.equal(1 + 2 * p[5000], r[5000])
+    H.errors(function() return C.quantiles({1, 2, 3}, cnn.rand(100001)) end,
+      "cnn.metrics.quantiles: argument 2 (probs): expected at most 100000 probabilities, got 100001")
+  end)
+
+  it("errors from a shared C binding name the function the user called", function()
+    -- confusion_matrix's binding counts for precision_recall_f1, roc_curve's for youden, auc's for auc_ci
+    H.errors(function() return M.precision_recall_f1({1, 2}, {1, 2}) end,
+      "cnn.metrics.precision_recall_f1: argument 3 (num_classes): expected an integer, got nil")
+    H.errors(function() return M.youden({0.1, 0.2}, {0, 2}) end, "cnn.metrics.youden: label 2 is 2, expected 0, 1 or NaN (missing)")
+    H.errors(function() return M.auc_ci({0 / 0, 1}, {0, 1}) end, "cnn.metrics.auc_ci: score 1 is NaN")
+    H.errors(function() return M.confusion_matrix({1, 2}, {1, 2}) end,
+      "cnn.metrics.confusion_matrix: argument 3 (num_classes): expected an integer, got nil")
+  end)
 end)

@@ -169,4 +169,24 @@ describe("views", function()
     H.errors(function() return a:chunk(0) end, "cnn.chunk: argument 1 (chunks): expected a number of chunks > 0, got 0")
     H.errors(function() return cnn.tensor(1):split(1) end, "cnn.split: a 0-d tensor cannot be split")
   end)
+
+  it("describe a misplaced tensor as everywhere in messages: dtype and sizes, not 'userdata'", function()
+    local t = cnn.zeros(2, 3)
+    H.errors(function() return t:view(cnn.ones(2)) end,
+      "cnn.view: argument 1 (shape): expected a shape (a table of sizes, or sizes as arguments), got float32 [2]")
+    H.errors(function() return t:fill_(cnn.ones(1):double()) end, "cnn.fill_: argument 1 (value): expected a number, got float64 [1]")
+    H.errors(function() return cnn.zeros(2, cnn.ones(1)) end,
+      "cnn.zeros: argument 2 (options): expected a dtype string or an options table, got float32 [1]")
+    H.errors(function() return cnn.F.mse_loss(t, t, t) end, "cnn.mse_loss: argument 3 (options): expected an options table, got float32 [2,3]")
+  end)
+
+  it("refuse absurd sizes up front (an expanded view of 2^40 elements owns 4 bytes)", function()
+    local e = cnn.zeros(1):expand(2 ^ 40)
+    H.errors(function() return e:totable() end,
+      "cnn.totable: float32 [1099511627776] has 1099511627776 elements, more than a Lua table should hold (at most 134217728)")
+    H.errors(function() return e:split(1) end,
+      "cnn.split: argument 1 (size): 1099511627776 pieces of dimension 1 (size 1099511627776) are more than 16777216")
+    H.errors(function() return e:chunk(2 ^ 40) end, "cnn.chunk: argument 1 (chunks): 1099511627776 chunks of dimension 1 are more than 16777216")
+    assert.are.equal(2, #e:chunk(2))
+  end)
 end)

@@ -36,7 +36,7 @@ end
 
 -- per-class precision, recall, f1 (tensors) and their macro averages
 function M.precision_recall_f1(pred, target, num_classes)
-  local cm = M.confusion_matrix(pred, target, num_classes)
+  local cm = C.confusion_matrix(classes(pred, "precision_recall_f1"), target, num_classes, "metrics.precision_recall_f1")
   local tp = (cm * cnn.eye(num_classes, "float64")):sum(2)
   local predicted, actual = cm:sum(1), cm:sum(2)
   -- 0/0 is taken as 0, as scikit-learn does (with a warning there)
@@ -65,7 +65,8 @@ function M.pearson(x, y)
 end
 
 function M.spearman(x, y)
-  return M.pearson(C.ranks(as_tensor(x, "spearman", "1 (x)")), C.ranks(as_tensor(y, "spearman", "2 (y)")))
+  return M.pearson(C.ranks(as_tensor(x, "spearman", "1 (x)"), "metrics.spearman"),
+                   C.ranks(as_tensor(y, "spearman", "2 (y)"), "metrics.spearman"))
 end
 
 -- fpr, tpr, thresholds (decreasing, from +inf to -inf, midpoints between distinct scores), dropped
@@ -85,7 +86,7 @@ function M.auc_ci(scores, labels, opts)
   if type(level) ~= "number" or not (level > 0 and level < 1) then
     fail("auc_ci", "option level: expected a number in (0,1), got " .. tostring(level))
   end
-  local auc, var, dropped = C.auc(scores, labels)
+  local auc, var, dropped = C.auc(scores, labels, "metrics.auc_ci")
   local r = { auc = auc, var = var, level = level, method = method, dropped = dropped }
   if method == "delong" then
     if opts.groups then fail("auc_ci", "option groups needs method=\"bootstrap\"") end
@@ -118,7 +119,7 @@ end
 
 -- the threshold maximising Youden's J = sensitivity + specificity - 1 (the highest such threshold)
 function M.youden(scores, labels)
-  local fpr, tpr, thr, dropped = C.roc_curve(scores, labels)
+  local fpr, tpr, thr, dropped = C.roc_curve(scores, labels, "metrics.youden")
   local j = tpr - fpr
   local i = j:argmax():item()
   return {

@@ -100,7 +100,7 @@ function Optimizer:step(closure)
         ps[#ps + 1], states[#states + 1], steps[#steps + 1] = p, list, s.step
       end
     end
-    if #ps > 0 then cnn._optim.step(cls.kind, ps, states, steps, hyper(g)) end
+    if #ps > 0 then cnn._optim.step(cls.kind, ps, states, steps, hyper(g), "optim." .. cls.__name .. ":step") end
   end
   return loss
 end
