@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* a save in progress: the temporary file and the tensors to write, retained, so that nothing
  * the list's metamethods or a finalizer do can free them; __gc undoes it all when anything raises */
@@ -127,20 +128,18 @@ static int l_safetensors_load(lua_State *L) {
     const char *path = luaL_checkstring(L, 1);
     FILE *fp = fopen(path, "rb");
     if (fp == NULL) return fn_error(L, fn, "cannot open %s: %s", path, strerror(errno));
-    luaL_Buffer b;                       /* a Lua memory error here would leak fp: the state is lost then anyway */
-    luaL_buffinit(L, &b);
-    size_t got;
-    do {
-        char *dst = luaL_prepbuffsize(&b, 1 << 16);
-        got = fread(dst, 1, 1 << 16, fp);
-        luaL_addsize(&b, got);
-    } while (got > 0);
+    /* the whole file in one userdata (a model can be 100 MB: no buffer doubling). A Lua memory
+     * error before fclose would leak fp: the state is lost then anyway */
+    struct stat st;
+    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(fp);
+        return fn_error(L, fn, "cannot open %s: not a regular file", path);
+    }
+    unsigned char *buf = lua_newuserdatauv(L, (size_t)st.st_size + 1, 0);
+    size_t n = fread(buf, 1, (size_t)st.st_size, fp);
     int bad = ferror(fp);
     fclose(fp);
     if (bad) return fn_error(L, fn, "%s: read error: %s", path, strerror(errno));
-    luaL_pushresult(&b);
-    size_t n;
-    const unsigned char *buf = (const unsigned char *)lua_tolstring(L, -1, &n);
     load_job *j = lua_newuserdatauv(L, sizeof *j, 0);
     memset(j, 0, sizeof *j);
     if (luaL_newmetatable(L, "cnn.load_job")) {

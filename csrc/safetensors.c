@@ -313,9 +313,17 @@ int cnn_st_parse(cnn_ctx *c, const unsigned char *buf, size_t n, cnn_st_file *f)
             }
         if (m->keylen == 12 && memcmp(m->key, "__metadata__", 12) == 0) {
             const cnn_json *l = cnn_json_get(m, "cnn.lua");
-            if (m->type != CNN_JOBJ) { cnn_st_free(f); return cnn_seterr(c, "__metadata__ (byte %zu) is not a JSON object", m->off); }
+            if (m->type != CNN_JOBJ) {          /* the message first: m lives in what cnn_st_free frees */
+                cnn_seterr(c, "__metadata__ (byte %zu) is not a JSON object", m->off);
+                cnn_st_free(f);
+                return -1;
+            }
             if (l != NULL) {
-                if (l->type != CNN_JSTR) { cnn_st_free(f); return cnn_seterr(c, "__metadata__[\"cnn.lua\"] (byte %zu) is not a string", l->off); }
+                if (l->type != CNN_JSTR) {
+                    cnn_seterr(c, "__metadata__[\"cnn.lua\"] (byte %zu) is not a string", l->off);
+                    cnn_st_free(f);
+                    return -1;
+                }
                 f->layout = l->str;
                 f->layout_len = l->len;
             }

@@ -25,6 +25,9 @@ static void fix_crcs(unsigned char *b, size_t n) {
     }
 }
 
+static char dir[64];
+static void remove_dir(void) { rmdir(dir); }
+
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n) {
     static cnn_ctx *c;
     if (c == NULL) c = cnn_ctx_new();
@@ -45,9 +48,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n) {
          * folder of its own, so fsync and the scan for stale temporaries cost nothing */
         static char path[96];
         if (path[0] == 0) {
-            char dir[64];
             snprintf(dir, sizeof dir, "/dev/shm/png_fuzz_%d", (int)getpid());
-            if (mkdir(dir, 0700) != 0) snprintf(dir, sizeof dir, "/tmp");
+            if (mkdir(dir, 0700) == 0) atexit(remove_dir); else snprintf(dir, sizeof dir, "/tmp");
             snprintf(path, sizeof path, "%s/out_%d.png", dir, (int)getpid());
         }
         cnn_png_write(c, t, path);
