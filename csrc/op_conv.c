@@ -1,8 +1,9 @@
 /* op_conv.c: conv2d and conv1d (NCHW / NCL, stride, padding, dilation, groups) by im2col + GEMM
  * over batch slices or bands of output rows, or by Winograd F(2x2,3x3) for 3x3 stride-1 layers,
- * or (forward of first layers, AVX-512) by a direct kernel, with their autograd record. conv1d and unbatched inputs go through conv2d on recorded views
- * (H = 1, N = 1). Kernels: op_conv.inc, op_wino.inc. Bindings: lua_conv.c; specs:
- * conv2d_spec.lua, conv1d_spec.lua, parity/conv_parity_spec.lua. */
+ * or (forward of first layers, AVX-512) by a direct kernel, with their autograd record. conv1d
+ * and unbatched inputs run the same kernels as (N,C,1,L) and (1,C,H,W), whose memory they
+ * share, under their own node ("conv1d", "conv2d"). Kernels: op_conv.inc, op_wino.inc.
+ * Bindings: lua_conv.c; specs: conv2d_spec.lua, conv1d_spec.lua, parity/conv_parity_spec.lua. */
 #include "cnn.h"
 #include "tensor.h"
 #include "autograd.h"
@@ -347,7 +348,7 @@ static size_t conv_ws_bytes(const conv_geom *g, cnn_dtype dt) {
     return (n ? n : 1) * cnn_dtype_size(dt);
 }
 
-/* saves: x and w (contiguous, 4-D); extra: the conv_geom */
+/* saves: x and w (contiguous, in the user's layout); extra: the conv_geom */
 static int conv2d_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_tensor **dx) {
     const conv_geom *g = n->extra;
     const cnn_tensor *x = cnn_node_saved(c, n, 0), *w = cnn_node_saved(c, n, 1);
@@ -381,15 +382,19 @@ fail:
     return -1;
 }
 static void conv2d_release(cnn_node *n) { free(n->extra); }
+/* one backward for both: the kernels see contiguous data and g, and (N,C,L) or an unbatched
+ * (C,H,W) is laid out as (N,C,1,L) or (1,C,H,W); the node's name is the function the user called */
 static const cnn_op op_conv2d = { "conv2d", conv2d_backward, conv2d_release };
+static const cnn_op op_conv1d = { "conv1d", conv2d_backward, conv2d_release };
 
-/* x (N,C,H,W), w (OC,C/G,KH,KW), b (OC)|NULL, already validated into g */
-static cnn_tensor *conv2d_core(cnn_ctx *c, const cnn_tensor *x0, const cnn_tensor *w0, const cnn_tensor *b0,
-                               const conv_geom *g) {
+/* the user's x, w, b|NULL (any layout conv_geom_init accepts), already validated into g: the
+ * kernels run on contiguous copies, which have the memory of (N,C,H,W) and (OC,C/G,KH,KW) */
+static cnn_tensor *conv_core(cnn_ctx *c, const cnn_tensor *x0, const cnn_tensor *w0, const cnn_tensor *b0,
+                             const conv_geom *g) {
     cnn_tensor *x = cnn_contiguous_as(c, x0, x0->dtype);
     cnn_tensor *w = x ? cnn_contiguous_as(c, w0, x0->dtype) : NULL;
     cnn_tensor *b = (w && b0) ? cnn_contiguous_as(c, b0, x0->dtype) : NULL;
-    cnn_shape ys = { 4, { g->N, g->OC, g->OH, g->OW } };
+    cnn_shape ys = conv_out_shape(g);
     cnn_tensor *y = (w && (b || !b0)) ? cnn_empty(c, &ys, x0->dtype) : NULL;
     void *ws = y ? cnn_ws_get(c, conv_ws_bytes(g, x0->dtype)) : NULL;
     if (ws == NULL) { cnn_tensor_release(y); y = NULL; goto done; }
@@ -411,7 +416,7 @@ static cnn_tensor *conv2d_core(cnn_ctx *c, const cnn_tensor *x0, const cnn_tenso
         if (keep == NULL) { cnn_seterr(c, "out of memory"); cnn_tensor_release(y); y = NULL; goto done; }
         *keep = *g;
         const cnn_tensor *ins[3] = { x0, w0, b0 };
-        cnn_node *n = cnn_record(c, &op_conv2d, &y, 3, ins);
+        cnn_node *n = cnn_record(c, g->nd == 2 ? &op_conv2d : &op_conv1d, &y, 3, ins);
         if (n == NULL) { free(keep); goto done; }
         n->extra = keep;
         cnn_node_save(n, 0, x);
@@ -424,41 +429,18 @@ done:
     return y;
 }
 
-/* user layout -> (N,C,H,W) through recorded views: unbatched adds N, conv1d adds H */
-static cnn_tensor *to4d(cnn_ctx *c, const cnn_tensor *t, int nd, int add_batch) {
-    cnn_tensor *r = (cnn_tensor *)t;
-    cnn_tensor_retain(r);
-    if (add_batch) { cnn_tensor *u = cnn_unsqueeze(c, r, 0); cnn_tensor_release(r); if ((r = u) == NULL) return NULL; }
-    if (nd == 1) { cnn_tensor *u = cnn_unsqueeze(c, r, 2); cnn_tensor_release(r); r = u; }
-    return r;
-}
-
-static cnn_tensor *from4d(cnn_ctx *c, cnn_tensor *y, int nd, int batched) {
-    if (y && nd == 1) { cnn_tensor *u = cnn_squeeze(c, y, 2); cnn_tensor_release(y); y = u; }
-    if (y && !batched) { cnn_tensor *u = cnn_squeeze(c, y, 0); cnn_tensor_release(y); y = u; }
-    return y;
-}
-
-static cnn_tensor *conv_nd(cnn_ctx *c, int nd, const cnn_tensor *x, const cnn_tensor *w, const cnn_tensor *b,
-                           const int64_t *stride, const int64_t *pad, const int64_t *dil, int64_t groups) {
-    conv_geom g;
-    if (conv_geom_init(c, &g, nd, x, w, b, stride, pad, dil, groups) < 0) return NULL;
-    if (nd == 2 && g.batched) return conv2d_core(c, x, w, b, &g);
-    cnn_tensor *x4 = to4d(c, x, nd, !g.batched), *w4 = x4 ? to4d(c, w, nd, 0) : NULL;
-    cnn_tensor *y = w4 ? conv2d_core(c, x4, w4, b, &g) : NULL;
-    cnn_tensor_release(x4);
-    cnn_tensor_release(w4);
-    return from4d(c, y, nd, g.batched);
-}
-
 cnn_tensor *cnn_conv2d(cnn_ctx *c, const cnn_tensor *x, const cnn_tensor *w, const cnn_tensor *b,
                        const int64_t stride[2], const int64_t padding[2], const int64_t dilation[2],
                        int64_t groups) {
-    return conv_nd(c, 2, x, w, b, stride, padding, dilation, groups);
+    conv_geom g;
+    if (conv_geom_init(c, &g, 2, x, w, b, stride, padding, dilation, groups) < 0) return NULL;
+    return conv_core(c, x, w, b, &g);
 }
 
 cnn_tensor *cnn_conv1d(cnn_ctx *c, const cnn_tensor *x, const cnn_tensor *w, const cnn_tensor *b,
                        int64_t stride, int64_t padding, int64_t dilation, int64_t groups) {
     int64_t s[2] = { 1, stride }, p[2] = { 0, padding }, d[2] = { 1, dilation };
-    return conv_nd(c, 1, x, w, b, s, p, d, groups);
+    conv_geom g;
+    if (conv_geom_init(c, &g, 1, x, w, b, s, p, d, groups) < 0) return NULL;
+    return conv_core(c, x, w, b, &g);
 }
