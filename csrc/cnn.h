@@ -247,13 +247,14 @@ cnn_tensor *cnn_conv2d(cnn_ctx *c, const cnn_tensor *x, const cnn_tensor *w, con
 cnn_tensor *cnn_conv1d(cnn_ctx *c, const cnn_tensor *x, const cnn_tensor *w, const cnn_tensor *b,
                        int64_t stride, int64_t padding, int64_t dilation, int64_t groups);
 typedef enum { CNN_POOL_MAX, CNN_POOL_AVG, CNN_POOL_ADAPTIVE_AVG } cnn_pool;
-const char *cnn_pool_name(cnn_pool kind);
-/* dilation is used by max pools only; count_include_pad by average pools only */
-cnn_tensor *cnn_pool2d(cnn_ctx *c, cnn_pool kind, const cnn_tensor *x, const int64_t kernel[2],
-                       const int64_t stride[2], const int64_t padding[2], const int64_t dilation[2],
-                       int ceil_mode, int count_include_pad);
-cnn_tensor *cnn_pool1d(cnn_ctx *c, cnn_pool kind, const cnn_tensor *x, int64_t kernel, int64_t stride,
-                       int64_t padding, int64_t dilation, int ceil_mode, int count_include_pad);
+cnn_tensor *cnn_max_pool2d(cnn_ctx *c, const cnn_tensor *x, const int64_t kernel[2], const int64_t stride[2],
+                           const int64_t padding[2], const int64_t dilation[2], int ceil_mode);
+cnn_tensor *cnn_max_pool1d(cnn_ctx *c, const cnn_tensor *x, int64_t kernel, int64_t stride, int64_t padding,
+                           int64_t dilation, int ceil_mode);
+cnn_tensor *cnn_avg_pool2d(cnn_ctx *c, const cnn_tensor *x, const int64_t kernel[2], const int64_t stride[2],
+                           const int64_t padding[2], int ceil_mode, int count_include_pad);
+cnn_tensor *cnn_avg_pool1d(cnn_ctx *c, const cnn_tensor *x, int64_t kernel, int64_t stride, int64_t padding,
+                           int ceil_mode, int count_include_pad);
 cnn_tensor *cnn_adaptive_avg_pool2d(cnn_ctx *c, const cnn_tensor *x, const int64_t output_size[2]);
 
 /* ---- printing: malloc'd string (caller frees), NULL on OOM ---- */
