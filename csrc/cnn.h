@@ -245,20 +245,22 @@ cnn_tensor *cnn_pad(cnn_ctx *c, const cnn_tensor *x, const int64_t *pads, int np
                     double value);
 
 /* ---- convolution and pooling (op_conv.c, op_pool.c): PyTorch's semantics, NCHW / NCL, also
- * unbatched (C,H,W) / (C,L). b may be NULL. Option arrays are {h, w}. ---- */
+ * unbatched (C,H,W) / (C,L). b may be NULL. Option arrays are {h, w}. Options may be any int64:
+ * geometry whose sizes would overflow is refused with a message. ---- */
 cnn_tensor *cnn_conv2d(cnn_ctx *c, const cnn_tensor *x, const cnn_tensor *w, const cnn_tensor *b,
                        const int64_t stride[2], const int64_t padding[2], const int64_t dilation[2],
                        int64_t groups);
 cnn_tensor *cnn_conv1d(cnn_ctx *c, const cnn_tensor *x, const cnn_tensor *w, const cnn_tensor *b,
                        int64_t stride, int64_t padding, int64_t dilation, int64_t groups);
-typedef enum { CNN_POOL_MAX, CNN_POOL_AVG, CNN_POOL_ADAPTIVE_AVG } cnn_pool;
-const char *cnn_pool_name(cnn_pool kind);
-/* dilation is used by max pools only; count_include_pad by average pools only */
-cnn_tensor *cnn_pool2d(cnn_ctx *c, cnn_pool kind, const cnn_tensor *x, const int64_t kernel[2],
-                       const int64_t stride[2], const int64_t padding[2], const int64_t dilation[2],
-                       int ceil_mode, int count_include_pad);
-cnn_tensor *cnn_pool1d(cnn_ctx *c, cnn_pool kind, const cnn_tensor *x, int64_t kernel, int64_t stride,
-                       int64_t padding, int64_t dilation, int ceil_mode, int count_include_pad);
+typedef enum { CNN_POOL_MAX, CNN_POOL_AVG, CNN_POOL_ADAPTIVE_AVG } cnn_pool;   /* lua_conv.c dispatches on it */
+cnn_tensor *cnn_max_pool2d(cnn_ctx *c, const cnn_tensor *x, const int64_t kernel[2], const int64_t stride[2],
+                           const int64_t padding[2], const int64_t dilation[2], int ceil_mode);
+cnn_tensor *cnn_max_pool1d(cnn_ctx *c, const cnn_tensor *x, int64_t kernel, int64_t stride, int64_t padding,
+                           int64_t dilation, int ceil_mode);
+cnn_tensor *cnn_avg_pool2d(cnn_ctx *c, const cnn_tensor *x, const int64_t kernel[2], const int64_t stride[2],
+                           const int64_t padding[2], int ceil_mode, int count_include_pad);
+cnn_tensor *cnn_avg_pool1d(cnn_ctx *c, const cnn_tensor *x, int64_t kernel, int64_t stride, int64_t padding,
+                           int ceil_mode, int count_include_pad);
 cnn_tensor *cnn_adaptive_avg_pool2d(cnn_ctx *c, const cnn_tensor *x, const int64_t output_size[2]);
 
 /* ---- printing: malloc'd string (caller frees), NULL on OOM ---- */

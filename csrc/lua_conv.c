@@ -97,8 +97,12 @@ static int pool(lua_State *L, cnn_pool kind, int nd, const char *fn) {
     int cip = kind == CNN_POOL_AVG ? opt_bool(L, 3, fn, "count_include_pad", 1) : 1;
     cnn_tensor **box = push_box(L);
     cnn_tensor *x = check_tensor(L, 1, fn, "input");   /* last: the options and the box may run finalizers */
-    *box = nd == 2 ? cnn_pool2d(ctx_of(L), kind, x, k, s, p, d, ceil_mode, cip)
-                   : cnn_pool1d(ctx_of(L), kind, x, k[1], s[1], p[1], d[1], ceil_mode, cip);
+    if (kind == CNN_POOL_MAX)
+        *box = nd == 2 ? cnn_max_pool2d(ctx_of(L), x, k, s, p, d, ceil_mode)
+                       : cnn_max_pool1d(ctx_of(L), x, k[1], s[1], p[1], d[1], ceil_mode);
+    else
+        *box = nd == 2 ? cnn_avg_pool2d(ctx_of(L), x, k, s, p, ceil_mode, cip)
+                       : cnn_avg_pool1d(ctx_of(L), x, k[1], s[1], p[1], ceil_mode, cip);
     return push_result(L, box, fn);
 }
 static int l_max_pool2d(lua_State *L) { return pool(L, CNN_POOL_MAX, 2, "max_pool2d"); }

@@ -1,6 +1,7 @@
 /* op_pool.c: max_pool2d/1d, avg_pool2d/1d and adaptive_avg_pool2d with PyTorch's output sizes
  * (ceil_mode, count_include_pad), and their autograd record. 1-D pools and unbatched inputs run
- * as 2-D on (P, H, W) planes. Max-pool backward recomputes each window's argmax from the saved
+ * as 2-D on (P, H, W) planes (the kernels are named after the 2-D stems, the nodes after the
+ * function the user called). Max-pool backward recomputes each window's argmax from the saved
  * input rather than keeping an index tensor. Kernels: op_pool.inc. Bindings: lua_conv.c;
  * specs: pool_spec.lua, parity/conv_parity_spec.lua. */
 #include "cnn.h"
@@ -63,7 +64,7 @@ static size_t pool_ws_bytes(const pool_geom *g) {
 
 /* the common 2x2 window, stride 2, no padding or dilation, every window inside the plane:
  * op_pool.inc has a fast path for it */
-static int is_max2(const pool_geom *g) {
+static int is_2x2(const pool_geom *g) {
     return g->KH == 2 && g->KW == 2 && g->SH == 2 && g->SW == 2 && g->PH == 0 && g->PW == 0 &&
            g->DH == 1 && g->DW == 1 && 2 * g->OH <= g->H && 2 * g->OW <= g->W;
 }
@@ -76,8 +77,6 @@ static int pool_threads(const cnn_ctx *c, const pool_geom *g) {
 
 #define CNN_GEN_FILE "op_pool.inc"
 #include "gen.h"
-
-static const char *const kind_names[] = { "max_pool", "avg_pool", "adaptive_avg_pool" };
 
 /* PyTorch's pooling_output_shape for an input of in, a dilated kernel of ek and a padding of
  * p <= ek/2: floor or ceil division; a last window starting in the right padding is dropped.
@@ -184,24 +183,27 @@ static int pool_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_tens
     if (d == NULL) return -1;
     if ((dx[0] = cnn_full(c, &n->in[0].shape, dt, 0.0)) == NULL) { cnn_tensor_release(d); return -1; }
     if (n->iarg[0] == 1) {
-        if (dt == CNN_F32) max2_bwd_saved_f32(cnn_data(dx[0]), cnn_data(d), cnn_data(x), g, pool_threads(c, g));
-        else max2_bwd_saved_f64(cnn_data(dx[0]), cnn_data(d), cnn_data(x), g, pool_threads(c, g));
+        if (dt == CNN_F32) max_pool2d_2x2_bwd_f32(cnn_data(dx[0]), cnn_data(d), cnn_data(x), g, pool_threads(c, g));
+        else max_pool2d_2x2_bwd_f64(cnn_data(dx[0]), cnn_data(d), cnn_data(x), g, pool_threads(c, g));
     } else if (g->kind == CNN_POOL_MAX) {
         void *ws = cnn_ws_get(c, pool_ws_bytes(g));
         if (ws == NULL) { cnn_tensor_release(d); cnn_tensor_release(dx[0]); dx[0] = NULL; return -1; }
-        if (dt == CNN_F32) max_pool_bwd_f32(cnn_data(dx[0]), cnn_data(d), cnn_data(x), g, ws);
-        else max_pool_bwd_f64(cnn_data(dx[0]), cnn_data(d), cnn_data(x), g, ws);
+        if (dt == CNN_F32) max_pool2d_bwd_f32(cnn_data(dx[0]), cnn_data(d), cnn_data(x), g, ws);
+        else max_pool2d_bwd_f64(cnn_data(dx[0]), cnn_data(d), cnn_data(x), g, ws);
     } else {
-        if (dt == CNN_F32) avg_pool_bwd_f32(cnn_data(dx[0]), cnn_data(d), g);
-        else avg_pool_bwd_f64(cnn_data(dx[0]), cnn_data(d), g);
+        if (dt == CNN_F32) avg_pool2d_bwd_f32(cnn_data(dx[0]), cnn_data(d), g);
+        else avg_pool2d_bwd_f64(cnn_data(dx[0]), cnn_data(d), g);
     }
     cnn_tensor_release(d);
     return 0;
 }
 static void pool_release(cnn_node *n) { free(n->extra); }
-static const cnn_op op_max_pool = { "max_pool", pool_backward, pool_release };
-static const cnn_op op_avg_pool = { "avg_pool", pool_backward, pool_release };
-static const cnn_op op_adaptive_avg_pool = { "adaptive_avg_pool", pool_backward, pool_release };
+/* one backward for all; each node is named after the function the user called */
+static const cnn_op op_max_pool2d = { "max_pool2d", pool_backward, pool_release };
+static const cnn_op op_max_pool1d = { "max_pool1d", pool_backward, pool_release };
+static const cnn_op op_avg_pool2d = { "avg_pool2d", pool_backward, pool_release };
+static const cnn_op op_avg_pool1d = { "avg_pool1d", pool_backward, pool_release };
+static const cnn_op op_adaptive_avg_pool2d = { "adaptive_avg_pool2d", pool_backward, pool_release };
 
 /* the output keeps the input's leading dims and replaces the nd spatial ones */
 static cnn_tensor *pool_run(cnn_ctx *c, const cnn_tensor *x0, const pool_geom *g) {
@@ -215,18 +217,18 @@ static cnn_tensor *pool_run(cnn_ctx *c, const cnn_tensor *x0, const pool_geom *g
     if (y == NULL || ws == NULL) { cnn_tensor_release(y); cnn_tensor_release(x); return NULL; }
     /* the 2x2 fast path keeps its argmax offsets for backward: one byte per output */
     cnn_tensor *arg = NULL;
-    if (g->kind == CNN_POOL_MAX && is_max2(g) && cnn_needs_grad(c, x0, NULL)) {
+    if (g->kind == CNN_POOL_MAX && is_2x2(g) && cnn_needs_grad(c, x0, NULL)) {
         cnn_shape as = { 1, { (g->P * g->OH * g->OW + 3) / 4 } };
         if ((arg = cnn_empty(c, &as, CNN_F32)) == NULL) { cnn_tensor_release(y); cnn_tensor_release(x); return NULL; }
     }
     if (g->P > 0) {
         if (g->kind == CNN_POOL_MAX) {
             unsigned char *ap = arg ? cnn_data(arg) : NULL;
-            if (x->dtype == CNN_F32) max_pool_fwd_f32(cnn_data(y), ap, cnn_data(x), g, ws, T);
-            else max_pool_fwd_f64(cnn_data(y), ap, cnn_data(x), g, ws, T);
+            if (x->dtype == CNN_F32) max_pool2d_fwd_f32(cnn_data(y), ap, cnn_data(x), g, ws, T);
+            else max_pool2d_fwd_f64(cnn_data(y), ap, cnn_data(x), g, ws, T);
         } else {
-            if (x->dtype == CNN_F32) avg_pool_fwd_f32(cnn_data(y), cnn_data(x), g);
-            else avg_pool_fwd_f64(cnn_data(y), cnn_data(x), g);
+            if (x->dtype == CNN_F32) avg_pool2d_fwd_f32(cnn_data(y), cnn_data(x), g);
+            else avg_pool2d_fwd_f64(cnn_data(y), cnn_data(x), g);
         }
     }
     if (cnn_needs_grad(c, x0, NULL)) {
@@ -237,8 +239,9 @@ static cnn_tensor *pool_run(cnn_ctx *c, const cnn_tensor *x0, const pool_geom *g
             return NULL;
         }
         *keep = *g;
-        const cnn_op *op = g->kind == CNN_POOL_MAX ? &op_max_pool
-                         : g->kind == CNN_POOL_AVG ? &op_avg_pool : &op_adaptive_avg_pool;
+        const cnn_op *op = g->kind == CNN_POOL_MAX ? (g->nd == 2 ? &op_max_pool2d : &op_max_pool1d)
+                         : g->kind == CNN_POOL_AVG ? (g->nd == 2 ? &op_avg_pool2d : &op_avg_pool1d)
+                         : &op_adaptive_avg_pool2d;
         const cnn_tensor *ins[1] = { x0 };
         cnn_node *n = cnn_record(c, op, &y, 1, ins);
         if (n == NULL) free(keep);
@@ -253,22 +256,35 @@ static cnn_tensor *pool_run(cnn_ctx *c, const cnn_tensor *x0, const pool_geom *g
     return y;
 }
 
-const char *cnn_pool_name(cnn_pool kind) { return kind_names[kind]; }
-
-cnn_tensor *cnn_pool2d(cnn_ctx *c, cnn_pool kind, const cnn_tensor *x, const int64_t kernel[2],
-                       const int64_t stride[2], const int64_t padding[2], const int64_t dilation[2],
-                       int ceil_mode, int count_include_pad) {
+cnn_tensor *cnn_max_pool2d(cnn_ctx *c, const cnn_tensor *x, const int64_t kernel[2], const int64_t stride[2],
+                           const int64_t padding[2], const int64_t dilation[2], int ceil_mode) {
     pool_geom g;
-    if (pool_geom_init(c, &g, kind, 2, x, kernel, stride, padding, dilation, ceil_mode, count_include_pad) < 0)
+    if (pool_geom_init(c, &g, CNN_POOL_MAX, 2, x, kernel, stride, padding, dilation, ceil_mode, 1) < 0) return NULL;
+    return pool_run(c, x, &g);
+}
+
+cnn_tensor *cnn_max_pool1d(cnn_ctx *c, const cnn_tensor *x, int64_t kernel, int64_t stride, int64_t padding,
+                           int64_t dilation, int ceil_mode) {
+    int64_t k[2] = { 1, kernel }, s[2] = { 1, stride }, p[2] = { 0, padding }, d[2] = { 1, dilation };
+    pool_geom g;
+    if (pool_geom_init(c, &g, CNN_POOL_MAX, 1, x, k, s, p, d, ceil_mode, 1) < 0) return NULL;
+    return pool_run(c, x, &g);
+}
+
+cnn_tensor *cnn_avg_pool2d(cnn_ctx *c, const cnn_tensor *x, const int64_t kernel[2], const int64_t stride[2],
+                           const int64_t padding[2], int ceil_mode, int count_include_pad) {
+    int64_t d[2] = { 1, 1 };
+    pool_geom g;
+    if (pool_geom_init(c, &g, CNN_POOL_AVG, 2, x, kernel, stride, padding, d, ceil_mode, count_include_pad) < 0)
         return NULL;
     return pool_run(c, x, &g);
 }
 
-cnn_tensor *cnn_pool1d(cnn_ctx *c, cnn_pool kind, const cnn_tensor *x, int64_t kernel, int64_t stride,
-                       int64_t padding, int64_t dilation, int ceil_mode, int count_include_pad) {
-    int64_t k[2] = { 1, kernel }, s[2] = { 1, stride }, p[2] = { 0, padding }, d[2] = { 1, dilation };
+cnn_tensor *cnn_avg_pool1d(cnn_ctx *c, const cnn_tensor *x, int64_t kernel, int64_t stride, int64_t padding,
+                           int ceil_mode, int count_include_pad) {
+    int64_t k[2] = { 1, kernel }, s[2] = { 1, stride }, p[2] = { 0, padding }, d[2] = { 1, 1 };
     pool_geom g;
-    if (pool_geom_init(c, &g, kind, 1, x, k, s, p, d, ceil_mode, count_include_pad) < 0) return NULL;
+    if (pool_geom_init(c, &g, CNN_POOL_AVG, 1, x, k, s, p, d, ceil_mode, count_include_pad) < 0) return NULL;
     return pool_run(c, x, &g);
 }
 

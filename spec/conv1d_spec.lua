@@ -57,6 +57,20 @@ describe("conv1d", function()
       "cnn.conv1d: argument 4 (options): stride must be >= 1, got 0")
   end)
 
+  it("records its result as conv1d, batched or not (issue 16)", function()
+    -- it ran as conv2d on unsqueezed views, so grad_fn() said "squeeze"
+    local w = cnn.randn({4, 3, 3}, f64)
+    assert.equal("conv1d", F.conv1d(cnn.randn(2, 3, 8, "float64"), w):grad_fn())
+    assert.equal("conv1d", F.conv1d(cnn.randn(3, 8, "float64"), w, nil, {padding = 1}):grad_fn())
+    assert.equal("conv1d", cnn.nn.Conv1d(3, 4, 3)(cnn.randn(2, 3, 8)):grad_fn())
+    assert.equal("conv2d", F.conv2d(cnn.randn(3, 8, 8), cnn.randn({4, 3, 3, 3}, {requires_grad = true})):grad_fn())
+    -- its saved input, changed in place, is reported under that name
+    local x = cnn.randn({2, 3, 8}, f64)
+    local y = F.conv1d(x, w)
+    cnn.no_grad(function() x:add_(1) end)
+    H.errors(function() y:sum():backward() end, "a tensor saved by 'conv1d' for backward was modified in place")
+  end)
+
   it("refuses geometry whose sizes overflow, naming the option (issue 16)", function()
     -- padding 2^62 overflowed 2*padding and was reported as an output too small
     local x, w = cnn.randn(2, 3, 8), cnn.randn(4, 3, 3)

@@ -182,6 +182,33 @@ describe("pools", function()
     H.close(a, t:sum():view(1, 1, 1) / 2 ^ 40, 1e-12)
   end)
 
+  it("give -inf and no gradient for a window whose dilated taps all miss the input", function()
+    -- kernel 2, dilation 3, padding 2 over one element: the taps fall at -2 and 1. Backward
+    -- added dy at index -1, in the previous plane (or before the buffer: heap corruption).
+    local x = cnn.randn({1, 2, 1}, {dtype = "float64", requires_grad = true})
+    local y = F.max_pool1d(x, 2, {padding = 2, dilation = 3})
+    assert.same({1, 2, 1}, y:size())
+    assert.equal(-math.huge, y:max():item())
+    y:backward(cnn.ones({1, 2, 1}, "float64"))
+    assert.equal(0, x.grad:abs():max():item())
+    local x2 = cnn.randn({2, 3, 1, 1}, {dtype = "float64", requires_grad = true})
+    F.max_pool2d(x2, 2, {padding = 2, dilation = 3}):sum():backward()
+    assert.equal(0, x2.grad:abs():max():item())
+  end)
+
+  it("name their nodes after the function called (issue 16)", function()
+    -- the nodes were "max_pool", "avg_pool" and "adaptive_avg_pool" for 1-D and 2-D alike
+    local x = cnn.randn({2, 3, 8, 8}, {requires_grad = true})
+    local l = cnn.randn({2, 3, 8}, {requires_grad = true})
+    assert.equal("max_pool2d", F.max_pool2d(x, 2):grad_fn())
+    assert.equal("max_pool2d", F.max_pool2d(x, 3, {padding = 1}):grad_fn())
+    assert.equal("avg_pool2d", F.avg_pool2d(x, 2):grad_fn())
+    assert.equal("adaptive_avg_pool2d", F.adaptive_avg_pool2d(x, 3):grad_fn())
+    assert.equal("max_pool1d", F.max_pool1d(l, 2):grad_fn())
+    assert.equal("avg_pool1d", F.avg_pool1d(l, 2):grad_fn())
+    assert.equal("max_pool2d", cnn.nn.MaxPool2d(2)(x):grad_fn())
+  end)
+
   it("leak nothing", function()
     H.no_leak(function()
       local x = cnn.randn({2, 3, 8, 8}, {requires_grad = true})
