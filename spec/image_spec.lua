@@ -216,7 +216,7 @@ describe("cnn.image", function()
       for _ = 1, 20 do assert.are.same({ 3, 2, 3 }, image.random_crop(a, { 2, 3 }):size()) end
     end)
     it("compose checks its elements", function()
-      H.errors(function() image.compose { image.hflip, 3 } end, "cnn.image.compose: element 2 is a number, expected a function")
+      H.errors(function() image.compose { image.hflip, 3 } end, "cnn.image.compose: argument 1 (transforms[2]): expected a function, got 3")
     end)
   end)
 

@@ -9,6 +9,7 @@
 -- Each option has a long name, a default (whose type is the option's type: number, string or
 -- boolean flag) and a help line. `--name value`, `--name=value` and, for flags, `--name` /
 -- `--no-name` are accepted; `--help` prints the usage and exits. Names may use - or _.
+local A = require "cnn.nn.argcheck"
 local M = {}
 
 local function usage(spec, prog)
@@ -45,18 +46,18 @@ function M.parse(args, spec, opts)
     end
     local name, value = a:match("^%-%-([%w_-]+)=(.*)$")
     if not name then name = a:match("^%-%-([%w_-]+)$") end
-    if not name then error(("cnn.cli: unexpected argument '%s' (options start with --; see --help)"):format(a), 0) end
+    if not name then A.error(("cnn.cli: unexpected argument '%s' (options start with --; see --help)"):format(a)) end
     local key = name:gsub("-", "_")
     local negate = false
     if not byname[key] and key:sub(1, 3) == "no_" and byname[key:sub(4)] and type(byname[key:sub(4)][2]) == "boolean" then
       key, negate = key:sub(4), true
     end
     local o = byname[key]
-    if not o then error(("cnn.cli: unknown option --%s (see --help)"):format(name), 0) end
+    if not o then A.error(("cnn.cli: unknown option --%s (see --help)"):format(name)) end
     local kind = type(o[2])
     if kind == "boolean" then
       if value then
-        if value ~= "true" and value ~= "false" then error(("cnn.cli: option --%s expects true or false, got '%s'"):format(name, value), 0) end
+        if value ~= "true" and value ~= "false" then A.error(("cnn.cli: option --%s expects true or false, got '%s'"):format(name, value)) end
         out[key] = (value == "true") ~= negate
       else
         out[key] = not negate
@@ -65,11 +66,11 @@ function M.parse(args, spec, opts)
       if not value then
         i = i + 1
         value = args[i]
-        if value == nil then error(("cnn.cli: option --%s needs a value"):format(name), 0) end
+        if value == nil then A.error(("cnn.cli: option --%s needs a value"):format(name)) end
       end
       if kind == "number" then
         local v = tonumber(value)
-        if not v then error(("cnn.cli: option --%s expects a number, got '%s'"):format(name, value), 0) end
+        if not v then A.error(("cnn.cli: option --%s expects a number, got '%s'"):format(name, value)) end
         out[key] = v
       else
         out[key] = value

@@ -1,6 +1,7 @@
 -- cnn.plot: figures as SVG files any browser shows: ROC curves, line charts (training curves)
 -- and heat maps (confusion matrices). Curve points are formatted in C (cnn._plot.points).
 local cnn = require "cnn.core"
+local A = require "cnn.nn.argcheck"
 local P = {}
 
 local W, Hh = 640, 480                      -- canvas
@@ -11,12 +12,35 @@ local function esc(s)
   return (tostring(s):gsub("[&<>\"]", { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;", ['"'] = "&quot;" }))
 end
 
-local function fail(fn, msg) error("cnn.plot." .. fn .. ": " .. msg, 3) end
+local function fail(fn, msg) A.error("cnn.plot." .. fn .. ": " .. msg) end
 
+-- a curve's values as a flat float64 tensor of finite numbers
 local function vec(v, fn, what)
-  if cnn.is_tensor(v) then return v:double():reshape(-1) end
-  if type(v) == "table" then return cnn.tensor(v, "float64") end
-  fail(fn, what .. ": expected a tensor or a table of numbers, got " .. type(v))
+  local t
+  if cnn.is_tensor(v) then
+    if not pcall(v.dtype, v) then fail(fn, what .. ": the tensor was closed") end
+    t = v:double():reshape(-1)
+  elseif type(v) == "table" then
+    for k = 1, rawlen(v) do
+      if type(rawget(v, k)) ~= "number" then fail(fn, ("%s: element %d is %s, expected a number"):format(what, k, A.describe(rawget(v, k)))) end
+    end
+    t = A.call(cnn.tensor, table.move(v, 1, rawlen(v), 1, {}), "float64")
+  else
+    fail(fn, what .. ": expected a tensor or a table of numbers, got " .. A.describe(v))
+  end
+  if t:numel() > 0 and (t * 0):sum():item() ~= 0 then fail(fn, what .. ": expected finite values") end
+  return t
+end
+
+-- the options table (argument 3) with its string fields checked
+local function options(fn, opts, allowed)
+  opts = A.opts("cnn.plot." .. fn, 3, opts, allowed)
+  for _, k in ipairs(allowed) do
+    if k ~= "labels" and opts[k] ~= nil and type(opts[k]) ~= "string" then
+      A.fail("cnn.plot." .. fn, 3, k, "a string", opts[k])
+    end
+  end
+  return opts
 end
 
 -- atomic write: a half-written figure never replaces a good one
@@ -88,7 +112,7 @@ end
 function P.roc(curves, path, opts)
   if type(curves) ~= "table" then fail("roc", "argument 1 (curves): expected a curve table or a list of them, got " .. type(curves)) end
   if curves.fpr then curves = { curves } end
-  opts = opts or {}
+  opts = options("roc", opts, { "title" })
   local out = header(opts.title or "ROC curve")
   local x0, sx, y0, sy = axes(out, 0, 1, 0, 1, "1 - specificity (false positive rate)", "sensitivity (true positive rate)")
   out[#out + 1] = ('<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#888" stroke-dasharray="5,4"/>'):format(x0, y0, x0 + sx, y0 + sy)
@@ -121,7 +145,7 @@ end
 function P.lines(series, path, opts)
   if type(series) ~= "table" then fail("lines", "argument 1 (series): expected a series table or a list of them, got " .. type(series)) end
   if series.y then series = { series } end
-  opts = opts or {}
+  opts = options("lines", opts, { "title", "xlabel", "ylabel" })
   local xs, ys = {}, {}
   local xlo, xhi, ylo, yhi = math.huge, -math.huge, math.huge, -math.huge
   for i, s in ipairs(series) do
@@ -161,7 +185,8 @@ function P.heatmap(matrix, path, opts)
   if not cnn.is_tensor(matrix) or matrix:dim() ~= 2 then
     fail("heatmap", "argument 1 (matrix): expected a 2-D tensor, got " .. (cnn.is_tensor(matrix) and ("%d-D"):format(matrix:dim()) or type(matrix)))
   end
-  opts = opts or {}
+  opts = options("heatmap", opts, { "labels", "title", "xlabel", "ylabel" })
+  if opts.labels ~= nil and type(opts.labels) ~= "table" then A.fail("cnn.plot.heatmap", 3, "labels", "a list of names", opts.labels) end
   local m = matrix:double()
   local rows, cols = m:size(1), m:size(2)
   local lo, hi = m:min():item(), m:max():item()

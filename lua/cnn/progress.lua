@@ -2,6 +2,7 @@
 -- percentage, bar, elapsed, ETA, rate and the metrics given); otherwise it prints a plain line
 -- every `every` seconds (and at the end), so logs stay readable. Spec: progress_spec.lua.
 local cnn = require "cnn"
+local A = require "cnn.nn.argcheck"
 local progress = {}
 
 local now = os.clock
@@ -38,7 +39,7 @@ Bar.__index = Bar
 function progress.bar(total, opts)
   opts = opts or {}
   if total ~= nil and (type(total) ~= "number" or total < 0) then
-    error(("cnn.progress.bar: argument 1 (total): expected a number >= 0 or nil, got %s"):format(tostring(total)), 2)
+    A.fail("cnn.progress.bar", 1, "total", "a number >= 0 or nil", total)
   end
   local out = opts.out or io.stdout
   local tty = opts.tty
@@ -95,7 +96,7 @@ end
 -- until replaced
 function Bar:update(n, metrics)
   if type(n) == "table" then n, metrics = 1, n end
-  if self.closed then error("cnn.progress.update: the bar was closed", 2) end
+  if self.closed then A.error("cnn.progress.update: the bar was closed") end
   self.n = self.n + (n or 1)
   if metrics then self.metrics = metrics end
   self:draw(false)

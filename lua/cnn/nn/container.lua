@@ -110,7 +110,7 @@ function Parallel:forward(x, ...)
   local xs = { x, ... }
   if type(x) == "table" and not cnn.is_tensor(x) then xs = x end
   if #xs ~= #self then
-    error(("cnn.nn.Parallel: expected %d inputs (one per branch), got %d"):format(#self, #xs), 2)
+    A.error(("cnn.nn.Parallel: expected %d inputs (one per branch), got %d"):format(#self, #xs))
   end
   local outs = {}
   for i = 1, #self do outs[i] = self[i](xs[i]) end

@@ -38,7 +38,7 @@ local function newindex(self, k, v)
   for _, kind in ipairs(KINDS) do
     if r.order[kind][name] then
       if v ~= nil and kind == "modules" and not is_module(v) then
-        error(("cnn.nn.Module: field '%s' holds a module; cannot assign a %s"):format(name, A.describe(v)), 2)
+        A.error(("cnn.nn.Module: field '%s' holds a module; cannot assign a %s"):format(name, A.describe(v)))
       end
       r[kind][name] = v
       return
@@ -72,7 +72,7 @@ setmetatable(Module, { __call = new })
 function Module:__init() end
 function Module:__call(...) return self:forward(...) end
 function Module:forward()
-  error(("cnn.nn.Module: %s does not define forward"):format(getmetatable(self).__name), 2)
+  A.error(("cnn.nn.Module: %s does not define forward"):format(getmetatable(self).__name))
 end
 
 function Module:register_parameter(name, t)
@@ -228,7 +228,7 @@ function Module:load_state_dict(sd, opts)
   if strict and #missing > 0 then problems[#problems + 1] = "missing keys: " .. table.concat(missing, ", ") end
   if strict and #unexpected > 0 then problems[#problems + 1] = "unexpected keys: " .. table.concat(unexpected, ", ") end
   if #bad > 0 then problems[#problems + 1] = "shape mismatches: " .. table.concat(bad, ", ") end
-  if #problems > 0 then error(fn .. ": " .. table.concat(problems, "; "), 2) end
+  if #problems > 0 then A.error(fn .. ": " .. table.concat(problems, "; ")) end
   cnn.no_grad(function()
     for n, t in pairs(own) do if sd[n] ~= nil then t:copy_(sd[n]) end end
   end)

@@ -32,7 +32,7 @@ function Optimizer.new(cls, params, opts)
   for k, v in pairs(cls.defaults) do self.options[k] = v end
   for k, v in pairs(opts) do self.options[k] = v end
   params = param_list(fn, params)
-  if #params == 0 then error(fn .. ": argument 1 (params): got an empty parameter list", 2) end
+  if #params == 0 then A.error(fn .. ": argument 1 (params): got an empty parameter list") end
   if cnn.is_tensor(params[1]) then self:add_param_group({ params = params })
   else for _, g in ipairs(params) do self:add_param_group(g) end end
   return self
@@ -46,7 +46,7 @@ function Optimizer:add_param_group(group)
   local g = { params = {} }
   for k, v in pairs(group) do
     if k ~= "params" and cls.defaults[k] == nil then
-      error(("%s: argument 1 (group): unknown option '%s'"):format(fn, tostring(k)), 2)
+      A.error(("%s: argument 1 (group): unknown option '%s'"):format(fn, tostring(k)))
     end
     g[k] = v
   end
@@ -55,7 +55,7 @@ function Optimizer:add_param_group(group)
     if not cnn.is_tensor(p) then A.fail(fn, 1, "params", ("a tensor at position %d"):format(i), p) end
     for _, other in ipairs(self.param_groups) do
       for _, q in ipairs(other.params) do
-        if q == p then error(fn .. ": a parameter appears in more than one group", 2) end
+        if q == p then A.error(fn .. ": a parameter appears in more than one group") end
       end
     end
     g.params[i] = p
@@ -107,7 +107,7 @@ end
 
 -- zero state tensors for the slots the group's options use (override for other start values)
 function Optimizer.init_state(s, p, g)
-  error("cnn.optim: init_state is not defined", 2)
+  A.error("cnn.optim: init_state is not defined")
 end
 
 -- {state = {[i] = {step = n, <slot> = tensor}}, param_groups = {{params = {i, ...}, <option> = ...}}},
@@ -139,13 +139,13 @@ function Optimizer:load_state_dict(sd)
     A.fail(fn, 1, "state_dict", "a table {state =, param_groups =}", sd)
   end
   if #sd.param_groups ~= #self.param_groups then
-    error(("%s: the state dict has %d parameter groups, the optimizer %d"):format(fn, #sd.param_groups, #self.param_groups), 2)
+    A.error(("%s: the state dict has %d parameter groups, the optimizer %d"):format(fn, #sd.param_groups, #self.param_groups))
   end
   local state = {}
   for gi, g in ipairs(self.param_groups) do
     local pg = sd.param_groups[gi]
     if #pg.params ~= #g.params then
-      error(("%s: group %d has %d parameters in the state dict, %d in the optimizer"):format(fn, gi, #pg.params, #g.params), 2)
+      A.error(("%s: group %d has %d parameters in the state dict, %d in the optimizer"):format(fn, gi, #pg.params, #g.params))
     end
     for k, v in pairs(pg) do if k ~= "params" then g[k] = v end end
     for i, p in ipairs(g.params) do
@@ -155,8 +155,8 @@ function Optimizer:load_state_dict(sd)
         for k, v in pairs(e) do
           if cnn.is_tensor(v) then
             if table.concat(v:size(), ",") ~= table.concat(p:size(), ",") then
-              error(("%s: state %s of parameter %d has shape [%s], the parameter [%s]"):format(
-                fn, k, pg.params[i], table.concat(v:size(), ","), table.concat(p:size(), ",")), 2)
+              A.error(("%s: state %s of parameter %d has shape [%s], the parameter [%s]"):format(
+                fn, k, pg.params[i], table.concat(v:size(), ","), table.concat(p:size(), ",")))
             end
             v = v:detach():to(p:dtype()):clone()
           end

@@ -10,7 +10,7 @@ local function check(fn, g)
   A.num(fn, 2, "weight_decay", g.weight_decay, nil, 0)
   A.bool(fn, 2, "nesterov", g.nesterov)
   if g.nesterov and (g.momentum <= 0 or g.dampening ~= 0) then
-    error(fn .. ": argument 2 (options): nesterov momentum needs momentum > 0 and dampening = 0", 0)
+    A.error(fn .. ": argument 2 (options): nesterov momentum needs momentum > 0 and dampening = 0")
   end
 end
 
