@@ -28,8 +28,23 @@ end
 
 -- returns the options table, or raises "cnn.cli: ..." on a bad command line
 function M.parse(args, spec, opts)
-  opts = opts or {}
+  local fn = "cnn.cli.parse"
+  if args ~= nil then A.table(fn, 1, "args", args, "the arg table") end
+  A.table(fn, 2, "spec", spec, "a list of {name, default, help}")
+  opts = A.opts(fn, 3, opts, { "exit" })
+  A.bool(fn, 3, "exit", opts.exit)
   local prog = args and args[0] or "script"
+  if type(prog) ~= "string" then prog = "script" end
+  if spec.description ~= nil then A.str(fn, 2, "description", spec.description) end
+  for i = 1, rawlen(spec) do
+    local o = rawget(spec, i)
+    local name = ("spec[%d]"):format(i)
+    A.table(fn, 2, name, o, "{name, default, help}")
+    A.str(fn, 2, name .. "[1]", o[1])
+    local t = type(o[2])
+    if t ~= "number" and t ~= "string" and t ~= "boolean" then A.fail(fn, 2, name .. "[2]", "a number, string or boolean default", o[2]) end
+    if o[3] ~= nil then A.str(fn, 2, name .. "[3]", o[3]) end
+  end
   local byname, out = {}, {}
   for _, o in ipairs(spec) do
     local key = o[1]:gsub("-", "_")
@@ -39,6 +54,7 @@ function M.parse(args, spec, opts)
   local i = 1
   while args and args[i] do
     local a = args[i]
+    if type(a) ~= "string" then A.fail(fn, 1, ("args[%d]"):format(i), "a string", a) end
     if a == "--help" or a == "-h" then
       io.write(usage(spec, prog), "\n")
       if opts.exit == false then return nil, "help" end

@@ -37,10 +37,21 @@ Bar.__index = Bar
 -- bar(total, {desc=, out=io.stdout, tty=auto, width=30, every=10 (seconds, non-terminal),
 --             min_interval=0.1 (seconds between redraws), clock=})
 function progress.bar(total, opts)
-  opts = opts or {}
-  if total ~= nil and (type(total) ~= "number" or total < 0) then
-    A.fail("cnn.progress.bar", 1, "total", "a number >= 0 or nil", total)
+  local fn = "cnn.progress.bar"
+  if total ~= nil and (type(total) ~= "number" or not (total >= 0 and total < math.huge)) then
+    A.fail(fn, 1, "total", "a number >= 0 or nil", total)
   end
+  opts = A.opts(fn, 2, opts, { "desc", "out", "tty", "width", "every", "min_interval", "clock" })
+  if opts.desc ~= nil then A.str(fn, 2, "desc", opts.desc) end
+  if opts.out ~= nil and (io.type(opts.out) ~= "file" and (type(opts.out) ~= "table" or type(opts.out.write) ~= "function")) then
+    A.fail(fn, 2, "out", "a file or a table with write and flush", opts.out)
+  end
+  A.bool(fn, 2, "tty", opts.tty)
+  A.int(fn, 2, "width", opts.width, 1, 30)
+  if opts.width and opts.width > 1000 then A.fail(fn, 2, "width", "an integer in 1..1000", opts.width) end
+  A.finite(fn, 2, "every", opts.every, 10, 0)
+  A.finite(fn, 2, "min_interval", opts.min_interval, 0.1, 0)
+  A.func(fn, 2, "clock", opts.clock, true)
   local out = opts.out or io.stdout
   local tty = opts.tty
   if tty == nil then tty = out == io.stdout and cnn._data.isatty(1) end
@@ -95,9 +106,12 @@ end
 -- update([n=1] [, metrics]): n more done; metrics (a table of numbers or strings) are shown
 -- until replaced
 function Bar:update(n, metrics)
+  local fn = "cnn.progress.update"
   if type(n) == "table" then n, metrics = 1, n end
-  if self.closed then A.error("cnn.progress.update: the bar was closed") end
-  self.n = self.n + (n or 1)
+  if self.closed then A.error(fn .. ": the bar was closed") end
+  n = A.finite(fn, 1, "n", n, 1, 0)
+  if metrics ~= nil then A.table(fn, 2, "metrics", metrics, "a table of numbers or strings") end
+  self.n = self.n + n
   if metrics then self.metrics = metrics end
   self:draw(false)
   return self

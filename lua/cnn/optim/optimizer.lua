@@ -9,7 +9,7 @@ local Optimizer = {}
 Optimizer.__index = Optimizer
 
 -- a subclass: kind (the C update), defaults {name = value}, slots (state tensor names in C order),
--- check(fn, group) validates a group's options
+-- check(fn, argn, group) validates a group's options (argument argn of fn)
 function Optimizer.extend(name, kind, defaults, slots, check)
   local cls = setmetatable({ __name = name, kind = kind, defaults = defaults, slots = slots, check = check },
                            { __index = Optimizer, __call = function(cls, ...) return Optimizer.new(cls, ...) end })
@@ -17,13 +17,50 @@ function Optimizer.extend(name, kind, defaults, slots, check)
   return cls
 end
 
-local function param_list(fn, params)
+-- the tensors of a group's `params`: a module's parameters, one tensor, or a list of tensors
+local function param_list(fn, argn, params)
   if Module.is_module(params) then return params:parameters() end
-  if cnn.is_tensor(params) then return { params } end
-  if type(params) ~= "table" then A.fail(fn, 1, "params", "a list of tensors, of groups, or a module", params) end
-  return params
+  if cnn.is_tensor(params) then return { A.tensor(fn, argn, "params", params) } end
+  if type(params) ~= "table" then A.fail(fn, argn, "params", "a list of tensors, of groups, or a module", params) end
+  local list = {}
+  for i = 1, rawlen(params) do list[i] = A.tensor(fn, argn, ("params[%d]"):format(i), rawget(params, i)) end
+  return list
 end
 
+-- adds group {params = ..., option = value, ...} (argument argn of fn); missing options take
+-- the defaults; the options are checked against the optimizer's
+local function add_group(self, fn, argn, group)
+  local cls = getmetatable(self)
+  if type(group) ~= "table" or cnn.is_tensor(group) or Module.is_module(group) or rawget(group, "params") == nil then
+    A.fail(fn, argn, "group", "a table {params = ...}", group)
+  end
+  local g = {}
+  for k, v in pairs(group) do
+    if k ~= "params" and (type(k) ~= "string" or cls.defaults[k] == nil) then
+      A.error(("%s: argument %d (group): unknown option '%s'"):format(fn, argn, tostring(k)))
+    end
+    g[k] = v
+  end
+  g.params = {}
+  for k, v in pairs(self.options) do if g[k] == nil then g[k] = v end end
+  for i, p in ipairs(param_list(fn, argn, rawget(group, "params"))) do
+    for _, other in ipairs(self.param_groups) do
+      for _, q in ipairs(other.params) do
+        if q == p then A.error(fn .. ": a parameter appears in more than one group") end
+      end
+    end
+    for j = 1, i - 1 do
+      if g.params[j] == p then A.error(fn .. ": a parameter appears twice in one group") end
+    end
+    g.params[i] = p
+  end
+  A.finite(fn, argn, "lr", g.lr, nil, 0)
+  A.bool(fn, argn, "maximize", g.maximize)
+  cls.check(fn, argn, g)
+  self.param_groups[#self.param_groups + 1] = g
+end
+
+-- params: a module, a tensor, a list of tensors or a list of groups {params = ..., option = ...}
 function Optimizer.new(cls, params, opts)
   local fn = "cnn.optim." .. cls.__name
   local self = setmetatable({ param_groups = {}, state = {} }, cls)
@@ -31,43 +68,29 @@ function Optimizer.new(cls, params, opts)
   self.options = {}
   for k, v in pairs(cls.defaults) do self.options[k] = v end
   for k, v in pairs(opts) do self.options[k] = v end
-  params = param_list(fn, params)
-  if #params == 0 then A.error(fn .. ": argument 1 (params): got an empty parameter list") end
-  if cnn.is_tensor(params[1]) then self:add_param_group({ params = params })
-  else for _, g in ipairs(params) do self:add_param_group(g) end end
+  A.finite(fn, 2, "lr", self.options.lr, nil, 0)           -- the defaults every group inherits
+  A.bool(fn, 2, "maximize", self.options.maximize)
+  cls.check(fn, 2, self.options)
+  local groups
+  if Module.is_module(params) or cnn.is_tensor(params) then groups = { { params = params } }
+  elseif type(params) ~= "table" then A.fail(fn, 1, "params", "a list of tensors, of groups, or a module", params)
+  elseif cnn.is_tensor(rawget(params, 1)) or rawlen(params) == 0 then groups = { { params = params } }
+  else groups = table.move(params, 1, rawlen(params), 1, {}) end
+  for _, g in ipairs(groups) do add_group(self, fn, 1, g) end
+  local n = 0
+  for _, g in ipairs(self.param_groups) do n = n + #g.params end
+  if n == 0 then A.error(fn .. ": argument 1 (params): got an empty parameter list") end
   return self
 end
 
 -- group: {params = list or module, option = value, ...}; missing options take the defaults
 function Optimizer:add_param_group(group)
-  local cls = getmetatable(self)
-  local fn = "cnn.optim." .. cls.__name .. ".add_param_group"
-  if type(group) ~= "table" or group.params == nil then A.fail(fn, 1, "group", "a table {params = ...}", group) end
-  local g = { params = {} }
-  for k, v in pairs(group) do
-    if k ~= "params" and cls.defaults[k] == nil then
-      A.error(("%s: argument 1 (group): unknown option '%s'"):format(fn, tostring(k)))
-    end
-    g[k] = v
-  end
-  for k, v in pairs(self.options) do if g[k] == nil then g[k] = v end end
-  for i, p in ipairs(param_list(fn, group.params)) do
-    if not cnn.is_tensor(p) then A.fail(fn, 1, "params", ("a tensor at position %d"):format(i), p) end
-    for _, other in ipairs(self.param_groups) do
-      for _, q in ipairs(other.params) do
-        if q == p then A.error(fn .. ": a parameter appears in more than one group") end
-      end
-    end
-    g.params[i] = p
-  end
-  A.num(fn, 1, "lr", g.lr, nil, 0)
-  cls.check("cnn.optim." .. cls.__name, g)
-  self.param_groups[#self.param_groups + 1] = g
+  add_group(self, "cnn.optim." .. getmetatable(self).__name .. ".add_param_group", 1, group)
 end
 
 -- set_to_none (default true) drops the gradients; false zeroes them
 function Optimizer:zero_grad(set_to_none)
-  if set_to_none == nil then set_to_none = true end
+  set_to_none = A.bool("cnn.optim." .. getmetatable(self).__name .. ".zero_grad", 1, "set_to_none", set_to_none, true)
   for _, g in ipairs(self.param_groups) do
     for _, p in ipairs(g.params) do
       if set_to_none then p.grad = nil else p:zero_grad() end
@@ -85,13 +108,14 @@ end
 
 -- one update of every parameter that has a gradient; closure (optional) recomputes the loss
 function Optimizer:step(closure)
-  local loss
-  if closure then loss = closure() end
   local cls = getmetatable(self)
+  local fn = "cnn.optim." .. cls.__name .. ".step"
+  local loss
+  if A.func(fn, 1, "closure", closure, true) then loss = closure() end
   for _, g in ipairs(self.param_groups) do
     local ps, states, steps = {}, {}, {}
     for _, p in ipairs(g.params) do
-      if p.grad then
+      if A.tensor(fn, 1, "parameter", p).grad then
         local s = self.state[p]
         if not s then s = { step = 0 }; self.state[p] = s; cls.init_state(s, p, g) end
         s.step = s.step + 1
@@ -100,7 +124,7 @@ function Optimizer:step(closure)
         ps[#ps + 1], states[#states + 1], steps[#steps + 1] = p, list, s.step
       end
     end
-    if #ps > 0 then cnn.optim_step(cls.kind, ps, states, steps, hyper(g)) end
+    if #ps > 0 then A.call(cnn.optim_step, cls.kind, ps, states, steps, hyper(g)) end
   end
   return loss
 end
