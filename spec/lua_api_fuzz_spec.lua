@@ -58,3 +58,240 @@ describe("Lua module errors", function()
     assert.are.equal("float32 [2,3]", require("cnn.nn.argcheck").describe(cnn.zeros(2, 3)))
   end)
 end)
+
+-- ---- the fuzz driver: every public Lua function against hostile arguments ----
+-- Each function is called many times with arguments drawn from a pool of hostile values (nil,
+-- 0, -1, inf, NaN, 2^63, strings, odd tables, closed, empty and float64 tensors, tables with
+-- metamethods) mixed with plausible ones, so that calls get past their first check too. A call
+-- may succeed or raise; a raised error must be a "cnn." message placed at the caller (not inside
+-- lua/cnn/). A raw Lua error ("attempt to compare nil with number") or a crash fails.
+-- CNN_FUZZ_N (default 60) sets the calls per function; CNN_FUZZ_SEED the seed.
+local N = tonumber(os.getenv("CNN_FUZZ_N") or "") or 60
+local SEED = tonumber(os.getenv("CNN_FUZZ_SEED") or "") or 1
+
+local function closed()
+  local t = cnn.rand(2, 3)
+  getmetatable(t).__close(t)
+  return t
+end
+
+local function hostile()
+  return {
+    "nil", 0, -1, 1 / 0, -1 / 0, 0 / 0, 2 ^ 63, math.maxinteger, math.mininteger, 1.5, "x", "", true,
+    {}, { 1 }, { {} }, { "a", "b" }, { x = 1 }, closed(), cnn.zeros(0), cnn.zeros(0, 3), cnn.zeros(2, 3, "float64"),
+    cnn.tensor(3), cnn.zeros(1):expand(2 ^ 40),
+    setmetatable({}, { __index = function() return 1 end }),
+    setmetatable({}, { __len = function() return 2 ^ 40 end }),
+    setmetatable({ 1, 2 }, { __index = function() error("metamethod ran") end }),
+    function() end,
+  }
+end
+
+local function plausible()
+  local ds = cnn.data.TensorDataset(cnn.rand(6, 3), cnn.tensor({ 1, 2, 1, 2, 1, 2 }))
+  return {
+    1, 2, 3, 0.5, 0.1, "float32", "relu", "mean", "train",
+    cnn.rand(3, 8, 8), cnn.rand(2, 3), cnn.rand(4), cnn.rand(1, 3, 8, 8), cnn.rand(2, 4, 10),
+    cnn.tensor({ 1, 2, 1, 2 }), cnn.tensor({ 0, 1, 0, 1 }), cnn.rand(4, 3, { requires_grad = true }),
+    { 0.5, 0.5 }, { 1, 2 }, { 2, 3 }, { 0.1, 0.9, 0.4, 0.6 }, { 0, 1, 0, 1 }, { cnn.rand(3, 8, 8), cnn.rand(3, 8, 8) },
+    { pad = 1 }, { stride = 2 }, { reduction = "sum" }, { method = "bootstrap", n_boot = 5 }, { batch_size = 2 },
+    { lr = 0.1 }, { num_classes = 2, width = 0.05 }, { fpr = { 0, 1 }, tpr = { 0, 1 } }, { y = { 1, 2 } },
+    ds, nn.Linear(3, 2), function(x) return x end,
+  }
+end
+
+-- a value from the pools ("nil" stands for nil)
+local function draw(h, p)
+  local v
+  if math.random() < 0.5 then v = h[math.random(#h)] else v = p[math.random(#p)] end
+  if v == "nil" then return nil end
+  return v
+end
+
+local problems = {}
+
+-- calls f(args) and records an unacceptable outcome
+local TRACE = os.getenv("CNN_FUZZ_TRACE")
+local function check(name, f, ...)
+  local args = table.pack(...)
+  if TRACE then io.stderr:write(name, "\n") end
+  local ok, e = pcall(f, ...)
+  if ok then return end
+  local msg = tostring(e)
+  if msg:find("metamethod ran", 1, true) then return end     -- the caller's own metamethod raised: passes through
+  local inside = msg:match("^[^\n]-lua/cnn/[^:]*:%d+: ") or msg:match("^%.%.%.[^:]*:%d+: ")
+  local cnn_msg = msg:match("^cnn%.") or msg:match("^[^\n]-:%d+: cnn%.")
+  if not cnn_msg or inside then
+    local key = name .. msg:gsub("%d", ""):sub(1, 80)
+    if problems[key] then return end
+    problems[key] = true
+    local shown = {}
+    for i = 1, args.n do shown[i] = require("cnn.nn.argcheck").describe(args[i]) end
+    problems[#problems + 1] = ("%s(%s): %s"):format(name, table.concat(shown, ", "), msg:sub(1, 160):gsub("\n", " "))
+  end
+end
+
+-- every function of a table, called with random arguments (up to nargs of them)
+local function fuzz_table(prefix, t, nargs, skip, map)
+  local names = {}
+  for k, v in pairs(t) do
+    if type(v) == "function" and type(k) == "string" and k:sub(1, 1) ~= "_" and not (skip and skip[k]) then names[#names + 1] = k end
+  end
+  table.sort(names)
+  for _, k in ipairs(names) do
+    local h, p = hostile(), plausible()
+    for _ = 1, N do
+      local args = {}
+      for i = 1, nargs do args[i] = draw(h, p) end
+      if map then map(k, args) end
+      check(prefix .. k, t[k], table.unpack(args, 1, nargs))
+    end
+  end
+end
+
+-- class functions that are no methods: constructors and the hooks subclasses define
+local HOOKS = { extend = true, new = true, check = true, init_state = true, is_module = true }
+
+-- the methods of an instance made by make(), each called with random arguments
+local function fuzz_methods(prefix, make, nargs, skip)
+  local obj = make()
+  local names, seen = {}, {}
+  local mt = getmetatable(obj)
+  while type(mt) == "table" do
+    for k, v in pairs(mt) do
+      if type(v) == "function" and type(k) == "string" and k:sub(1, 1) ~= "_" and not seen[k] and not HOOKS[k] and not (skip and skip[k]) then
+        seen[k] = true
+        names[#names + 1] = k
+      end
+    end
+    local up = getmetatable(mt)
+    mt = up and rawget(up, "__index")
+    if type(mt) ~= "table" then break end
+  end
+  table.sort(names)
+  for _, k in ipairs(names) do
+    local h, p = hostile(), plausible()
+    for _ = 1, math.max(1, N // 4) do
+      local o = make()
+      local args = {}
+      for i = 1, nargs do args[i] = draw(h, p) end
+      check(prefix .. ":" .. k, function(...) return o[k](o, ...) end, table.unpack(args, 1, nargs))
+    end
+  end
+end
+
+-- file writers get a path that cannot be written, so the fuzz leaves no files behind
+local function no_files(_, args)
+  for i, v in ipairs(args) do if type(v) == "string" then args[i] = "/nonexistent-dir/x" end end
+end
+
+local NN_CLASSES = {
+  "Module", "Sequential", "ModuleList", "ModuleDict", "Concat", "Parallel", "Residual", "Linear", "Identity",
+  "Flatten", "Dropout", "Embedding", "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d",
+  "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "ReLU", "LeakyReLU", "RReLU", "PReLU", "ELU", "SELU",
+  "Sigmoid", "Tanh", "Hardtanh", "Softsign", "Softplus", "Softmax", "LogSoftmax", "CrossEntropyLoss", "NLLLoss",
+  "BCELoss", "BCEWithLogitsLoss", "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "HingeEmbeddingLoss",
+  "MultiMarginLoss",
+}
+-- valid constructor arguments, for the methods' instances
+local VALID = { Linear = { 3, 2 }, Embedding = { 5, 2 }, Conv1d = { 2, 2, 3 }, Conv2d = { 3, 2, 3 },
+  MaxPool1d = { 2 }, MaxPool2d = { 2 }, AvgPool1d = { 2 }, AvgPool2d = { 2 }, AdaptiveAvgPool2d = { 1 },
+  BatchNorm1d = { 3 }, BatchNorm2d = { 3 }, Softmax = { 2 }, LogSoftmax = { 2 }, Concat = { 1 }, Parallel = { 1 },
+  Residual = {} }
+
+describe("the Lua API under hostile arguments", function()
+  setup(function() math.randomseed(SEED); cnn.manual_seed(SEED) end)
+
+  it("cnn.nn module constructors and methods", function()
+    for _, name in ipairs(NN_CLASSES) do
+      local cls = nn[name]
+      local h, p = hostile(), plausible()
+      for _ = 1, N do
+        local a = { draw(h, p), draw(h, p), draw(h, p), draw(h, p) }
+        check("nn." .. name, cls, table.unpack(a, 1, 4))
+      end
+      local args = VALID[name] or {}
+      local make = function()
+        if name == "Residual" then return cls(nn.Identity()) end
+        return cls(table.unpack(args))
+      end
+      fuzz_methods("nn." .. name, make, 3, { to = name ~= "Linear", float = true, double = true })
+      local hh, pp = hostile(), plausible()
+      for _ = 1, N // 2 do
+        local m = make()
+        check("nn." .. name .. "()", m, draw(hh, pp), draw(hh, pp))
+      end
+    end
+  end)
+
+  it("cnn.nn.init and cnn.nn.utils", function()
+    fuzz_table("nn.init.", nn.init, 3)
+    fuzz_table("nn.utils.", nn.utils, 3)
+  end)
+
+  it("cnn.optim optimizers and schedulers", function()
+    for _, name in ipairs({ "SGD", "Adam", "AdamW", "RMSprop", "Adagrad" }) do
+      local cls = cnn.optim[name]
+      local h, p = hostile(), plausible()
+      for _ = 1, N do check("optim." .. name, cls, draw(h, p), draw(h, p)) end
+      fuzz_methods("optim." .. name, function()
+        local w = cnn.rand(3, { requires_grad = true })
+        w.grad = cnn.rand(3)
+        return cls({ w }, { lr = 0.1 })
+      end, 2)
+    end
+    local S = cnn.optim.lr_scheduler
+    for _, name in ipairs({ "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "ReduceLROnPlateau" }) do
+      local h, p = hostile(), plausible()
+      local opt = function() return cnn.optim.SGD({ cnn.rand(3, { requires_grad = true }) }, { lr = 0.1 }) end
+      for _ = 1, N do check("lr_scheduler." .. name, S[name], opt(), draw(h, p), draw(h, p)) end
+      for _ = 1, N // 4 do check("lr_scheduler." .. name, S[name], draw(h, p), draw(h, p)) end
+      local valid = ({ StepLR = { 2 }, MultiStepLR = { { 2, 4 } }, ExponentialLR = { 0.9 }, CosineAnnealingLR = { 5 } })[name] or {}
+      fuzz_methods("lr_scheduler." .. name, function() return S[name](opt(), table.unpack(valid)) end, 2)
+    end
+  end)
+
+  it("cnn.data functions, datasets and the loader", function()
+    fuzz_table("data.", cnn.data, 4, { fashion_mnist = false })
+    fuzz_table("data.genotype.", cnn.data.genotype, 2)
+    local base = function() return cnn.data.TensorDataset(cnn.rand(6, 3), cnn.tensor({ 1, 2, 1, 2, 1, 2 })) end
+    fuzz_methods("data.TensorDataset", base, 2)
+    fuzz_methods("data.Subset", function() return cnn.data.Subset(base(), { 1, 3 }) end, 2)
+    fuzz_methods("data.ConcatDataset", function() return cnn.data.ConcatDataset({ base(), base() }) end, 2)
+    fuzz_methods("data.MapDataset", function() return cnn.data.MapDataset(base(), function(s) return s end) end, 2)
+    fuzz_methods("data.DataLoader", function() return cnn.data.DataLoader(base(), { batch_size = 4 }) end, 2)
+  end)
+
+  it("cnn.image, cnn.metrics, cnn.plot, cnn.progress, cnn.cli and cnn.gradcheck", function()
+    fuzz_table("image.", cnn.image, 4, nil, function(k, args) if k == "save" then no_files(k, args) end end)
+    fuzz_table("metrics.", cnn.metrics, 3)
+    fuzz_table("plot.", cnn.plot, 3, nil, no_files)
+    fuzz_table("progress.", cnn.progress, 2, nil, function(_, args)
+      if type(args[2]) == "table" then args[2] = { out = { write = function() end, flush = function() end } } end
+    end)
+    fuzz_methods("progress.Bar", function()
+      return cnn.progress.bar(10, { out = { write = function() end, flush = function() end } })
+    end, 2)
+    fuzz_table("cli.", cnn.cli, 3, { usage = false })
+    local h, p = hostile(), plausible()
+    for _ = 1, N do check("gradcheck", cnn.gradcheck, draw(h, p), draw(h, p), draw(h, p)) end
+  end)
+
+  it("cnn.models constructors (hostile options only: a valid table builds a whole model)", function()
+    local bad = { 0, "x", { 1 }, closed(), { num_classes = 0 }, { width = 0 / 0 }, { width = 1 / 0 },
+                  { in_channels = 2 ^ 63 }, { num_classes = -1 }, { widht = 1 }, { num_classes = "x" },
+                  { aux_logits = 3 }, { transform_input = "x" }, { width = 0 } }
+    for _, name in ipairs({ "lenet5", "alexnet", "vgg11", "vgg11_bn", "vgg16", "vgg16_bn", "resnet18", "resnet34",
+                            "resnet50", "googlenet", "inception_v3", "inception_resnet_v2" }) do
+      for _, v in ipairs(bad) do check("models." .. name, cnn.models[name], v) end
+    end
+  end)
+
+  teardown(function()
+    if #problems > 0 then
+      local shown = {}
+      for i = 1, math.min(#problems, 150) do shown[i] = problems[i] end
+      error(("%d calls raised a raw Lua error or an error placed inside lua/cnn:\n  %s"):format(#problems, table.concat(shown, "\n  ")))
+    end
+  end)
+end)

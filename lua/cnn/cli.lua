@@ -12,6 +12,21 @@
 local A = require "cnn.nn.argcheck"
 local M = {}
 
+-- the spec table of parse and usage (argument i of fn), checked
+local function check_spec(fn, i, spec)
+  A.table(fn, i, "spec", spec, "a list of {name, default, help}")
+  if spec.description ~= nil then A.str(fn, i, "description", spec.description) end
+  for k = 1, rawlen(spec) do
+    local o = rawget(spec, k)
+    local name = ("spec[%d]"):format(k)
+    A.table(fn, i, name, o, "{name, default, help}")
+    A.str(fn, i, name .. "[1]", o[1])
+    local t = type(o[2])
+    if t ~= "number" and t ~= "string" and t ~= "boolean" then A.fail(fn, i, name .. "[2]", "a number, string or boolean default", o[2]) end
+    if o[3] ~= nil then A.str(fn, i, name .. "[3]", o[3]) end
+  end
+end
+
 local function usage(spec, prog)
   local lines = { ("usage: %s [options]"):format(prog or "script") }
   if spec.description then lines[#lines + 1] = spec.description end
@@ -30,21 +45,11 @@ end
 function M.parse(args, spec, opts)
   local fn = "cnn.cli.parse"
   if args ~= nil then A.table(fn, 1, "args", args, "the arg table") end
-  A.table(fn, 2, "spec", spec, "a list of {name, default, help}")
+  check_spec(fn, 2, spec)
   opts = A.opts(fn, 3, opts, { "exit" })
   A.bool(fn, 3, "exit", opts.exit)
   local prog = args and args[0] or "script"
   if type(prog) ~= "string" then prog = "script" end
-  if spec.description ~= nil then A.str(fn, 2, "description", spec.description) end
-  for i = 1, rawlen(spec) do
-    local o = rawget(spec, i)
-    local name = ("spec[%d]"):format(i)
-    A.table(fn, 2, name, o, "{name, default, help}")
-    A.str(fn, 2, name .. "[1]", o[1])
-    local t = type(o[2])
-    if t ~= "number" and t ~= "string" and t ~= "boolean" then A.fail(fn, 2, name .. "[2]", "a number, string or boolean default", o[2]) end
-    if o[3] ~= nil then A.str(fn, 2, name .. "[3]", o[3]) end
-  end
   local byname, out = {}, {}
   for _, o in ipairs(spec) do
     local key = o[1]:gsub("-", "_")
@@ -97,5 +102,10 @@ function M.parse(args, spec, opts)
   return out
 end
 
-M.usage = usage
+-- usage(spec [, prog]): the --help text
+function M.usage(spec, prog)
+  check_spec("cnn.cli.usage", 1, spec)
+  if prog ~= nil then A.str("cnn.cli.usage", 2, "prog", prog) end
+  return usage(spec, prog)
+end
 return M

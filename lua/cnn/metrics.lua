@@ -8,18 +8,7 @@ local C = cnn._metrics
 local M = {}
 
 -- C.f(...) for the user's function fn: a C error names fn, not the internal binding
-local function call(fn, f, ...)
-  local r = table.pack(pcall(f, ...))
-  if r[1] then return table.unpack(r, 2, r.n) end
-  local e = r[2]
-  if type(e) == "string" then
-    local msg = e:match("^[^\n]-:%d+: (cnn%..*)$") or e
-    local rest = msg:match("^cnn%.metrics%.[%w_]+: (.*)$")
-    if rest then A.error(fn .. ": " .. rest) end
-    if msg:match("^cnn%.") then A.error(msg) end
-  end
-  error(e, 0)
-end
+local call = A.call_as
 
 local function as_tensor(x, fn, i, name)
   if cnn.is_tensor(x) then return A.tensor(fn, i, name, x) end
@@ -39,7 +28,7 @@ function M.accuracy(pred, target)
   if p:numel() ~= t:numel() then
     A.error(("%s: pred and target differ in length (%d and %d)"):format(fn, p:numel(), t:numel()))
   end
-  return p:reshape(-1):eq(t:reshape(-1)):double():mean():item()
+  return call(fn, function() return p:reshape(-1):eq(t:reshape(-1)):double():mean():item() end)
 end
 
 -- rows: true class, columns: predicted class
@@ -71,8 +60,8 @@ end
 
 -- two series of equal length (at least `min`) as flat float64 tensors
 local function series(fn, x, y, names, min)
-  local a = as_tensor(x, fn, 1, names[1]):double():reshape(-1)
-  local b = as_tensor(y, fn, 2, names[2]):double():reshape(-1)
+  local a = call(fn, function(t) return t:double():reshape(-1) end, as_tensor(x, fn, 1, names[1]))
+  local b = call(fn, function(t) return t:double():reshape(-1) end, as_tensor(y, fn, 2, names[2]))
   if a:numel() ~= b:numel() or a:numel() < min then
     A.error(("%s: expected two series of equal length >= %d, got %d and %d"):format(fn, min, a:numel(), b:numel()))
   end

@@ -149,6 +149,7 @@ function P.lines(series, path, opts)
   local xs, ys = {}, {}
   local xlo, xhi, ylo, yhi = math.huge, -math.huge, math.huge, -math.huge
   for i, s in ipairs(series) do
+    if type(s) ~= "table" or cnn.is_tensor(s) then fail("lines", ("series %d: expected a table {y =, x =, label =}, got %s"):format(i, A.describe(s))) end
     ys[i] = vec(s.y, "lines", "series " .. i .. " y")
     xs[i] = s.x and vec(s.x, "lines", "series " .. i .. " x") or cnn.arange(1, ys[i]:numel() + 1, "float64")
     if xs[i]:numel() ~= ys[i]:numel() then fail("lines", ("series %d: x and y differ in length (%d and %d)"):format(i, xs[i]:numel(), ys[i]:numel())) end
@@ -182,6 +183,7 @@ local function cell_text(x)
 end
 
 function P.heatmap(matrix, path, opts)
+  if cnn.is_tensor(matrix) then A.tensor("cnn.plot.heatmap", 1, "matrix", matrix) end
   if not cnn.is_tensor(matrix) or matrix:dim() ~= 2 then
     fail("heatmap", "argument 1 (matrix): expected a 2-D tensor, got " .. (cnn.is_tensor(matrix) and ("%d-D"):format(matrix:dim()) or type(matrix)))
   end

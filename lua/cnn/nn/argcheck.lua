@@ -29,17 +29,25 @@ end
 A.error = raise
 
 -- A.call(f, ...): calls a function of the C core from a Lua module; an error it raises is raised
--- again at the user's call (the C position would be the module's own line)
-local function rethrow(ok, ...)
+-- again at the user's call (the C position would be the module's own line). A.call_as(fn, f, ...)
+-- also renames the C function in the message to fn, the function the user called, and reports
+-- running out of memory (a huge expanded view copied) as fn's error.
+local function rethrow(fn, ok, ...)
   if ok then return ... end
   local e = ...
   if type(e) == "string" then
-    local msg = e:match("^[^\n]-:%d+: (cnn%..*)$")
-    if msg or e:match("^cnn%.") then raise(msg or e) end
+    local msg = e:match("^[^\n]-:%d+: (cnn%..*)$") or e
+    if fn then
+      if msg == "not enough memory" then raise(fn .. ": not enough memory") end
+      local rest = msg:match("^cnn%.[%w_.:]+: (.*)$")
+      if rest then raise(fn .. ": " .. rest) end
+    end
+    if msg:match("^cnn%.") then raise(msg) end
   end
   error(e, 0)
 end
-function A.call(f, ...) return rethrow(pcall(f, ...)) end
+function A.call(f, ...) return rethrow(nil, pcall(f, ...)) end
+function A.call_as(fn, f, ...) return rethrow(fn, pcall(f, ...)) end
 
 -- float32 [2,3] for tensors (as the C bindings), the value for numbers and booleans, %q for strings
 local function describe(v)

@@ -31,7 +31,7 @@ for _, name in ipairs({ "BatchNorm1d", "BatchNorm2d" }) do
   end
   function cls:forward(x)
     local training = self.training or self.running_mean == nil
-    return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+    return A.call(F.batch_norm, x, self.running_mean, self.running_var, self.weight, self.bias,
                         { training = training, momentum = self.momentum, eps = self.eps })
   end
   function cls:extra_repr() return ("%d, eps = %g, momentum = %g"):format(self.num_features, self.eps, self.momentum) end

@@ -88,7 +88,7 @@ end
 function Concat:forward(x)
   local outs = {}
   for i = 1, #self do outs[i] = self[i](x) end
-  return cnn.cat(outs, self.dim)
+  return A.call(cnn.cat, outs, self.dim)
 end
 Concat.__len = ModuleList.__len
 Concat.add = ModuleList.append
@@ -115,7 +115,7 @@ function Parallel:forward(x, ...)
   local outs = {}
   for i = 1, #self do outs[i] = self[i](xs[i]) end
   if self.dim == nil then return outs end
-  return cnn.cat(outs, self.dim)
+  return A.call(cnn.cat, outs, self.dim)
 end
 Parallel.__len = ModuleList.__len
 Parallel.add = ModuleList.append
@@ -130,7 +130,7 @@ function Residual:__init(block, shortcut)
 end
 function Residual:forward(x)
   local s = self.shortcut and self.shortcut(x) or x
-  return self.block(x) + s
+  return A.call(cnn.add, self.block(x), s)
 end
 C.Residual = Residual
 

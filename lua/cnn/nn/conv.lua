@@ -35,7 +35,7 @@ local function conv(name, op, nd)
     init.default_(self.weight, self.bias)
   end
   function cls:forward(x)
-    return F[op](x, self.weight, self.bias, { stride = self.stride, padding = self.padding,
+    return A.call(F[op], x, self.weight, self.bias, { stride = self.stride, padding = self.padding,
                                               dilation = self.dilation, groups = self.groups })
   end
   function cls:extra_repr()

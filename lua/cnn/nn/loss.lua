@@ -27,7 +27,7 @@ for name, spec in pairs(LOSSES) do
     if opts ~= nil then A.opts("cnn.nn." .. name, 1, opts, keys) end
     self.options = opts
   end
-  function cls:forward(input, target) return F[op](input, target, self.options) end
+  function cls:forward(input, target) return A.call(F[op], input, target, self.options) end
   function cls:extra_repr()
     local parts = {}
     for k, v in pairs(self.options or {}) do parts[#parts + 1] = k .. " = " .. A.describe(v) end

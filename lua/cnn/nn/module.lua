@@ -75,17 +75,32 @@ function Module:forward()
   A.error(("cnn.nn.Module: %s does not define forward"):format(getmetatable(self).__name))
 end
 
+-- a child's or a tensor's name: a non-empty string without dots, or an integer (a list index)
+local function check_name(fn, name)
+  if math.type(name) == "integer" then return tostring(name) end
+  if type(name) ~= "string" or name == "" or name:find(".", 1, true) then
+    A.fail(fn, 1, "name", "a non-empty string without dots", name)
+  end
+  return name
+end
+
 function Module:register_parameter(name, t)
-  if t ~= nil then A.tensor("cnn.nn.Module.register_parameter", 2, "tensor", t); t:requires_grad(true) end
+  local fn = "cnn.nn.Module.register_parameter"
+  name = check_name(fn, name)
+  if t ~= nil then A.tensor(fn, 2, "tensor", t); A.call(t.requires_grad, t, true) end
   register(self, "params", name, t)
 end
 function Module:register_buffer(name, t)
-  if t ~= nil then A.tensor("cnn.nn.Module.register_buffer", 2, "tensor", t) end
+  local fn = "cnn.nn.Module.register_buffer"
+  name = check_name(fn, name)
+  if t ~= nil then A.tensor(fn, 2, "tensor", t) end
   register(self, "buffers", name, t)
 end
 function Module:add_module(name, m)
-  if m ~= nil and not is_module(m) then A.fail("cnn.nn.Module.add_module", 2, "module", "a module", m) end
-  register(self, "modules", tostring(name), m)
+  local fn = "cnn.nn.Module.add_module"
+  name = check_name(fn, name)
+  if m ~= nil and not is_module(m) then A.fail(fn, 2, "module", "a module", m) end
+  register(self, "modules", name, m)
   return self
 end
 

@@ -32,7 +32,7 @@ local function pool(name, op, kind, nd)
   function cls:forward(x)
     local o = { stride = self.stride, padding = self.padding, ceil_mode = self.ceil_mode }
     if kind == "max" then o.dilation = self.dilation else o.count_include_pad = self.count_include_pad end
-    return F[op](x, self.kernel_size, o)
+    return A.call(F[op], x, self.kernel_size, o)
   end
   local function s(v) return type(v) == "table" and table.concat(v, "x") or tostring(v) end
   function cls:extra_repr()
@@ -51,7 +51,7 @@ pool("AvgPool2d", "avg_pool2d", "avg", 2)
 -- AdaptiveAvgPool2d(output_size): an int or {h, w}; output [N, C, h, w]
 local Adaptive = Module:extend("nn.AdaptiveAvgPool2d")
 function Adaptive:__init(size) self.output_size = A.pair("cnn.nn.AdaptiveAvgPool2d", 1, "output_size", size, nil, 1) end
-function Adaptive:forward(x) return F.adaptive_avg_pool2d(x, self.output_size) end
+function Adaptive:forward(x) return A.call(F.adaptive_avg_pool2d, x, self.output_size) end
 function Adaptive:extra_repr() return table.concat(self.output_size, "x") end
 M.AdaptiveAvgPool2d = Adaptive
 
