@@ -118,6 +118,7 @@ function P.roc(curves, path, opts)
   out[#out + 1] = ('<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#888" stroke-dasharray="5,4"/>'):format(x0, y0, x0 + sx, y0 + sy)
   local entries = {}
   for i, c in ipairs(curves) do
+    if type(c) ~= "table" or cnn.is_tensor(c) then fail("roc", ("curve %d: expected a table {fpr =, tpr =, ...}, got %s"):format(i, A.describe(c))) end
     local color = COLORS[(i - 1) % #COLORS + 1]
     local fpr, tpr = vec(c.fpr, "roc", "curve " .. i .. " fpr"), vec(c.tpr, "roc", "curve " .. i .. " tpr")
     out[#out + 1] = ('<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>'):format(color, cnn._plot.points(fpr, tpr, x0, sx, y0, sy))

@@ -6,11 +6,11 @@
 -- csrc/csv.c). Spec: genotype_spec.lua.
 local cnn = require "cnn"
 local A = require "cnn.nn.argcheck"
+local class = require "cnn._class"
 local D = cnn._data
 local genotype = {}
 
-local Genotypes = { __name = "cnn.data.Genotypes" }
-Genotypes.__index = Genotypes
+local Genotypes = class("cnn.data.Genotypes")
 function Genotypes:impute_mean() return A.call(D.impute_mean, self.dosage) end
 function Genotypes:standardize() return A.call(D.standardize, self.dosage) end
 

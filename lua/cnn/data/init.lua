@@ -4,6 +4,7 @@
 -- indices a 1-based float64 tensor) let the loader skip per-sample Lua work. Spec: data_spec.lua.
 local cnn = require "cnn"
 local A = require "cnn.nn.argcheck"
+local class = require "cnn._class"
 local D = cnn._data
 local data = {}
 
@@ -34,12 +35,11 @@ function data.len(ds)
 end
 local len = data.len
 
-local function class(name)
-  local c = { __name = name }
-  c.__index = c
-  c.__len = function(self) return self:len() end
-  return c
-end
+-- the base of the dataset classes here: #ds is ds:len(); the constructors are the functions
+-- data.TensorDataset, data.Subset, ...
+local Dataset = class("cnn.data.Dataset")
+function Dataset:__len() return self:len() end
+local function dataset_class(name) return class(name, Dataset) end
 
 -- 1-based index tensor (float64) from a list of integers or a tensor of them, each in 1..n
 local function as_index(idx, fn, i, name, n)
@@ -74,7 +74,7 @@ local function as_index(idx, fn, i, name, n)
 end
 
 -- ---- TensorDataset(t1, t2, ...): sample i is {t1[i], t2[i], ...}; 1-D tensors give numbers ----
-local TensorDataset = class("cnn.data.TensorDataset")
+local TensorDataset = dataset_class("cnn.data.TensorDataset")
 function data.TensorDataset(...)
   local fn = "cnn.data.TensorDataset"
   local ts = table.pack(...)
@@ -99,12 +99,12 @@ function TensorDataset:get(i)
 end
 function TensorDataset:get_batch(idx)
   local b = {}
-  for k, t in ipairs(self.tensors) do b[k] = A.call(D.gather, t, idx) end     -- one memcpy per row, in C
+  for k, t in ipairs(self.tensors) do b[k] = A.call_as("cnn.data.TensorDataset:get_batch", D.gather, t, idx) end     -- one memcpy per row, in C
   return b
 end
 
 -- ---- Subset(ds, indices) ----
-local Subset = class("cnn.data.Subset")
+local Subset = dataset_class("cnn.data.Subset")
 function data.Subset(ds, indices)
   local fn = "cnn.data.Subset"
   check_dataset(fn, 1, ds)
@@ -119,11 +119,11 @@ function Subset:get(i)
 end
 function Subset:get_batch(idx)
   if not self.dataset.get_batch then return nil end
-  return self.dataset:get_batch(A.call(self.indices.index_select, self.indices, 1, idx))
+  return self.dataset:get_batch(A.call_as("cnn.data.Subset.get_batch", self.indices.index_select, self.indices, 1, idx))
 end
 
 -- ---- ConcatDataset{ds1, ds2, ...} ----
-local ConcatDataset = class("cnn.data.ConcatDataset")
+local ConcatDataset = dataset_class("cnn.data.ConcatDataset")
 function data.ConcatDataset(list)
   local fn = "cnn.data.ConcatDataset"
   if type(list) ~= "table" or type(list.get) == "function" then A.fail(fn, 1, "datasets", "a list of datasets", list) end
@@ -152,7 +152,7 @@ function ConcatDataset:get(i)
 end
 
 -- ---- MapDataset(ds, fn): sample i is fn(ds:get(i)) ----
-local MapDataset = class("cnn.data.MapDataset")
+local MapDataset = dataset_class("cnn.data.MapDataset")
 function data.MapDataset(ds, f)
   check_dataset("cnn.data.MapDataset", 1, ds)
   return setmetatable({ dataset = ds, fn = A.func("cnn.data.MapDataset", 2, "fn", f) }, MapDataset)
@@ -161,7 +161,7 @@ function MapDataset:len() return len(self.dataset) end
 function MapDataset:get(i) return self.fn(self.dataset:get(i)) end
 
 -- ---- ImageFolder(root, {transform=, channels=}): root/<class>/<image>.png, classes sorted ----
-local ImageFolder = class("cnn.data.ImageFolder")
+local ImageFolder = dataset_class("cnn.data.ImageFolder")
 function data.ImageFolder(root, opts)
   local fn = "cnn.data.ImageFolder"
   A.str(fn, 1, "root", root)
@@ -199,7 +199,7 @@ end
 
 -- ---- CsvImageDataset(csv, {image_col=, label_cols=, root=, transform=, channels=, sep=}) ----
 -- sample i: {image, labels} with labels a tensor of the label columns (NaN where missing)
-local CsvImageDataset = class("cnn.data.CsvImageDataset")
+local CsvImageDataset = dataset_class("cnn.data.CsvImageDataset")
 function data.CsvImageDataset(csv, opts)
   local fn = "cnn.data.CsvImageDataset"
   A.str(fn, 1, "csv", csv)
@@ -271,7 +271,7 @@ function data.collate(samples)
 end
 
 -- ---- DataLoader(ds, {batch_size=1, shuffle=false, drop_last=false, seed=, collate=}) ----
-local DataLoader = class("cnn.data.DataLoader")
+local DataLoader = dataset_class("cnn.data.DataLoader")
 function data.DataLoader(ds, opts)
   local fn = "cnn.data.DataLoader"
   check_dataset(fn, 1, ds)

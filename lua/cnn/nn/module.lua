@@ -5,10 +5,12 @@
 -- Spec: spec/module_spec.lua.
 local cnn = require "cnn"
 local A = require "cnn.nn.argcheck"
+local class = require "cnn._class"
 
-local Module = { __name = "nn.Module" }
+local Module = class("nn.Module")
 
 local KINDS = { "params", "buffers", "modules" }
+local is_subclass
 
 local function is_module(v) return type(v) == "table" and rawget(v, "_reg") ~= nil end
 Module.is_module = is_module
@@ -49,6 +51,18 @@ local function newindex(self, k, v)
   else rawset(self, k, v) end
 end
 
+-- a class made by Module.extend (its chain of parents reaches Module)
+function is_subclass(cls)
+  local mt = getmetatable(cls)
+  while type(mt) == "table" do
+    local parent = rawget(mt, "__index")
+    if parent == Module then return true end
+    if type(parent) ~= "table" then return false end
+    mt = getmetatable(parent)
+  end
+  return false
+end
+
 local function new(cls, ...)
   local self = setmetatable({ _reg = { params = {}, buffers = {}, modules = {},
                                        order = { params = {}, buffers = {}, modules = {} } } }, cls)
@@ -57,17 +71,16 @@ local function new(cls, ...)
   return self
 end
 
--- a subclass; metamethods are copied because Lua does not inherit them through __index
+-- a subclass (cnn._class copies the metamethods, which Lua does not inherit through __index)
 function Module.extend(parent, name)
+  if not (type(parent) == "table" and (parent == Module or is_subclass(parent))) then
+    A.error("cnn.nn.Module.extend: self: expected a module class (nn.Module:extend(name)), got " .. A.describe(parent))
+  end
   if type(name) ~= "string" then A.fail("cnn.nn.Module.extend", 1, "name", "a class name", name) end
-  local cls = { __name = name }
-  for _, k in ipairs({ "__call", "__tostring", "__len" }) do cls[k] = parent[k] end
-  cls.__index, cls.__newindex = index, newindex
-  return setmetatable(cls, { __index = parent, __call = new })
+  return class(name, parent)
 end
 
-Module.__index, Module.__newindex = index, newindex
-setmetatable(Module, { __call = new })
+Module.__index, Module.__newindex, Module._new = index, newindex, new
 
 function Module:__init() end
 function Module:__call(...) return self:forward(...) end

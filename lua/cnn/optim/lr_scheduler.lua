@@ -3,6 +3,7 @@
 -- sched:step() once per epoch, after opt:step(). Spec: spec/optim_spec.lua.
 local cnn = require "cnn"
 local A = require "cnn.nn.argcheck"
+local class = require "cnn._class"
 
 local S = {}
 
@@ -20,9 +21,8 @@ end
 
 -- a scheduler class whose lr for group g at epoch e is factor(self, base_lr, e)
 local function scheduler(name, setup, lr_at)
-  local cls = { __name = name }
-  cls.__index = cls
-  setmetatable(cls, { __call = function(c, opt, ...)
+  local cls = class(name)
+  function cls._new(c, opt, ...)
     local fn = "cnn.optim.lr_scheduler." .. name
     local self = setmetatable({ optimizer = optimizer_arg(fn, opt), last_epoch = 0, fn = fn }, c)
     setup(self, fn, ...)
@@ -33,7 +33,7 @@ local function scheduler(name, setup, lr_at)
     end
     self:step(0)
     return self
-  end })
+  end
   -- step([epoch]): advances one epoch (or jumps to epoch) and sets every group's lr
   function cls:step(epoch)
     epoch = A.int(self.fn .. ".step", 1, "epoch", epoch, 0, self.last_epoch + 1)
@@ -98,9 +98,8 @@ end)
 
 -- ReduceLROnPlateau(opt [, {mode = "min", factor = 0.1, patience = 10, threshold = 1e-4,
 -- threshold_mode = "rel", cooldown = 0, min_lr = 0, eps = 1e-8}]): sched:step(metric)
-local Plateau = { __name = "ReduceLROnPlateau" }
-Plateau.__index = Plateau
-setmetatable(Plateau, { __call = function(c, opt, opts)
+local Plateau = class("ReduceLROnPlateau")
+function Plateau._new(c, opt, opts)
   local fn = "cnn.optim.lr_scheduler.ReduceLROnPlateau"
   opts = A.opts(fn, 2, opts, { mode = true, factor = true, patience = true, threshold = true,
                                threshold_mode = true, cooldown = true, min_lr = true, eps = true })
@@ -120,7 +119,7 @@ setmetatable(Plateau, { __call = function(c, opt, opts)
   self.best = self.mode == "min" and math.huge or -math.huge
   self.num_bad_epochs, self.cooldown_counter, self.last_epoch = 0, 0, 0
   return self
-end })
+end
 
 function Plateau:is_better(a)
   a = A.num("cnn.optim.lr_scheduler.ReduceLROnPlateau.is_better", 1, "metric", a)

@@ -4,16 +4,21 @@
 local cnn = require "cnn"
 local A = require "cnn.nn.argcheck"
 local Module = require "cnn.nn.module"
+local class = require "cnn._class"
 
-local Optimizer = {}
-Optimizer.__index = Optimizer
+local Optimizer = class("Optimizer")
 
 -- a subclass: kind (the C update), defaults {name = value}, slots (state tensor names in C order),
 -- check(fn, argn, group) validates a group's options (argument argn of fn)
 function Optimizer.extend(name, kind, defaults, slots, check)
-  local cls = setmetatable({ __name = name, kind = kind, defaults = defaults, slots = slots, check = check },
-                           { __index = Optimizer, __call = function(cls, ...) return Optimizer.new(cls, ...) end })
-  cls.__index = cls
+  local fn = "cnn.optim.Optimizer.extend"
+  A.str(fn, 1, "name", name)
+  A.str(fn, 2, "kind", kind)
+  A.table(fn, 3, "defaults", defaults, "a table of option defaults")
+  A.table(fn, 4, "slots", slots, "a list of state names")
+  A.func(fn, 5, "check", check)
+  local cls = class(name, Optimizer)
+  cls.kind, cls.defaults, cls.slots, cls.check = kind, defaults, slots, check
   return cls
 end
 
@@ -62,6 +67,9 @@ end
 
 -- params: a module, a tensor, a list of tensors or a list of groups {params = ..., option = ...}
 function Optimizer.new(cls, params, opts)
+  if type(cls) ~= "table" or rawget(cls, "kind") == nil then
+    A.error("cnn.optim.Optimizer.new: argument 1 (class): expected an optimizer class (made by Optimizer.extend), got " .. A.describe(cls))
+  end
   local fn = "cnn.optim." .. cls.__name
   local self = setmetatable({ param_groups = {}, state = {} }, cls)
   opts = A.opts(fn, 2, opts, cls.defaults)
@@ -82,6 +90,7 @@ function Optimizer.new(cls, params, opts)
   if n == 0 then A.error(fn .. ": argument 1 (params): got an empty parameter list") end
   return self
 end
+Optimizer._new = Optimizer.new
 
 -- group: {params = list or module, option = value, ...}; missing options take the defaults
 function Optimizer:add_param_group(group)
