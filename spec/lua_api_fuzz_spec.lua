@@ -52,6 +52,20 @@ describe("Lua module errors", function()
     assert.are.equal(want, e:sub(1, #want))
   end)
 
+  it("name the function the user called, not the one it calls", function()
+    local y = cnn.image.random_rotation(cnn.rand(3, 4, 4), 1e308)          -- the drawn angle stays finite
+    assert.is_true(y:sum():item() == y:sum():item())
+    H.errors(function() cnn.image.random_rotation(cnn.zeros(3, 4, 4), 0 / 0) end, "cnn.image.random_rotation: argument 2 (degrees): expected a finite number, got")
+    H.errors(function() cnn.image.rotate(cnn.zeros(3, 4, 4), 1 / 0) end, "cnn.image.rotate: argument 2 (degrees): expected a finite number, got inf")
+    H.errors(function() cnn.image.random_crop(cnn.zeros(3, 4, 4), 5) end, "cnn.image.random_crop: argument 2 (size): 5x5 is larger than the 4x4 image")
+    H.errors(function() nn.init.kaiming_uniform_(cnn.zeros(2, 2), { nonlinearity = "nope" }) end,
+      "cnn.nn.init.kaiming_uniform_: argument 1 (nonlinearity)")
+    H.errors(function() nn.init.xavier_normal_(cnn.zeros(0, 3)) end, "cnn.nn.init.xavier_normal_: argument 1 (tensor): expected a non-empty tensor")
+    H.errors(function() nn.init.uniform_(cnn.zeros(2), 0, 0 / 0) end, "cnn.nn.init.uniform_: argument 3 (b)")
+    H.errors(function() cnn.image.grid({ cnn.zeros(3, 2, 2), cnn.zeros(3, 2, 2) }, 0) end, "cnn.image.grid: argument 2 (ncol): expected a positive integer, got 0")
+    H.errors(function() cnn.image.load("x.png", 3) end, "cnn.image.load: argument 2 (options): expected an options table, got 3")
+  end)
+
   it("describe tensors as dtype and sizes", function()
     H.errors(function() nn.Linear(cnn.zeros(2, 3), 2) end, "expected a positive integer, got float32 [2,3]")
     H.errors(function() nn.Module():to(cnn.zeros(1, 2, "float64")) end, 'expected "float32" or "float64", got float64 [1,2]')
@@ -77,7 +91,7 @@ end
 
 local function hostile()
   return {
-    "nil", 0, -1, 1 / 0, -1 / 0, 0 / 0, 2 ^ 63, math.maxinteger, math.mininteger, 1.5, "x", "", true,
+    "nil", 0, -1, 1 / 0, -1 / 0, 0 / 0, 2 ^ 63, 1e308, -1e308, math.maxinteger, math.mininteger, 1.5, "x", "", true,
     {}, { 1 }, { {} }, { "a", "b" }, { x = 1 }, closed(), cnn.zeros(0), cnn.zeros(0, 3), cnn.zeros(2, 3, "float64"),
     cnn.tensor(3), cnn.zeros(1):expand(2 ^ 40),
     setmetatable({}, { __index = function() return 1 end }),

@@ -47,7 +47,7 @@ local function crop(fn, t, top, left, h, w)
   if top + h - 1 > H or left + w - 1 > W then
     A.error(("%s: a %dx%d crop at (%d,%d) does not fit in a %dx%d image"):format(fn, h, w, top, left, H, W))
   end
-  return t:narrow(2, top, h):narrow(3, left, w):contiguous()
+  return A.call_as(fn, function() return t:narrow(2, top, h):narrow(3, left, w):contiguous() end)
 end
 function image.crop(t, top, left, h, w) return crop("cnn.image.crop", t, top, left, h, w) end
 
@@ -112,7 +112,7 @@ function image.random_rotation(t, degrees, fill)
   chw(t, fn)
   A.finite(fn, 2, "degrees", degrees, nil, 0)
   A.finite(fn, 3, "fill", fill, 0)
-  return A.call(D.rotate, t, uniform(-degrees, degrees), fill)
+  return A.call_as(fn, D.rotate, t, (2 * D.uniform() - 1) * degrees, fill)   -- finite for any finite degrees
 end
 
 -- brightness, contrast, saturation: factors drawn from [max(0, 1-v), 1+v], applied in that order
@@ -124,9 +124,9 @@ function image.color_jitter(t, opts)
   local c = A.finite(fn, 2, "contrast", opts.contrast, false, 0)
   local s = A.finite(fn, 2, "saturation", opts.saturation, false, 0)
   local out = t
-  if b then out = A.call(D.adjust, out, uniform(math.max(0, 1 - b), 1 + b), "brightness") end
-  if c then out = A.call(D.adjust, out, uniform(math.max(0, 1 - c), 1 + c), "contrast") end
-  if s and out:size(1) == 3 then out = A.call(D.adjust, out, uniform(math.max(0, 1 - s), 1 + s), "saturation") end
+  if b then out = A.call_as(fn, D.adjust, out, uniform(math.max(0, 1 - b), 1 + b), "brightness") end
+  if c then out = A.call_as(fn, D.adjust, out, uniform(math.max(0, 1 - c), 1 + c), "contrast") end
+  if s and out:size(1) == 3 then out = A.call_as(fn, D.adjust, out, uniform(math.max(0, 1 - s), 1 + s), "saturation") end
   return out
 end
 
@@ -167,12 +167,12 @@ function image.grid(list, ncol, opts)
   end
   ncol = math.min(ncol, n)
   local nrow = (n + ncol - 1) // ncol
-  local out = A.call(cnn.full, { C, pad + nrow * (H + pad), pad + ncol * (W + pad) }, value)
+  local out = A.call_as(fn, cnn.full, { C, pad + nrow * (H + pad), pad + ncol * (W + pad) }, value)
   for i = 1, n do
     local t = rawget(list, i)
     local r, c = (i - 1) // ncol, (i - 1) % ncol
     local win = out:narrow(2, pad + r * (H + pad) + 1, H):narrow(3, pad + c * (W + pad) + 1, W)
-    A.call(win.copy_, win, t)        -- broadcasts a 1-channel image over C channels
+    A.call_as(fn, win.copy_, win, t)        -- broadcasts a 1-channel image over C channels
   end
   return out
 end

@@ -190,8 +190,11 @@ function P.heatmap(matrix, path, opts)
   end
   opts = options("heatmap", opts, { "labels", "title", "xlabel", "ylabel" })
   if opts.labels ~= nil and type(opts.labels) ~= "table" then A.fail("cnn.plot.heatmap", 3, "labels", "a list of names", opts.labels) end
-  local m = matrix:double()
-  local rows, cols = m:size(1), m:size(2)
+  local rows, cols = matrix:size(1), matrix:size(2)
+  if rows == 0 or cols == 0 or rows * cols > 250000 then
+    fail("heatmap", ("argument 1 (matrix): expected 1 to 250000 cells, got %s"):format(A.describe(matrix)))
+  end
+  local m = vec(matrix, "heatmap", "argument 1 (matrix)"):view(rows, cols)
   local lo, hi = m:min():item(), m:max():item()
   if hi == lo then hi = lo + 1 end
   local out = header(opts.title)

@@ -208,7 +208,7 @@ function data.CsvImageDataset(csv, opts)
   if opts.root ~= nil then A.str(fn, 2, "root", opts.root) end
   if opts.label_cols ~= nil then A.table(fn, 2, "label_cols", opts.label_cols, "a list of column names") end
   if opts.channels ~= nil and opts.channels ~= 1 and opts.channels ~= 3 then A.fail(fn, 2, "channels", "1 or 3", opts.channels) end
-  local t = A.call(data.csv.read, csv, { sep = opts.sep })
+  local t = A.call_as(fn, data.csv.read, csv, { sep = opts.sep })
   local col = opts.image_col or t.names[1]
   local paths = t.columns[col]
   if paths == nil then A.error(("%s: %s: no column '%s'"):format(fn, csv, tostring(col))) end

@@ -35,7 +35,7 @@ function init.calculate_fan_in_and_fan_out(t) return fans(t, "cnn.nn.init.calcul
 local function fill(t, fn, method, ...)
   A.tensor(fn, 1, "tensor", t)
   local args = { ... }
-  A.call(cnn.no_grad, function() t[method](t, table.unpack(args)) end)
+  A.call_as(fn, cnn.no_grad, function() t[method](t, table.unpack(args)) end)
   return t
 end
 
