@@ -291,6 +291,131 @@ describe("the Lua API under hostile arguments", function()
     for _ = 1, N do check("gradcheck", cnn.gradcheck, draw(h, p), draw(h, p), draw(h, p)) end
   end)
 
+  it("valid calls with one argument made hostile, position by position", function()
+    local img, heat = cnn.rand(3, 8, 8), cnn.rand(1, 8, 8)
+    local ds = cnn.data.TensorDataset(cnn.rand(6, 3), cnn.tensor({ 1, 2, 1, 2, 1, 2 }))
+    local s, y = { 0.1, 0.8, 0.3, 0.9 }, { 0, 1, 0, 1 }
+    local w = function() return cnn.rand(4, 3, { requires_grad = true }) end
+    local opt = function()
+      local p = cnn.rand(3, { requires_grad = true }); p.grad = cnn.rand(3)
+      return cnn.optim.SGD({ p }, { lr = 0.1, momentum = 0.9 })
+    end
+    local nowhere = "/nonexistent-dir/x"
+    local T = {
+      { "image.load", cnn.image.load, { nowhere, { channels = 3 } } },
+      { "image.save", cnn.image.save, { img, nowhere } },
+      { "image.resize", cnn.image.resize, { img, 4 } },
+      { "image.crop", cnn.image.crop, { img, 1, 1, 2, 2 } },
+      { "image.center_crop", cnn.image.center_crop, { img, { 4, 2 } } },
+      { "image.square_crop", cnn.image.square_crop, { img } },
+      { "image.hflip", cnn.image.hflip, { img } },
+      { "image.rotate", cnn.image.rotate, { img, 10, 0 } },
+      { "image.adjust_contrast", cnn.image.adjust_contrast, { img, 1.2 } },
+      { "image.normalize", cnn.image.normalize, { img, { 0.5, 0.5, 0.5 }, { 0.2, 0.2, 0.2 } } },
+      { "image.overlay", cnn.image.overlay, { img, heat, 0.5 } },
+      { "image.random_crop", cnn.image.random_crop, { img, 4 } },
+      { "image.random_hflip", cnn.image.random_hflip, { img, 0.5 } },
+      { "image.random_rotation", cnn.image.random_rotation, { img, 10, 0 } },
+      { "image.color_jitter", cnn.image.color_jitter, { img, { brightness = 0.2, contrast = 0.2, saturation = 0.2 } } },
+      { "image.compose", cnn.image.compose, { { cnn.image.hflip } } },
+      { "image.grid", cnn.image.grid, { { img, heat }, 2, { pad = 1, value = 0 } } },
+      { "metrics.accuracy", cnn.metrics.accuracy, { { 1, 2, 1 }, { 1, 2, 2 } } },
+      { "metrics.confusion_matrix", cnn.metrics.confusion_matrix, { { 1, 2, 1 }, { 1, 2, 2 }, 2 } },
+      { "metrics.precision_recall_f1", cnn.metrics.precision_recall_f1, { cnn.rand(3, 2), { 1, 2, 2 }, 2 } },
+      { "metrics.mse", cnn.metrics.mse, { s, y } },
+      { "metrics.pearson", cnn.metrics.pearson, { s, y } },
+      { "metrics.spearman", cnn.metrics.spearman, { s, y } },
+      { "metrics.roc_curve", cnn.metrics.roc_curve, { s, y } },
+      { "metrics.roc_auc", cnn.metrics.roc_auc, { s, y } },
+      { "metrics.auc_ci", cnn.metrics.auc_ci, { s, y, { method = "bootstrap", n_boot = 5, seed = 2, groups = { 1, 1, 2, 2 }, level = 0.9 } } },
+      { "metrics.youden", cnn.metrics.youden, { s, y } },
+      { "metrics.brier", cnn.metrics.brier, { s, y } },
+      { "metrics.calibration", cnn.metrics.calibration, { s, y, 5 } },
+      { "plot.roc", cnn.plot.roc, { { fpr = { 0, 1 }, tpr = { 0, 1 }, auc = 0.5, ci = { 0.4, 0.6 }, youden = { fpr = 0.5, tpr = 0.5 } }, nowhere, { title = "t" } } },
+      { "plot.lines", cnn.plot.lines, { { { y = { 1, 2 }, x = { 1, 2 }, label = "a" } }, nowhere, { title = "t", xlabel = "x", ylabel = "y" } } },
+      { "plot.heatmap", cnn.plot.heatmap, { cnn.rand(2, 2), nowhere, { labels = { "a", "b" }, title = "t" } } },
+      { "data.TensorDataset", cnn.data.TensorDataset, { cnn.rand(6, 3), cnn.rand(6) } },
+      { "data.Subset", cnn.data.Subset, { ds, { 1, 2 } } },
+      { "data.ConcatDataset", cnn.data.ConcatDataset, { { ds, ds } } },
+      { "data.MapDataset", cnn.data.MapDataset, { ds, function(x) return x end } },
+      { "data.collate", cnn.data.collate, { { { 1, cnn.rand(2) }, { 2, cnn.rand(2) } } } },
+      { "data.DataLoader", cnn.data.DataLoader, { ds, { batch_size = 2, shuffle = true, seed = 1, drop_last = true } } },
+      { "data.random_split", cnn.data.random_split, { ds, { 0.5, 0.5 }, 1 } },
+      { "data.group_split", cnn.data.group_split, { ds, { 1, 1, 2, 2, 3, 3 }, { 0.5, 0.5 }, 1 } },
+      { "data.kfold", cnn.data.kfold, { 6, 3, { seed = 1, groups = { 1, 1, 2, 2, 3, 3 } } } },
+      { "data.ImageFolder", cnn.data.ImageFolder, { nowhere, { channels = 3 } } },
+      { "data.CsvImageDataset", cnn.data.CsvImageDataset, { nowhere, { image_col = "a", label_cols = { "b" } } } },
+      { "data.genotype.read_raw", cnn.data.genotype.read_raw, { nowhere, { dtype = "float32" } } },
+      { "data.genotype.read_bed", cnn.data.genotype.read_bed, { nowhere, { dtype = "float32" } } },
+      { "data.genotype.impute_mean", cnn.data.genotype.impute_mean, { cnn.rand(3, 2) } },
+      { "nn.init.uniform_", nn.init.uniform_, { w(), -1, 1 } },
+      { "nn.init.normal_", nn.init.normal_, { w(), 0, 1 } },
+      { "nn.init.constant_", nn.init.constant_, { w(), 2 } },
+      { "nn.init.xavier_uniform_", nn.init.xavier_uniform_, { w(), 1 } },
+      { "nn.init.kaiming_normal_", nn.init.kaiming_normal_, { w(), { a = 0, mode = "fan_out", nonlinearity = "relu" } } },
+      { "nn.init.calculate_gain", nn.init.calculate_gain, { "leaky_relu", 0.2 } },
+      { "nn.init.default_", nn.init.default_, { w(), cnn.rand(4, { requires_grad = true }) } },
+      { "nn.utils.clip_grad_norm_", nn.utils.clip_grad_norm_, { nn.Linear(2, 2), 1, 2 } },
+      { "nn.Linear", nn.Linear, { 3, 2, { bias = false } } },
+      { "nn.Conv2d", nn.Conv2d, { 4, 2, { 3, 1 }, { stride = 2, padding = 1, dilation = 1, groups = 2, bias = true } } },
+      { "nn.Conv1d", nn.Conv1d, { 4, 2, 3, { stride = 2, padding = 1 } } },
+      { "nn.MaxPool2d", nn.MaxPool2d, { { 2, 2 }, { stride = 1, padding = 1, ceil_mode = true } } },
+      { "nn.AvgPool1d", nn.AvgPool1d, { 2, { count_include_pad = false } } },
+      { "nn.BatchNorm2d", nn.BatchNorm2d, { 3, { eps = 1e-3, momentum = 0.2, affine = false } } },
+      { "nn.Embedding", nn.Embedding, { 5, 2 } },
+      { "nn.Hardtanh", nn.Hardtanh, { -2, 2 } },
+      { "nn.Concat", nn.Concat, { 2, nn.ReLU(), nn.Tanh() } },
+      { "nn.Parallel", nn.Parallel, { 1, nn.ReLU(), nn.Tanh() } },
+      { "nn.Residual", nn.Residual, { nn.ReLU(), nn.Tanh() } },
+      { "nn.CrossEntropyLoss", nn.CrossEntropyLoss, { { reduction = "sum", ignore_index = 1 } } },
+      { "Linear()", nn.Linear(3, 2), { cnn.rand(2, 3) } },
+      { "Conv2d()", nn.Conv2d(3, 2, 3), { cnn.rand(1, 3, 8, 8) } },
+      { "MaxPool1d()", nn.MaxPool1d(2), { cnn.rand(1, 2, 8) } },
+      { "Embedding()", nn.Embedding(5, 2), { cnn.tensor({ 1, 2 }) } },
+      { "Sequential()", nn.Sequential { nn.Flatten(), nn.Linear(4, 2) }, { cnn.rand(2, 2, 2) } },
+      { "CrossEntropyLoss()", nn.CrossEntropyLoss(), { cnn.rand(2, 3), cnn.tensor({ 1, 3 }) } },
+      { "Module:load_state_dict", function(...) return nn.Linear(2, 2):load_state_dict(...) end, { nn.Linear(2, 2):state_dict(), { strict = false } } },
+      { "Module:to", function(...) return nn.Linear(2, 2):to(...) end, { "float64" } },
+      { "optim.SGD", cnn.optim.SGD, { { cnn.rand(3, { requires_grad = true }) }, { lr = 0.1, momentum = 0.9, nesterov = true } } },
+      { "optim.Adam", cnn.optim.Adam, { nn.Linear(2, 2), { lr = 0.1, betas = { 0.8, 0.9 }, amsgrad = true } } },
+      { "Optimizer:load_state_dict", function(...) return opt():load_state_dict(...) end, { (function() local o = opt(); o:step(); return o:state_dict() end)() } },
+      { "Optimizer:add_param_group", function(...) return opt():add_param_group(...) end, { { params = { cnn.rand(2, { requires_grad = true }) }, lr = 0.5 } } },
+      { "lr_scheduler.StepLR", cnn.optim.lr_scheduler.StepLR, { opt(), 2, 0.5 } },
+      { "lr_scheduler.MultiStepLR", cnn.optim.lr_scheduler.MultiStepLR, { opt(), { 2, 4 }, 0.5 } },
+      { "lr_scheduler.ReduceLROnPlateau", cnn.optim.lr_scheduler.ReduceLROnPlateau, { opt(), { mode = "max", patience = 1 } } },
+      { "Scheduler:load_state_dict", function(...) return cnn.optim.lr_scheduler.StepLR(opt(), 2):load_state_dict(...) end, { { last_epoch = 3, base_lrs = { 0.1 } } } },
+      { "progress.bar", cnn.progress.bar, { 10, { out = { write = function() end, flush = function() end }, desc = "d", width = 5 } } },
+      { "cli.parse", cnn.cli.parse, { { "--lr", "0.5" }, { { "lr", 0.1, "rate" }, { "flag", false } }, { exit = false } } },
+      { "gradcheck", cnn.gradcheck, { function(x) return x * 2 end, { cnn.rand(2, { dtype = "float64", requires_grad = true }) }, { eps = 1e-6 } } },
+    }
+    local h = hostile()
+    for _, t in ipairs(T) do
+      local name, f, args = t[1], t[2], t[3]
+      local n = #args
+      for i = 1, n + 1 do
+        for _, v in ipairs(h) do
+          local a = table.move(args, 1, n, 1, {})
+          if v == "nil" then a[i] = nil else a[i] = v end
+          check(name, f, table.unpack(a, 1, math.max(n, i)))
+        end
+      end
+      -- and the same inside an options table: each option made hostile
+      local last = args[n]
+      if type(last) == "table" and not cnn.is_tensor(last) and next(last) ~= nil and rawlen(last) == 0 and getmetatable(last) == nil then
+        for k in pairs(last) do
+          for _, v in ipairs(h) do
+            local o = {}
+            for kk, vv in pairs(last) do o[kk] = vv end
+            if v == "nil" then o[k] = nil else o[k] = v end
+            local a = table.move(args, 1, n, 1, {})
+            a[n] = o
+            check(name .. " option " .. k, f, table.unpack(a, 1, n))
+          end
+        end
+      end
+    end
+  end)
+
   it("cnn.models constructors (hostile options only: a valid table builds a whole model)", function()
     local bad = { 0, "x", { 1 }, closed(), { num_classes = 0 }, { width = 0 / 0 }, { width = 1 / 0 },
                   { in_channels = 2 ^ 63 }, { num_classes = -1 }, { widht = 1 }, { num_classes = "x" },

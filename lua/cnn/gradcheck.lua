@@ -11,10 +11,11 @@ local function check_args(fn, inputs)
   if type(fn) ~= "function" then
     A.fail("cnn.gradcheck", 1, "fn", "a function", fn)
   end
-  if type(inputs) ~= "table" or cnn.is_tensor(inputs) or #inputs == 0 then
-    A.fail("cnn.gradcheck", 2, "inputs", "a non-empty table of tensors", inputs)
+  if type(inputs) ~= "table" or cnn.is_tensor(inputs) or rawlen(inputs) == 0 or rawlen(inputs) > 64 then
+    A.fail("cnn.gradcheck", 2, "inputs", "a list of 1 to 64 tensors", inputs)
   end
-  for i, x in ipairs(inputs) do
+  for i = 1, rawlen(inputs) do
+    local x = rawget(inputs, i)
     if not cnn.is_tensor(x) then
       A.error(("cnn.gradcheck: argument 2 (inputs): element %d is a %s, not a tensor"):format(i, type(x)))
     end
@@ -25,8 +26,16 @@ local function check_args(fn, inputs)
   end
 end
 
+-- fn(...) as a tensor
+local function output(fn, ...)
+  local y = fn(...)
+  if not cnn.is_tensor(y) then A.error("cnn.gradcheck: argument 1 (fn): returned " .. A.describe(y) .. ", expected a tensor") end
+  return A.tensor("cnn.gradcheck", 1, "fn's result", y)
+end
+
 return function(fn, inputs, opts)
   check_args(fn, inputs)
+  inputs = table.move(inputs, 1, rawlen(inputs), 1, {})
   opts = A.opts("cnn.gradcheck", 3, opts, { "eps", "atol", "rtol", "seed" })
   local eps = A.num("cnn.gradcheck", 3, "eps", opts.eps, 1e-6, 1e-300)
   local atol = A.num("cnn.gradcheck", 3, "atol", opts.atol, 1e-5, 0)
@@ -34,11 +43,11 @@ return function(fn, inputs, opts)
   local seed = A.int("cnn.gradcheck", 3, "seed", opts.seed, nil, 1234)
   local state = cnn.get_rng_state()
   cnn.manual_seed(seed)
-  local out = fn(table.unpack(inputs))
+  local out = output(fn, table.unpack(inputs))
   local w = cnn.rand(out:size(), "float64") + 0.5
   cnn.set_rng_state(state)
   local function scalar(...)
-    return (fn(...) * w):sum()
+    return A.call_as("cnn.gradcheck", function(...) return (output(fn, ...) * w):sum() end, ...)
   end
   local diff = {}
   for i, x in ipairs(inputs) do

@@ -168,30 +168,62 @@ end
 -- restores options and copies of the state tensors; the groups must match in number and size
 function Optimizer:load_state_dict(sd)
   local fn = "cnn.optim." .. getmetatable(self).__name .. ".load_state_dict"
-  if type(sd) ~= "table" or type(sd.param_groups) ~= "table" or type(sd.state) ~= "table" then
+  local cls = getmetatable(self)
+  if type(sd) ~= "table" or cnn.is_tensor(sd) or type(rawget(sd, "param_groups")) ~= "table" or type(rawget(sd, "state")) ~= "table" then
     A.fail(fn, 1, "state_dict", "a table {state =, param_groups =}", sd)
   end
-  if #sd.param_groups ~= #self.param_groups then
-    A.error(("%s: the state dict has %d parameter groups, the optimizer %d"):format(fn, #sd.param_groups, #self.param_groups))
+  local groups, sdstate = rawget(sd, "param_groups"), rawget(sd, "state")
+  if rawlen(groups) ~= #self.param_groups then
+    A.error(("%s: the state dict has %d parameter groups, the optimizer %d"):format(fn, rawlen(groups), #self.param_groups))
+  end
+  -- check everything first, so that a bad state dict changes nothing
+  for gi, g in ipairs(self.param_groups) do
+    local pg = rawget(groups, gi)
+    if type(pg) ~= "table" or type(rawget(pg, "params")) ~= "table" then
+      A.fail(fn, 1, ("param_groups[%d]"):format(gi), "a table {params = {...}, <option> = ...}", pg)
+    end
+    if rawlen(pg.params) ~= #g.params then
+      A.error(("%s: group %d has %d parameters in the state dict, %d in the optimizer"):format(fn, gi, rawlen(pg.params), #g.params))
+    end
+    local check = {}
+    for k, v in pairs(pg) do
+      if k ~= "params" and (type(k) ~= "string" or cls.defaults[k] == nil) and k ~= "initial_lr" then
+        A.error(("%s: argument 1 (param_groups[%d]): unknown option '%s'"):format(fn, gi, tostring(k)))
+      end
+      check[k] = v
+    end
+    for k, v in pairs(g) do if check[k] == nil then check[k] = v end end
+    A.finite(fn, 1, "lr", check.lr, nil, 0)
+    cls.check(fn, 1, check)
+    for i = 1, #g.params do
+      local e = rawget(sdstate, rawget(pg.params, i)) or rawget(sdstate, tostring(rawget(pg.params, i)))
+      if e ~= nil then
+        if type(e) ~= "table" or cnn.is_tensor(e) then A.fail(fn, 1, ("state[%s]"):format(tostring(rawget(pg.params, i))), "a table of state tensors", e) end
+        if e.step ~= nil then A.int(fn, 1, "step", e.step, 0) end
+        local p = g.params[i]
+        for k, v in pairs(e) do
+          if k ~= "step" and (not cnn.is_tensor(v) or not pcall(v.dtype, v)) then
+            A.fail(fn, 1, ("state[%s].%s"):format(tostring(rawget(pg.params, i)), tostring(k)), "a tensor", v)
+          end
+          if k ~= "step" and table.concat(v:size(), ",") ~= table.concat(p:size(), ",") then
+            A.error(("%s: state %s of parameter %s has shape [%s], the parameter [%s]"):format(
+              fn, tostring(k), tostring(rawget(pg.params, i)), table.concat(v:size(), ","), table.concat(p:size(), ",")))
+          end
+        end
+      end
+    end
   end
   local state = {}
   for gi, g in ipairs(self.param_groups) do
-    local pg = sd.param_groups[gi]
-    if #pg.params ~= #g.params then
-      A.error(("%s: group %d has %d parameters in the state dict, %d in the optimizer"):format(fn, gi, #pg.params, #g.params))
-    end
+    local pg = rawget(groups, gi)
     for k, v in pairs(pg) do if k ~= "params" then g[k] = v end end
     for i, p in ipairs(g.params) do
-      local e = sd.state[pg.params[i]] or sd.state[tostring(pg.params[i])]
+      local e = rawget(sdstate, rawget(pg.params, i)) or rawget(sdstate, tostring(rawget(pg.params, i)))
       if e then
         local s = {}
         for k, v in pairs(e) do
           if cnn.is_tensor(v) then
-            if table.concat(v:size(), ",") ~= table.concat(p:size(), ",") then
-              A.error(("%s: state %s of parameter %d has shape [%s], the parameter [%s]"):format(
-                fn, k, pg.params[i], table.concat(v:size(), ","), table.concat(p:size(), ",")))
-            end
-            v = v:detach():to(p:dtype()):clone()
+            v = A.call_as(fn, function() return v:detach():to(p:dtype()):clone() end)
           end
           s[k] = v
         end
