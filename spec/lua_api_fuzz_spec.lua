@@ -399,17 +399,19 @@ describe("the Lua API under hostile arguments", function()
           check(name, f, table.unpack(a, 1, math.max(n, i)))
         end
       end
-      -- and the same inside an options table: each option made hostile
-      local last = args[n]
-      if type(last) == "table" and not cnn.is_tensor(last) and next(last) ~= nil and rawlen(last) == 0 and getmetatable(last) == nil then
-        for k in pairs(last) do
-          for _, v in ipairs(h) do
-            local o = {}
-            for kk, vv in pairs(last) do o[kk] = vv end
-            if v == "nil" then o[k] = nil else o[k] = v end
-            local a = table.move(args, 1, n, 1, {})
-            a[n] = o
-            check(name .. " option " .. k, f, table.unpack(a, 1, n))
+      -- and the same inside every table argument (options, curves, state dicts): each field made hostile
+      for j = 1, n do
+        local tab = args[j]
+        if type(tab) == "table" and not cnn.is_tensor(tab) and getmetatable(tab) == nil then
+          for k in pairs(tab) do
+            for _, v in ipairs(h) do
+              local o = {}
+              for kk, vv in pairs(tab) do o[kk] = vv end
+              if v == "nil" then o[k] = nil else o[k] = v end
+              local a = table.move(args, 1, n, 1, {})
+              a[j] = o
+              check(name .. " field " .. tostring(k), f, table.unpack(a, 1, n))
+            end
           end
         end
       end

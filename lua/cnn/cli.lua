@@ -31,7 +31,8 @@ local function usage(spec, prog)
   local lines = { ("usage: %s [options]"):format(prog or "script") }
   if spec.description then lines[#lines + 1] = spec.description end
   lines[#lines + 1] = "options:"
-  for _, o in ipairs(spec) do
+  for i = 1, rawlen(spec) do
+    local o = rawget(spec, i)
     local name, def, help = o[1]:gsub("_", "-"), o[2], o[3] or ""
     local left = type(def) == "boolean" and ("--" .. name) or ("--%s %s"):format(name, type(def) == "number" and "N" or "S")
     local d = def == "" and "" or (" (default: %s)"):format(tostring(def))   -- "": no default
@@ -48,17 +49,18 @@ function M.parse(args, spec, opts)
   check_spec(fn, 2, spec)
   opts = A.opts(fn, 3, opts, { "exit" })
   A.bool(fn, 3, "exit", opts.exit)
-  local prog = args and args[0] or "script"
+  local prog = args and rawget(args, 0) or "script"
   if type(prog) ~= "string" then prog = "script" end
   local byname, out = {}, {}
-  for _, o in ipairs(spec) do
+  for i = 1, rawlen(spec) do
+    local o = rawget(spec, i)
     local key = o[1]:gsub("-", "_")
     byname[key] = o
     out[key] = o[2]
   end
   local i = 1
-  while args and args[i] do
-    local a = args[i]
+  while args and rawget(args, i) ~= nil do
+    local a = rawget(args, i)
     if type(a) ~= "string" then A.fail(fn, 1, ("args[%d]"):format(i), "a string", a) end
     if a == "--help" or a == "-h" then
       io.write(usage(spec, prog), "\n")
@@ -86,7 +88,8 @@ function M.parse(args, spec, opts)
     else
       if not value then
         i = i + 1
-        value = args[i]
+        value = rawget(args, i)
+        if value ~= nil and type(value) ~= "string" then A.fail(fn, 1, ("args[%d]"):format(i), "a string", value) end
         if value == nil then A.error(("cnn.cli: option --%s needs a value"):format(name)) end
       end
       if kind == "number" then

@@ -19,6 +19,7 @@ local function vec(v, fn, what)
   local t
   if cnn.is_tensor(v) then
     if not pcall(v.dtype, v) then fail(fn, what .. ": the tensor was closed") end
+    if v:numel() > 2 ^ 26 then fail(fn, ("%s: expected at most 2^26 values, got %s"):format(what, A.describe(v))) end
     t = v:double():reshape(-1)
   elseif type(v) == "table" then
     for k = 1, rawlen(v) do
@@ -72,7 +73,7 @@ local function ticks(lo, hi)
   local p = 10 ^ math.floor(math.log(raw, 10))
   local step = p * ((raw / p >= 5) and 5 or (raw / p >= 2) and 2 or 1)
   local t, v = {}, math.ceil(lo / step - 1e-9) * step
-  while v <= hi + 1e-9 * span do t[#t + 1] = v; v = v + step end
+  while v <= hi + 1e-9 * span and #t < 50 do t[#t + 1] = v; v = v + step end   -- at most 50 (a step below the ulp)
   return t
 end
 
@@ -117,12 +118,15 @@ function P.roc(curves, path, opts)
   local x0, sx, y0, sy = axes(out, 0, 1, 0, 1, "1 - specificity (false positive rate)", "sensitivity (true positive rate)")
   out[#out + 1] = ('<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#888" stroke-dasharray="5,4"/>'):format(x0, y0, x0 + sx, y0 + sy)
   local entries = {}
-  for i, c in ipairs(curves) do
+  for i = 1, rawlen(curves) do
+    local c = rawget(curves, i)
     if type(c) ~= "table" or cnn.is_tensor(c) then fail("roc", ("curve %d: expected a table {fpr =, tpr =, ...}, got %s"):format(i, A.describe(c))) end
     local color = COLORS[(i - 1) % #COLORS + 1]
     local fpr, tpr = vec(c.fpr, "roc", "curve " .. i .. " fpr"), vec(c.tpr, "roc", "curve " .. i .. " tpr")
+    if fpr:numel() ~= tpr:numel() then fail("roc", ("curve %d: fpr and tpr differ in length (%d and %d)"):format(i, fpr:numel(), tpr:numel())) end
     out[#out + 1] = ('<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>'):format(color, cnn._plot.points(fpr, tpr, x0, sx, y0, sy))
     if c.youden then            -- {fpr=, tpr=} or cnn.metrics.youden's {sensitivity=, specificity=}
+      if type(c.youden) ~= "table" then fail("roc", ("curve %d: youden: expected {fpr=, tpr=} or the table of cnn.metrics.youden"):format(i)) end
       local yf = c.youden.fpr or (c.youden.specificity and 1 - c.youden.specificity)
       local yt = c.youden.tpr or c.youden.sensitivity
       if type(yf) ~= "number" or type(yt) ~= "number" then
@@ -131,9 +135,17 @@ function P.roc(curves, path, opts)
       out[#out + 1] = ('<circle cx="%.1f" cy="%.1f" r="5" fill="%s" stroke="black"/>'):format(x0 + sx * yf, y0 + sy * yt, color)
     end
     local sub
-    if c.auc then
+    if c.auc ~= nil then
+      if type(c.auc) ~= "number" then fail("roc", ("curve %d: auc: expected a number, got %s"):format(i, A.describe(c.auc))) end
       sub = ("AUC %.3f"):format(c.auc)
-      if c.ci then sub = sub .. (" (%.3f-%.3f)"):format(c.ci[1] or c.ci.lower, c.ci[2] or c.ci.upper) end
+      if c.ci ~= nil then
+        local lo = type(c.ci) == "table" and (c.ci[1] or c.ci.lower)
+        local hi = type(c.ci) == "table" and (c.ci[2] or c.ci.upper)
+        if type(lo) ~= "number" or type(hi) ~= "number" then
+          fail("roc", ("curve %d: ci: expected {lower, upper} or the table of cnn.metrics.auc_ci, got %s"):format(i, A.describe(c.ci)))
+        end
+        sub = sub .. (" (%.3f-%.3f)"):format(lo, hi)
+      end
     end
     entries[#entries + 1] = { label = c.label or ("curve " .. i), sub = sub, color = color }
   end
@@ -149,7 +161,8 @@ function P.lines(series, path, opts)
   opts = options("lines", opts, { "title", "xlabel", "ylabel" })
   local xs, ys = {}, {}
   local xlo, xhi, ylo, yhi = math.huge, -math.huge, math.huge, -math.huge
-  for i, s in ipairs(series) do
+  for i = 1, rawlen(series) do
+    local s = rawget(series, i)
     if type(s) ~= "table" or cnn.is_tensor(s) then fail("lines", ("series %d: expected a table {y =, x =, label =}, got %s"):format(i, A.describe(s))) end
     ys[i] = vec(s.y, "lines", "series " .. i .. " y")
     xs[i] = s.x and vec(s.x, "lines", "series " .. i .. " x") or cnn.arange(1, ys[i]:numel() + 1, "float64")
@@ -166,7 +179,8 @@ function P.lines(series, path, opts)
   local out = header(opts.title)
   local x0, sx, y0, sy = axes(out, xlo, xhi, ylo - pad, yhi + pad, opts.xlabel or "", opts.ylabel or "")
   local entries = {}
-  for i, s in ipairs(series) do
+  for i = 1, #ys do
+    local s = rawget(series, i)
     local color = COLORS[(i - 1) % #COLORS + 1]
     out[#out + 1] = ('<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>'):format(color, cnn._plot.points(xs[i], ys[i], x0, sx, y0, sy))
     entries[#entries + 1] = { label = s.label or ("series " .. i), color = color }

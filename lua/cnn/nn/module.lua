@@ -246,6 +246,7 @@ function Module:load_state_dict(sd, opts)
     local v = sd[n]
     if v == nil then missing[#missing + 1] = n
     elseif not cnn.is_tensor(v) then bad[#bad + 1] = ("%s (checkpoint holds a %s)"):format(n, type(v))
+    elseif not pcall(v.dtype, v) then bad[#bad + 1] = ("%s (checkpoint holds a closed tensor)"):format(n)
     elseif shape_str(v) ~= shape_str(t) then
       bad[#bad + 1] = ("%s (checkpoint %s, model %s)"):format(n, shape_str(v), shape_str(t))
     end
@@ -258,7 +259,7 @@ function Module:load_state_dict(sd, opts)
   if #bad > 0 then problems[#problems + 1] = "shape mismatches: " .. table.concat(bad, ", ") end
   if #problems > 0 then A.error(fn .. ": " .. table.concat(problems, "; ")) end
   cnn.no_grad(function()
-    for n, t in pairs(own) do if sd[n] ~= nil then t:copy_(sd[n]) end end
+    for n, t in pairs(own) do if sd[n] ~= nil then A.call_as(fn, t.copy_, t, sd[n]) end end
   end)
   return { missing_keys = missing, unexpected_keys = unexpected }
 end
