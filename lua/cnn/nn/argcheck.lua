@@ -8,8 +8,8 @@ local A = {}
 -- "@/path/to/lua/cnn/": the library's directory, from this file's own source name
 local LIB = debug.getinfo(1, "S").source:match("^(@.*[/\\])nn[/\\]argcheck%.lua$")
 
--- the level (as error() counts it in `raise`) of the first Lua
--- frame whose source is not in lua/cnn/; C frames (pcall, cnn.no_grad) are skipped; 0 if none
+-- the level (as error() counts it in `raise`) of the first Lua frame whose source is not in
+-- lua/cnn/; C frames (pcall, cnn.no_grad) are skipped; 0 if there is none
 local function user_level()
   local level = 3                                    -- 1 user_level, 2 raise, 3 raise's caller
   while true do
@@ -28,10 +28,11 @@ end
 -- A.error(msg): a non-argument error ("cnn.data.Subset: ..."), raised at the user's call
 A.error = raise
 
--- A.call(f, ...): calls a function of the C core from a Lua module; an error it raises is raised
--- again at the user's call (the C position would be the module's own line). A.call_as(fn, f, ...)
--- also renames the C function in the message to fn, the function the user called, and reports
--- running out of memory (a huge expanded view copied) as fn's error.
+-- A.call(f, ...): calls a function of the C core (or a closure of the library's own) from a Lua
+-- module; a "cnn." error it raises is raised again at the user's call (the C position would be
+-- the module's own line). A.call_as(fn, f, ...) also renames the C function in the message to fn,
+-- the function the user called, and reports running out of memory (a huge expanded view copied)
+-- as fn's error. Never wrap the user's own callbacks: their errors must pass through unchanged.
 local function rethrow(fn, ok, ...)
   if ok then return ... end
   local e = ...
