@@ -75,6 +75,25 @@ describe("cnn.metrics ROC and AUC", function()
     H.errors(function() M.auc_ci(s, y, {method = "magic"}) end, 'cnn.metrics.auc_ci: option method: expected "delong" or "bootstrap", got magic')
     H.errors(function() M.roc_auc("x", y) end, "cnn.metrics.roc_auc: argument 1 (scores): expected a tensor or a table of numbers, got string")
   end)
+
+  it("refuses unknown options instead of ignoring them", function()
+    H.errors(function() M.auc_ci(s, y, {conf_level = 0.9}) end,
+      "cnn.metrics.auc_ci: argument 3 (options): unknown option 'conf_level' (expected groups, level, method, n_boot, seed)")
+    H.errors(function() M.auc_ci(s, y, {method = "bootstrap", nboot = 10}) end, "unknown option 'nboot'")
+    H.errors(function() M.auc_ci(s, y, "bootstrap") end, "cnn.metrics.auc_ci: argument 3 (options): expected an options table, got \"bootstrap\"")
+    H.errors(function() M.auc_ci(s, y, {n_boot = 10}) end, "cnn.metrics.auc_ci: options n_boot and seed need method=\"bootstrap\"")
+    H.errors(function() M.auc_ci(s, y, {method = "bootstrap", n_boot = 0}) end, "cnn.metrics.auc_ci: argument 3 (n_boot): expected a positive integer, got 0")
+  end)
+
+  it("names the function the user called, not the one it uses", function()
+    H.errors(function() M.precision_recall_f1({1, 2}, {1, 2}) end,
+      "cnn.metrics.precision_recall_f1: argument 3 (num_classes): expected a positive integer, got nil")
+    H.errors(function() M.precision_recall_f1({1, 4}, {1, 2}, 3) end, "cnn.metrics.precision_recall_f1: prediction 2 is 4, expected a class 1..3")
+    H.errors(function() M.auc_ci({1, 2}, {1, 1}) end, "cnn.metrics.auc_ci: AUC needs both classes")
+    H.errors(function() M.youden({1, 2}, {0, 2}) end, "cnn.metrics.youden: label 2 is 2")
+    H.errors(function() M.spearman({1, 2}, {1, 2, 3}) end, "cnn.metrics.spearman: expected two series of equal length >= 2, got 2 and 3")
+    H.errors(function() M.calibration({0.5}, {1}, 0) end, "cnn.metrics.calibration: argument 3 (bins): expected a positive integer, got 0")
+  end)
 end)
 
 describe("cnn.metrics classification and regression", function()
@@ -126,10 +145,10 @@ describe("cnn.metrics classification and regression", function()
   it("errors from a shared C binding name the function the user called", function()
     -- confusion_matrix's binding counts for precision_recall_f1, roc_curve's for youden, auc's for auc_ci
     H.errors(function() return M.precision_recall_f1({1, 2}, {1, 2}) end,
-      "cnn.metrics.precision_recall_f1: argument 3 (num_classes): expected an integer, got nil")
+      "cnn.metrics.precision_recall_f1: argument 3 (num_classes): expected a positive integer, got nil")
     H.errors(function() return M.youden({0.1, 0.2}, {0, 2}) end, "cnn.metrics.youden: label 2 is 2, expected 0, 1 or NaN (missing)")
     H.errors(function() return M.auc_ci({0 / 0, 1}, {0, 1}) end, "cnn.metrics.auc_ci: score 1 is NaN")
     H.errors(function() return M.confusion_matrix({1, 2}, {1, 2}) end,
-      "cnn.metrics.confusion_matrix: argument 3 (num_classes): expected an integer, got nil")
+      "cnn.metrics.confusion_matrix: argument 3 (num_classes): expected a positive integer, got nil")
   end)
 end)

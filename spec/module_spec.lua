@@ -120,6 +120,41 @@ nn.Sequential {
     H.errors(function() nn.Module()(1) end, "cnn.nn.Module: nn.Module does not define forward")
   end)
 
+  it("raw Lua errors become cnn messages: register_parameter(nil), bad names, Linear(1/0, 2)", function()
+    H.errors(function() nn.Module():register_parameter(nil, cnn.zeros(2)) end,
+      "cnn.nn.Module.register_parameter: argument 1 (name): expected a non-empty string without dots, got nil")
+    H.errors(function() nn.Module():register_buffer(0 / 0, cnn.zeros(2)) end, "cnn.nn.Module.register_buffer: argument 1 (name)")
+    H.errors(function() nn.Module():add_module("a.b", nn.ReLU()) end, "cnn.nn.Module.add_module: argument 1 (name)")
+    H.errors(function() nn.Linear(1 / 0, 2) end, "cnn.nn.Linear: argument 1 (in_features): expected a positive integer, got inf")
+    H.errors(function() nn.Linear(2 ^ 63, 2) end, "cnn.nn.Linear: argument 1 (in_features): expected a positive integer, got 9.2233720368548e+18")
+    H.errors(function() nn.Linear(2, 3)(cnn.zeros(4, 5)) end, "cnn.linear: argument 1 (input)")
+    H.errors(function() nn.Module.extend(3, "X") end, "cnn.nn.Module.extend: self: expected a module class")
+  end)
+
+  it("one class idiom: modules, optimizers, schedulers, datasets and progress bars", function()
+    local construct = getmetatable(nn.Module).__call
+    assert.is_function(construct)
+    for _, cls in ipairs({ nn.Linear, nn.Sequential, cnn.optim.SGD, cnn.optim.Adam, cnn.optim.lr_scheduler.StepLR,
+                           cnn.optim.lr_scheduler.ReduceLROnPlateau }) do
+      assert.are.equal(construct, getmetatable(cls).__call)
+    end
+    -- the public API is unchanged: classes are callable tables, data's constructors functions
+    local Net = nn.Module:extend("Net")
+    function Net:__init() self.fc = nn.Linear(2, 1) end
+    function Net:forward(x) return self.fc(x) end
+    assert.same({ 3, 1 }, Net()(cnn.zeros(3, 2)):size())
+    assert.equal("Net {\n  (fc): nn.Linear(2 -> 1)  weight [1,2]  bias [1]\n}", tostring(Net()))
+    assert.is_function(cnn.data.TensorDataset)
+    local ds = cnn.data.TensorDataset(cnn.zeros(4))
+    assert.equal(4, #ds)
+    assert.equal(2, #cnn.data.Subset(ds, { 1, 2 }))
+    assert.equal("cnn.data.TensorDataset", getmetatable(ds).__name)
+    assert.equal("cnn.data.Dataset", getmetatable(getmetatable(ds)).__index.__name)
+    local bar = cnn.progress.bar(2, { out = { write = function() end, flush = function() end } })
+    assert.equal("cnn.progress.Bar", getmetatable(bar).__name)
+    H.errors(function() cnn.optim.Optimizer({}) end, "cnn.optim.Optimizer.new: argument 1 (class): expected an optimizer class")
+  end)
+
   it("frees everything: no tensor bytes outlive a model and a step", function()
     H.no_leak(function()
       local m = mlp()

@@ -5,42 +5,57 @@
 -- passing check shows how close it came), and a report naming the worst failing element.
 -- opts: eps (1e-6), atol (1e-5), rtol (1e-3), seed (fixed weights).
 local cnn = require "cnn.core"
+local A = require "cnn.nn.argcheck"
 
 local function check_args(fn, inputs)
   if type(fn) ~= "function" then
-    error("cnn.gradcheck: argument 1 (fn): expected a function, got " .. type(fn), 3)
+    A.fail("cnn.gradcheck", 1, "fn", "a function", fn)
   end
-  if type(inputs) ~= "table" or cnn.is_tensor(inputs) or #inputs == 0 then
-    error("cnn.gradcheck: argument 2 (inputs): expected a non-empty table of tensors", 3)
+  if type(inputs) ~= "table" or cnn.is_tensor(inputs) or rawlen(inputs) == 0 or rawlen(inputs) > 64 then
+    A.fail("cnn.gradcheck", 2, "inputs", "a list of 1 to 64 tensors", inputs)
   end
-  for i, x in ipairs(inputs) do
+  for i = 1, rawlen(inputs) do
+    local x = rawget(inputs, i)
     if not cnn.is_tensor(x) then
-      error(("cnn.gradcheck: argument 2 (inputs): element %d is a %s, not a tensor"):format(i, type(x)), 3)
+      A.error(("cnn.gradcheck: argument 2 (inputs): element %d is a %s, not a tensor"):format(i, type(x)))
     end
+    A.tensor("cnn.gradcheck", 2, ("inputs[%d]"):format(i), x)
     if x:dtype() ~= "float64" then
-      error(("cnn.gradcheck: argument 2 (inputs): element %d is %s; gradcheck needs float64"):format(i, x:dtype()), 3)
+      A.error(("cnn.gradcheck: argument 2 (inputs): element %d is %s; gradcheck needs float64"):format(i, x:dtype()))
     end
   end
 end
 
+-- fn(...) as a tensor
+local function output(fn, ...)
+  local y = fn(...)
+  if not cnn.is_tensor(y) then A.error("cnn.gradcheck: argument 1 (fn): returned " .. A.describe(y) .. ", expected a tensor") end
+  return A.tensor("cnn.gradcheck", 1, "fn's result", y)
+end
+
 return function(fn, inputs, opts)
   check_args(fn, inputs)
-  opts = opts or {}
-  local eps, atol, rtol = opts.eps or 1e-6, opts.atol or 1e-5, opts.rtol or 1e-3
+  inputs = table.move(inputs, 1, rawlen(inputs), 1, {})
+  opts = A.opts("cnn.gradcheck", 3, opts, { "eps", "atol", "rtol", "seed" })
+  local eps = A.num("cnn.gradcheck", 3, "eps", opts.eps, 1e-6, 1e-300)
+  local atol = A.num("cnn.gradcheck", 3, "atol", opts.atol, 1e-5, 0)
+  local rtol = A.num("cnn.gradcheck", 3, "rtol", opts.rtol, 1e-3, 1e-300)
+  local seed = A.int("cnn.gradcheck", 3, "seed", opts.seed, nil, 1234)
   local state = cnn.get_rng_state()
-  cnn.manual_seed(opts.seed or 1234)
-  local out = fn(table.unpack(inputs))
+  cnn.manual_seed(seed)
+  local out = output(fn, table.unpack(inputs))
   local w = cnn.rand(out:size(), "float64") + 0.5
   cnn.set_rng_state(state)
   local function scalar(...)
-    return (fn(...) * w):sum()
+    local y = output(fn, ...)                     -- the user's code: its errors pass through unchanged
+    return A.call_as("cnn.gradcheck", function() return (y * w):sum() end)
   end
   local diff = {}
   for i, x in ipairs(inputs) do
     if x:requires_grad() then diff[#diff + 1] = i end
   end
   if #diff == 0 then
-    error("cnn.gradcheck: argument 2 (inputs): expected at least one tensor with requires_grad, got none", 2)
+    A.error("cnn.gradcheck: argument 2 (inputs): expected at least one tensor with requires_grad, got none")
   end
   local wanted = {}
   for k, i in ipairs(diff) do wanted[k] = inputs[i] end

@@ -2,158 +2,177 @@
 -- grids. Pixels are handled in C (csrc/image.c, bound as cnn._data); this module only checks
 -- arguments, draws random parameters from the seeded generator and composes. Spec: image_spec.lua.
 local cnn = require "cnn"
+local A = require "cnn.nn.argcheck"
 local D = cnn._data
 local image = {}
 
--- lvl: error level of the user's call (3 when called by a public function, the default)
-local function chw(t, fn, lvl)
-  lvl = lvl or 3
-  if not cnn.is_tensor(t) then error(("cnn.image.%s: argument 1 (image): expected a tensor, got %s"):format(fn, type(t)), lvl) end
-  if t:dim() ~= 3 then
-    error(("cnn.image.%s: argument 1 (image): expected a (C,H,W) tensor, got %d dimensions"):format(fn, t:dim()), lvl)
-  end
+-- an open (C,H,W) tensor at argument 1; returns H, W
+local function chw(t, fn)
+  A.tensor(fn, 1, "image", t)
+  if t:dim() ~= 3 then A.fail(fn, 1, "image", "a (C,H,W) tensor", t) end
   return t:size(2), t:size(3)
-end
-
-local function int_arg(v, fn, pos, name, lvl)
-  if math.type(v) ~= "integer" then
-    error(("cnn.image.%s: argument %d (%s): expected an integer, got %s"):format(fn, pos, name, tostring(v)), lvl or 3)
-  end
-  return v
 end
 
 -- load(path [, {channels=1|3}]) -> float32 (C,H,W) in [0,1]
 function image.load(path, opts)
-  local ch = opts and opts.channels
-  return D.png_load(path, ch)
+  opts = A.opts("cnn.image.load", 2, opts, { "channels" })
+  return A.call(D.png_load, A.str("cnn.image.load", 1, "path", path), opts.channels)
 end
 
 -- save(t, path): 8-bit gray or RGB, values clamped to [0,1]
-function image.save(t, path) D.png_save(t, path) end
+function image.save(t, path) A.call(D.png_save, t, path) end
 
--- size: a number (square) or {h, w}
-local function hw(size, fn, pos, lvl)
-  lvl = lvl or 3
-  if type(size) == "number" then return int_arg(size, fn, pos, "size", lvl + 1), size end
-  if type(size) == "table" then return int_arg(size[1], fn, pos, "size[1]", lvl + 1), int_arg(size[2], fn, pos, "size[2]", lvl + 1) end
-  error(("cnn.image.%s: argument %d (size): expected a number or {h, w}, got %s"):format(fn, pos, type(size)), lvl)
+-- size: a positive integer (square) or {h, w}
+local function hw(size, fn, pos, min)
+  if type(size) == "table" then
+    local p = A.pair(fn, pos, "size", size, nil, min)
+    return p[1], p[2]
+  end
+  if type(size) ~= "number" then A.fail(fn, pos, "size", "a positive integer or {h, w}", size) end
+  size = A.int(fn, pos, "size", size, min)
+  return size, size
 end
 
+-- the output size is checked by the C binding
 function image.resize(t, size)
-  local h, w = hw(size, "resize", 2)
-  return D.resize(t, h, w)
+  local h, w = hw(size, "cnn.image.resize", 2)
+  return A.call(D.resize, t, h, w)
 end
 
 -- crop(t, top, left, h, w): 1-based top-left corner, inside the image
-function image.crop(t, top, left, h, w)
-  local H, W = chw(t, "crop")
-  int_arg(top, "crop", 2, "top"); int_arg(left, "crop", 3, "left"); int_arg(h, "crop", 4, "height"); int_arg(w, "crop", 5, "width")
-  if top < 1 or left < 1 or h < 1 or w < 1 or top + h - 1 > H or left + w - 1 > W then
-    error(("cnn.image.crop: a %dx%d crop at (%d,%d) does not fit in a %dx%d image"):format(h, w, top, left, H, W), 2)
+local function crop(fn, t, top, left, h, w)
+  local H, W = chw(t, fn)
+  top, left = A.int(fn, 2, "top", top, 1), A.int(fn, 3, "left", left, 1)
+  h, w = A.int(fn, 4, "height", h, 1), A.int(fn, 5, "width", w, 1)
+  if top + h - 1 > H or left + w - 1 > W then
+    A.error(("%s: a %dx%d crop at (%d,%d) does not fit in a %dx%d image"):format(fn, h, w, top, left, H, W))
   end
-  return t:narrow(2, top, h):narrow(3, left, w):contiguous()
+  return A.call_as(fn, function() return t:narrow(2, top, h):narrow(3, left, w):contiguous() end)
 end
+function image.crop(t, top, left, h, w) return crop("cnn.image.crop", t, top, left, h, w) end
 
--- the centre h x w window; where the margin is odd the extra pixel is on the bottom/right
 -- the image's H, W and a crop size (argument 2) that fits inside it
 local function crop_size(t, size, fn)
-  local H, W = chw(t, fn, 4)
-  local h, w = hw(size, fn, 2, 4)
+  local H, W = chw(t, fn)
+  local h, w = hw(size, fn, 2, 1)
   if h > H or w > W then
-    error(("cnn.image.%s: argument 2 (size): %dx%d is larger than the %dx%d image"):format(fn, h, w, H, W), 3)
+    A.error(("%s: argument 2 (size): %dx%d is larger than the %dx%d image"):format(fn, h, w, H, W))
   end
   return H, W, h, w
 end
 
+-- the centre h x w window; where the margin is odd the extra pixel is on the bottom/right
 function image.center_crop(t, size)
-  local H, W, h, w = crop_size(t, size, "center_crop")
-  return image.crop(t, (H - h) // 2 + 1, (W - w) // 2 + 1, h, w)
+  local H, W, h, w = crop_size(t, size, "cnn.image.center_crop")
+  return crop("cnn.image.center_crop", t, (H - h) // 2 + 1, (W - w) // 2 + 1, h, w)
 end
 
 -- centre crop to the shorter side (fundus photographs are wider than tall)
 function image.square_crop(t)
-  local H, W = chw(t, "square_crop")
+  local H, W = chw(t, "cnn.image.square_crop")
   local s = math.min(H, W)
-  return image.crop(t, (H - s) // 2 + 1, (W - s) // 2 + 1, s, s)
+  if s == 0 then A.fail("cnn.image.square_crop", 1, "image", "a non-empty image", t) end
+  return crop("cnn.image.square_crop", t, (H - s) // 2 + 1, (W - s) // 2 + 1, s, s)
 end
 
-function image.hflip(t) return D.flip(t, true, "image.hflip") end
-function image.vflip(t) return D.flip(t, false, "image.vflip") end
--- counter-clockwise by `degrees`, same size, bilinear; uncovered pixels get `fill` (0)
-function image.rotate(t, degrees, fill) return D.rotate(t, degrees, fill) end
-function image.adjust_brightness(t, f) return D.adjust(t, f, "brightness") end
-function image.adjust_contrast(t, f) return D.adjust(t, f, "contrast") end
-function image.adjust_saturation(t, f) return D.adjust(t, f, "saturation") end
-function image.normalize(t, mean, std) return D.normalize(t, mean, std) end
-function image.to_gray(t) return D.to_gray(t) end
+function image.hflip(t) return A.call(D.flip, t, true, "image.hflip") end
+function image.vflip(t) return A.call(D.flip, t, false, "image.vflip") end
+-- counter-clockwise by `degrees` (finite), same size, bilinear; uncovered pixels get `fill` (0)
+function image.rotate(t, degrees, fill)
+  A.finite("cnn.image.rotate", 2, "degrees", degrees)
+  A.finite("cnn.image.rotate", 3, "fill", fill, 0)
+  return A.call(D.rotate, t, degrees, fill)
+end
+function image.adjust_brightness(t, f) return A.call(D.adjust, t, f, "brightness") end
+function image.adjust_contrast(t, f) return A.call(D.adjust, t, f, "contrast") end
+function image.adjust_saturation(t, f) return A.call(D.adjust, t, f, "saturation") end
+function image.normalize(t, mean, std) return A.call(D.normalize, t, mean, std) end
+function image.to_gray(t) return A.call(D.to_gray, t) end
 -- blends a [0,1] heat map as a jet colour map over the image: (1-alpha) img + alpha colour
-function image.overlay(img, heat, alpha) return D.overlay(img, heat, alpha) end
+function image.overlay(img, heat, alpha) return A.call(D.overlay, img, heat, alpha) end
 
 -- ---- random versions: parameters from the seeded generator (cnn.manual_seed) ----
 local function uniform(a, b) return a + (b - a) * D.uniform() end
 local function randint(a, b) return a + math.floor(D.uniform() * (b - a + 1)) end   -- a..b
 
 function image.random_crop(t, size)
-  local H, W, h, w = crop_size(t, size, "random_crop")
-  return image.crop(t, randint(1, H - h + 1), randint(1, W - w + 1), h, w)
+  local H, W, h, w = crop_size(t, size, "cnn.image.random_crop")
+  return crop("cnn.image.random_crop", t, randint(1, H - h + 1), randint(1, W - w + 1), h, w)
 end
 
 function image.random_hflip(t, p)
-  if D.uniform() < (p or 0.5) then return image.hflip(t) end
+  chw(t, "cnn.image.random_hflip")
+  p = A.num("cnn.image.random_hflip", 2, "p", p, 0.5, 0, 1)
+  if D.uniform() < p then return image.hflip(t) end
   return t
 end
 
 function image.random_rotation(t, degrees, fill)
-  return D.rotate(t, uniform(-degrees, degrees), fill)
+  local fn = "cnn.image.random_rotation"
+  chw(t, fn)
+  A.finite(fn, 2, "degrees", degrees, nil, 0)
+  A.finite(fn, 3, "fill", fill, 0)
+  return A.call_as(fn, D.rotate, t, (2 * D.uniform() - 1) * degrees, fill)   -- finite for any finite degrees
 end
 
 -- brightness, contrast, saturation: factors drawn from [max(0, 1-v), 1+v], applied in that order
 function image.color_jitter(t, opts)
-  opts = opts or {}
+  local fn = "cnn.image.color_jitter"
+  chw(t, fn)
+  opts = A.opts(fn, 2, opts, { "brightness", "contrast", "saturation" })
+  local b = A.finite(fn, 2, "brightness", opts.brightness, false, 0)
+  local c = A.finite(fn, 2, "contrast", opts.contrast, false, 0)
+  local s = A.finite(fn, 2, "saturation", opts.saturation, false, 0)
   local out = t
-  if opts.brightness then out = D.adjust(out, uniform(math.max(0, 1 - opts.brightness), 1 + opts.brightness), "brightness") end
-  if opts.contrast then out = D.adjust(out, uniform(math.max(0, 1 - opts.contrast), 1 + opts.contrast), "contrast") end
-  if opts.saturation and out:size(1) == 3 then
-    out = D.adjust(out, uniform(math.max(0, 1 - opts.saturation), 1 + opts.saturation), "saturation")
-  end
+  if b then out = A.call_as(fn, D.adjust, out, uniform(math.max(0, 1 - b), 1 + b), "brightness") end
+  if c then out = A.call_as(fn, D.adjust, out, uniform(math.max(0, 1 - c), 1 + c), "contrast") end
+  if s and out:size(1) == 3 then out = A.call_as(fn, D.adjust, out, uniform(math.max(0, 1 - s), 1 + s), "saturation") end
   return out
 end
 
 -- compose{f1, f2, ...}: a function applying each in turn
 function image.compose(fns)
-  for i, f in ipairs(fns) do
-    if type(f) ~= "function" and not (getmetatable(f) or {}).__call then
-      error(("cnn.image.compose: element %d is a %s, expected a function"):format(i, type(f)), 2)
-    end
-  end
+  local fn = "cnn.image.compose"
+  A.table(fn, 1, "transforms", fns, "a list of functions")
+  local list = {}
+  for i = 1, rawlen(fns) do list[i] = A.func(fn, 1, ("transforms[%d]"):format(i), rawget(fns, i)) end
   return function(t)
-    for _, f in ipairs(fns) do t = f(t) end
+    for _, f in ipairs(list) do t = f(t) end
     return t
   end
 end
 
--- grid(images, ncol [, {pad=2, value=1}]): tiles same-size images row by row on a background
--- of `value`; gray images are repeated to RGB when the list mixes them
+-- grid(images [, ncol = 8 [, {pad=2, value=1}]]): tiles same-size images row by row on a
+-- background of `value`; gray images are repeated to RGB when the list mixes them
 function image.grid(list, ncol, opts)
-  opts = opts or {}
-  local pad, value = opts.pad or 2, opts.value or 1
-  if type(list) ~= "table" or #list == 0 then error("cnn.image.grid: argument 1 (images): expected a non-empty list of tensors", 2) end
-  local C, H, W = 1, nil, nil
-  for i, t in ipairs(list) do
-    if not cnn.is_tensor(t) or t:dim() ~= 3 then error(("cnn.image.grid: image %d: expected a (C,H,W) tensor"):format(i), 2) end
+  local fn = "cnn.image.grid"
+  if type(list) ~= "table" or cnn.is_tensor(list) or rawlen(list) == 0 then
+    A.fail(fn, 1, "images", "a non-empty list of tensors", list)
+  end
+  ncol = A.int(fn, 2, "ncol", ncol, 1, 8)
+  opts = A.opts(fn, 3, opts, { "pad", "value" })
+  local pad = A.int(fn, 3, "pad", opts.pad, 0, 2)
+  local value = A.finite(fn, 3, "value", opts.value, 1)
+  local n, C, H, W = rawlen(list), 1, nil, nil
+  for i = 1, n do
+    local t = rawget(list, i)
+    local name = ("images[%d]"):format(i)
+    A.tensor(fn, 1, name, t)
+    if t:dim() ~= 3 then A.fail(fn, 1, name, "a (C,H,W) tensor", t) end
     H, W = H or t:size(2), W or t:size(3)
     if t:size(2) ~= H or t:size(3) ~= W then
-      error(("cnn.image.grid: image %d is %dx%d, expected %dx%d like image 1"):format(i, t:size(2), t:size(3), H, W), 2)
+      A.error(("%s: image %d is %dx%d, expected %dx%d like image 1"):format(fn, i, t:size(2), t:size(3), H, W))
     end
     C = math.max(C, t:size(1))
   end
-  ncol = math.min(ncol or 8, #list)
-  local nrow = (#list + ncol - 1) // ncol
-  local out = cnn.full({C, pad + nrow * (H + pad), pad + ncol * (W + pad)}, value)
-  for i, t in ipairs(list) do
+  ncol = math.min(ncol, n)
+  local nrow = (n + ncol - 1) // ncol
+  local out = A.call_as(fn, cnn.full, { C, pad + nrow * (H + pad), pad + ncol * (W + pad) }, value)
+  for i = 1, n do
+    local t = rawget(list, i)
     local r, c = (i - 1) // ncol, (i - 1) % ncol
     local win = out:narrow(2, pad + r * (H + pad) + 1, H):narrow(3, pad + c * (W + pad) + 1, W)
-    win:copy_(t)        -- broadcasts a 1-channel image over C channels
+    A.call_as(fn, win.copy_, win, t)        -- broadcasts a 1-channel image over C channels
   end
   return out
 end

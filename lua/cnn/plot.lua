@@ -1,6 +1,7 @@
 -- cnn.plot: figures as SVG files any browser shows: ROC curves, line charts (training curves)
 -- and heat maps (confusion matrices). Curve points are formatted in C (cnn._plot.points).
 local cnn = require "cnn.core"
+local A = require "cnn.nn.argcheck"
 local P = {}
 
 local W, Hh = 640, 480                      -- canvas
@@ -11,12 +12,36 @@ local function esc(s)
   return (tostring(s):gsub("[&<>\"]", { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;", ['"'] = "&quot;" }))
 end
 
-local function fail(fn, msg) error("cnn.plot." .. fn .. ": " .. msg, 3) end
+local function fail(fn, msg) A.error("cnn.plot." .. fn .. ": " .. msg) end
 
+-- a curve's values as a flat float64 tensor of finite numbers
 local function vec(v, fn, what)
-  if cnn.is_tensor(v) then return v:double():reshape(-1) end
-  if type(v) == "table" then return cnn.tensor(v, "float64") end
-  fail(fn, what .. ": expected a tensor or a table of numbers, got " .. type(v))
+  local t
+  if cnn.is_tensor(v) then
+    if not pcall(v.dtype, v) then fail(fn, what .. ": the tensor was closed") end
+    if v:numel() > 2 ^ 26 then fail(fn, ("%s: expected at most 2^26 values, got %s"):format(what, A.describe(v))) end
+    t = v:double():reshape(-1)
+  elseif type(v) == "table" then
+    for k = 1, rawlen(v) do
+      if type(rawget(v, k)) ~= "number" then fail(fn, ("%s: element %d is %s, expected a number"):format(what, k, A.describe(rawget(v, k)))) end
+    end
+    t = A.call(cnn.tensor, table.move(v, 1, rawlen(v), 1, {}), "float64")
+  else
+    fail(fn, what .. ": expected a tensor or a table of numbers, got " .. A.describe(v))
+  end
+  if t:numel() > 0 and (t * 0):sum():item() ~= 0 then fail(fn, what .. ": expected finite values") end
+  return t
+end
+
+-- the options table (argument 3) with its string fields checked
+local function options(fn, opts, allowed)
+  opts = A.opts("cnn.plot." .. fn, 3, opts, allowed)
+  for _, k in ipairs(allowed) do
+    if k ~= "labels" and opts[k] ~= nil and type(opts[k]) ~= "string" then
+      A.fail("cnn.plot." .. fn, 3, k, "a string", opts[k])
+    end
+  end
+  return opts
 end
 
 -- through the library's one atomic writer (csrc/atomic_file.c): a half-written figure never
@@ -44,7 +69,7 @@ local function ticks(lo, hi)
   local p = 10 ^ math.floor(math.log(raw, 10))
   local step = p * ((raw / p >= 5) and 5 or (raw / p >= 2) and 2 or 1)
   local t, v = {}, math.ceil(lo / step - 1e-9) * step
-  while v <= hi + 1e-9 * span do t[#t + 1] = v; v = v + step end
+  while v <= hi + 1e-9 * span and #t < 50 do t[#t + 1] = v; v = v + step end   -- at most 50 (a step below the ulp)
   return t
 end
 
@@ -84,16 +109,20 @@ end
 function P.roc(curves, path, opts)
   if type(curves) ~= "table" then fail("roc", "argument 1 (curves): expected a curve table or a list of them, got " .. type(curves)) end
   if curves.fpr then curves = { curves } end
-  opts = opts or {}
+  opts = options("roc", opts, { "title" })
   local out = header(opts.title or "ROC curve")
   local x0, sx, y0, sy = axes(out, 0, 1, 0, 1, "1 - specificity (false positive rate)", "sensitivity (true positive rate)")
   out[#out + 1] = ('<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#888" stroke-dasharray="5,4"/>'):format(x0, y0, x0 + sx, y0 + sy)
   local entries = {}
-  for i, c in ipairs(curves) do
+  for i = 1, rawlen(curves) do
+    local c = rawget(curves, i)
+    if type(c) ~= "table" or cnn.is_tensor(c) then fail("roc", ("curve %d: expected a table {fpr =, tpr =, ...}, got %s"):format(i, A.describe(c))) end
     local color = COLORS[(i - 1) % #COLORS + 1]
     local fpr, tpr = vec(c.fpr, "roc", "curve " .. i .. " fpr"), vec(c.tpr, "roc", "curve " .. i .. " tpr")
+    if fpr:numel() ~= tpr:numel() then fail("roc", ("curve %d: fpr and tpr differ in length (%d and %d)"):format(i, fpr:numel(), tpr:numel())) end
     out[#out + 1] = ('<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>'):format(color, cnn._plot.points(fpr, tpr, x0, sx, y0, sy))
     if c.youden then            -- {fpr=, tpr=} or cnn.metrics.youden's {sensitivity=, specificity=}
+      if type(c.youden) ~= "table" then fail("roc", ("curve %d: youden: expected {fpr=, tpr=} or the table of cnn.metrics.youden"):format(i)) end
       local yf = c.youden.fpr or (c.youden.specificity and 1 - c.youden.specificity)
       local yt = c.youden.tpr or c.youden.sensitivity
       if type(yf) ~= "number" or type(yt) ~= "number" then
@@ -102,9 +131,17 @@ function P.roc(curves, path, opts)
       out[#out + 1] = ('<circle cx="%.1f" cy="%.1f" r="5" fill="%s" stroke="black"/>'):format(x0 + sx * yf, y0 + sy * yt, color)
     end
     local sub
-    if c.auc then
+    if c.auc ~= nil then
+      if type(c.auc) ~= "number" then fail("roc", ("curve %d: auc: expected a number, got %s"):format(i, A.describe(c.auc))) end
       sub = ("AUC %.3f"):format(c.auc)
-      if c.ci then sub = sub .. (" (%.3f-%.3f)"):format(c.ci[1] or c.ci.lower, c.ci[2] or c.ci.upper) end
+      if c.ci ~= nil then
+        local lo = type(c.ci) == "table" and (c.ci[1] or c.ci.lower)
+        local hi = type(c.ci) == "table" and (c.ci[2] or c.ci.upper)
+        if type(lo) ~= "number" or type(hi) ~= "number" then
+          fail("roc", ("curve %d: ci: expected {lower, upper} or the table of cnn.metrics.auc_ci, got %s"):format(i, A.describe(c.ci)))
+        end
+        sub = sub .. (" (%.3f-%.3f)"):format(lo, hi)
+      end
     end
     entries[#entries + 1] = { label = c.label or ("curve " .. i), sub = sub, color = color }
   end
@@ -117,10 +154,12 @@ end
 function P.lines(series, path, opts)
   if type(series) ~= "table" then fail("lines", "argument 1 (series): expected a series table or a list of them, got " .. type(series)) end
   if series.y then series = { series } end
-  opts = opts or {}
+  opts = options("lines", opts, { "title", "xlabel", "ylabel" })
   local xs, ys = {}, {}
   local xlo, xhi, ylo, yhi = math.huge, -math.huge, math.huge, -math.huge
-  for i, s in ipairs(series) do
+  for i = 1, rawlen(series) do
+    local s = rawget(series, i)
+    if type(s) ~= "table" or cnn.is_tensor(s) then fail("lines", ("series %d: expected a table {y =, x =, label =}, got %s"):format(i, A.describe(s))) end
     ys[i] = vec(s.y, "lines", "series " .. i .. " y")
     xs[i] = s.x and vec(s.x, "lines", "series " .. i .. " x") or cnn.arange(1, ys[i]:numel() + 1, "float64")
     if xs[i]:numel() ~= ys[i]:numel() then fail("lines", ("series %d: x and y differ in length (%d and %d)"):format(i, xs[i]:numel(), ys[i]:numel())) end
@@ -136,7 +175,8 @@ function P.lines(series, path, opts)
   local out = header(opts.title)
   local x0, sx, y0, sy = axes(out, xlo, xhi, ylo - pad, yhi + pad, opts.xlabel or "", opts.ylabel or "")
   local entries = {}
-  for i, s in ipairs(series) do
+  for i = 1, #ys do
+    local s = rawget(series, i)
     local color = COLORS[(i - 1) % #COLORS + 1]
     out[#out + 1] = ('<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>'):format(color, cnn._plot.points(xs[i], ys[i], x0, sx, y0, sy))
     entries[#entries + 1] = { label = s.label or ("series " .. i), color = color }
@@ -154,12 +194,17 @@ local function cell_text(x)
 end
 
 function P.heatmap(matrix, path, opts)
+  if cnn.is_tensor(matrix) then A.tensor("cnn.plot.heatmap", 1, "matrix", matrix) end
   if not cnn.is_tensor(matrix) or matrix:dim() ~= 2 then
     fail("heatmap", "argument 1 (matrix): expected a 2-D tensor, got " .. (cnn.is_tensor(matrix) and ("%d-D"):format(matrix:dim()) or type(matrix)))
   end
-  opts = opts or {}
-  local m = matrix:double()
-  local rows, cols = m:size(1), m:size(2)
+  opts = options("heatmap", opts, { "labels", "title", "xlabel", "ylabel" })
+  if opts.labels ~= nil and type(opts.labels) ~= "table" then A.fail("cnn.plot.heatmap", 3, "labels", "a list of names", opts.labels) end
+  local rows, cols = matrix:size(1), matrix:size(2)
+  if rows == 0 or cols == 0 or rows * cols > 250000 then
+    fail("heatmap", ("argument 1 (matrix): expected 1 to 250000 cells, got %s"):format(A.describe(matrix)))
+  end
+  local m = vec(matrix, "heatmap", "argument 1 (matrix)"):view(rows, cols)
   local lo, hi = m:min():item(), m:max():item()
   if hi == lo then hi = lo + 1 end
   local out = header(opts.title)

@@ -2,6 +2,8 @@
 -- percentage, bar, elapsed, ETA, rate and the metrics given); otherwise it prints a plain line
 -- every `every` seconds (and at the end), so logs stay readable. Spec: progress_spec.lua.
 local cnn = require "cnn"
+local A = require "cnn.nn.argcheck"
+local class = require "cnn._class"
 local progress = {}
 
 local now = os.clock
@@ -30,20 +32,37 @@ local function metrics_str(m)
   return table.concat(parts, " ")
 end
 
-local Bar = { __name = "cnn.progress.Bar" }
-Bar.__index = Bar
+local Bar = class("cnn.progress.Bar")
 
 -- bar(total, {desc=, out=io.stdout, tty=auto, width=30, every=10 (seconds, non-terminal),
 --             min_interval=0.1 (seconds between redraws), clock=})
 function progress.bar(total, opts)
-  opts = opts or {}
-  if total ~= nil and (type(total) ~= "number" or total < 0) then
-    error(("cnn.progress.bar: argument 1 (total): expected a number >= 0 or nil, got %s"):format(tostring(total)), 2)
+  local fn = "cnn.progress.bar"
+  if total ~= nil and (math.type(total) ~= "integer" and not (type(total) == "number" and math.tointeger(total))
+                       or total < 0 or total > 2 ^ 53) then
+    A.fail(fn, 1, "total", "an integer >= 0 or nil", total)
   end
+  total = total and math.tointeger(total)
+  opts = A.opts(fn, 2, opts, { "desc", "out", "tty", "width", "every", "min_interval", "clock" })
+  if opts.desc ~= nil then A.str(fn, 2, "desc", opts.desc) end
+  if opts.out ~= nil and (io.type(opts.out) ~= "file" and (type(opts.out) ~= "table" or type(opts.out.write) ~= "function")) then
+    A.fail(fn, 2, "out", "a file or a table with write and flush", opts.out)
+  end
+  A.bool(fn, 2, "tty", opts.tty)
+  A.int(fn, 2, "width", opts.width, 1, 30)
+  if opts.width and opts.width > 1000 then A.fail(fn, 2, "width", "an integer in 1..1000", opts.width) end
+  A.finite(fn, 2, "every", opts.every, 10, 0)
+  A.finite(fn, 2, "min_interval", opts.min_interval, 0.1, 0)
+  A.func(fn, 2, "clock", opts.clock, true)
   local out = opts.out or io.stdout
   local tty = opts.tty
   if tty == nil then tty = out == io.stdout and cnn._data.isatty(1) end
-  local clock = opts.clock or now
+  local user_clock = opts.clock or now
+  local function clock()            -- a clock must give seconds as a number
+    local t = user_clock()
+    if type(t) ~= "number" or t ~= t then A.error(fn .. ": the clock returned " .. A.describe(t) .. ", expected a number") end
+    return t
+  end
   local b = setmetatable({ total = total, n = 0, desc = opts.desc, out = out, tty = tty, width = opts.width or 30,
                            every = opts.every or 10, min_interval = opts.min_interval or 0.1, clock = clock,
                            t0 = clock(), closed = false }, Bar)
@@ -94,9 +113,13 @@ end
 -- update([n=1] [, metrics]): n more done; metrics (a table of numbers or strings) are shown
 -- until replaced
 function Bar:update(n, metrics)
+  local fn = "cnn.progress.update"
   if type(n) == "table" then n, metrics = 1, n end
-  if self.closed then error("cnn.progress.update: the bar was closed", 2) end
-  self.n = self.n + (n or 1)
+  if self.closed then A.error(fn .. ": the bar was closed") end
+  n = A.int(fn, 1, "n", n, 0, 1)
+  if self.n + n > 2 ^ 53 then A.fail(fn, 1, "n", "a count that keeps the total below 2^53", n) end
+  if metrics ~= nil then A.table(fn, 2, "metrics", metrics, "a table of numbers or strings") end
+  self.n = self.n + n
   if metrics then self.metrics = metrics end
   self:draw(false)
   return self

@@ -19,7 +19,7 @@ local function act(name, op, fields)
   function cls:forward(x)
     local args = {}
     for i, f in ipairs(fields) do args[i] = self[f[1]] end
-    return F[op](x, table.unpack(args, 1, #fields))
+    return A.call(F[op], x, table.unpack(args, 1, #fields))
   end
   function cls:extra_repr()
     local parts = {}
@@ -42,23 +42,23 @@ act("Softplus", "softplus", { { "beta", 1 }, { "threshold", 20 } })
 
 -- RReLU([lower = 1/8 [, upper = 1/3]]): random slopes in training, their mean in eval mode
 local RReLU = act("RReLU", "rrelu", { { "lower", 1 / 8, 0 }, { "upper", 1 / 3, 0 } })
-function RReLU:forward(x) return F.rrelu(x, self.lower, self.upper, self.training) end
+function RReLU:forward(x) return A.call(F.rrelu, x, self.lower, self.upper, self.training) end
 
 -- PReLU([num_parameters = 1 [, init = 0.25]]): learnable negative slope, one or one per channel
 local PReLU = Module:extend("nn.PReLU")
 function PReLU:__init(n, v)
   n = A.int("cnn.nn.PReLU", 1, "num_parameters", n, 1, 1)
   v = A.num("cnn.nn.PReLU", 2, "init", v, 0.25)
-  self.weight = cnn.full({ n }, v, { requires_grad = true })
+  self.weight = A.call(cnn.full, { n }, v, { requires_grad = true })
 end
-function PReLU:forward(x) return F.prelu(x, self.weight) end
+function PReLU:forward(x) return A.call(F.prelu, x, self.weight) end
 M.PReLU = PReLU
 
 -- Softmax(dim) and LogSoftmax(dim)
 for name, op in pairs({ Softmax = "softmax", LogSoftmax = "log_softmax" }) do
   local cls = Module:extend("nn." .. name)
   function cls:__init(dim) self.dim = A.int("cnn.nn." .. name, 1, "dim", dim) end
-  function cls:forward(x) return F[op](x, self.dim) end
+  function cls:forward(x) return A.call(F[op], x, self.dim) end
   function cls:extra_repr() return "dim = " .. self.dim end
   M[name] = cls
 end

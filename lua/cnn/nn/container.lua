@@ -7,9 +7,19 @@ local Module = require "cnn.nn.module"
 
 local C = {}
 
-local function check_module(fn, i, m)
-  if not Module.is_module(m) then A.fail(fn, i, "module", "a module", m) end
+local function check_module(fn, i, m, name)
+  if not Module.is_module(m) then A.fail(fn, i, name or "module", "a module", m) end
   return m
+end
+
+-- the modules of a list table (argument 1 of fn), read raw
+local function module_list(fn, mods)
+  if mods ~= nil and (type(mods) ~= "table" or Module.is_module(mods)) then
+    A.fail(fn, 1, "modules", "a table of modules", mods)
+  end
+  local list = {}
+  for i = 1, rawlen(mods or {}) do list[i] = check_module(fn, 1, rawget(mods, i), ("modules[%d]"):format(i)) end
+  return list
 end
 
 local function arrow(self)
@@ -21,10 +31,7 @@ end
 -- ModuleList{m1, m2, ...}: holds modules; #list, list[i], list:append(m), ipairs(list:children())
 local ModuleList = Module:extend("nn.ModuleList")
 function ModuleList:__init(mods)
-  if mods ~= nil and (type(mods) ~= "table" or Module.is_module(mods)) then
-    A.fail("cnn.nn.ModuleList", 1, "modules", "a table of modules", mods)
-  end
-  for i, m in ipairs(mods or {}) do self:add_module(i, check_module("cnn.nn.ModuleList", 1, m)) end
+  for i, m in ipairs(module_list("cnn.nn.ModuleList", mods)) do self:add_module(i, m) end
 end
 function ModuleList:__len() return #rawget(self, "_reg").order.modules end
 function ModuleList:append(m)
@@ -37,10 +44,7 @@ C.ModuleList = ModuleList
 -- Sequential{m1, m2, ...}: each module's output feeds the next; also seq:add(m)
 local Sequential = ModuleList:extend("nn.Sequential")
 function Sequential:__init(mods)
-  if mods ~= nil and (type(mods) ~= "table" or Module.is_module(mods)) then
-    A.fail("cnn.nn.Sequential", 1, "modules", "a table of modules", mods)
-  end
-  for i, m in ipairs(mods or {}) do self:add_module(i, check_module("cnn.nn.Sequential", 1, m)) end
+  for i, m in ipairs(module_list("cnn.nn.Sequential", mods)) do self:add_module(i, m) end
 end
 function Sequential:forward(x, ...)
   for i = 1, #self do
@@ -59,10 +63,15 @@ function ModuleDict:__init(mods)
   if mods ~= nil and (type(mods) ~= "table" or Module.is_module(mods)) then
     A.fail("cnn.nn.ModuleDict", 1, "modules", "a table of modules", mods)
   end
-  local names = {}
-  for k in pairs(mods or {}) do names[#names + 1] = tostring(k) end
+  local names, byname = {}, {}
+  for k, m in pairs(mods or {}) do
+    if type(k) ~= "string" or k == "" or k:find(".", 1, true) then
+      A.fail("cnn.nn.ModuleDict", 1, "modules", "a table of modules under names without dots", mods)
+    end
+    names[#names + 1], byname[k] = k, check_module("cnn.nn.ModuleDict", 1, m, "modules." .. k)
+  end
   table.sort(names)
-  for _, k in ipairs(names) do self:add_module(k, check_module("cnn.nn.ModuleDict", 1, mods[k])) end
+  for _, k in ipairs(names) do self:add_module(k, byname[k]) end
 end
 function ModuleDict:__len() return #rawget(self, "_reg").order.modules end
 function ModuleDict:keys()
@@ -73,22 +82,26 @@ end
 C.ModuleDict = ModuleDict
 
 -- branches given as a list table or as further arguments
-local function branches(self, fn, first, ...)
-  local list = { first, ... }
-  if type(first) == "table" and not Module.is_module(first) then list = first end
-  for i, m in ipairs(list) do self:add_module(i, check_module(fn, i + 1, m)) end
+local function branches(self, fn, pos, first, ...)
+  local list = table.pack(first, ...)
+  if list.n == 1 and first == nil then list.n = 0 end
+  if type(first) == "table" and not Module.is_module(first) and not cnn.is_tensor(first) then
+    list = { n = rawlen(first) }
+    for i = 1, list.n do list[i] = check_module(fn, pos, rawget(first, i), ("modules[%d]"):format(i)) end
+  end
+  for i = 1, list.n do self:add_module(i, check_module(fn, pos + i - 1, list[i])) end
 end
 
 -- Concat(dim, m1, m2, ...): every branch sees the same input; outputs are concatenated along dim
 local Concat = Module:extend("nn.Concat")
 function Concat:__init(dim, ...)
   self.dim = A.int("cnn.nn.Concat", 1, "dim", dim)
-  branches(self, "cnn.nn.Concat", ...)
+  branches(self, "cnn.nn.Concat", 2, ...)
 end
 function Concat:forward(x)
   local outs = {}
   for i = 1, #self do outs[i] = self[i](x) end
-  return cnn.cat(outs, self.dim)
+  return A.call(cnn.cat, outs, self.dim)
 end
 Concat.__len = ModuleList.__len
 Concat.add = ModuleList.append
@@ -100,22 +113,22 @@ C.Concat = Concat
 local Parallel = Module:extend("nn.Parallel")
 function Parallel:__init(dim, ...)
   if Module.is_module(dim) or (type(dim) == "table" and not cnn.is_tensor(dim)) then
-    branches(self, "cnn.nn.Parallel", dim, ...)
+    branches(self, "cnn.nn.Parallel", 1, dim, ...)
   else
     self.dim = A.int("cnn.nn.Parallel", 1, "dim", dim)
-    branches(self, "cnn.nn.Parallel", ...)
+    branches(self, "cnn.nn.Parallel", 2, ...)
   end
 end
 function Parallel:forward(x, ...)
   local xs = { x, ... }
   if type(x) == "table" and not cnn.is_tensor(x) then xs = x end
   if #xs ~= #self then
-    error(("cnn.nn.Parallel: expected %d inputs (one per branch), got %d"):format(#self, #xs), 2)
+    A.error(("cnn.nn.Parallel: expected %d inputs (one per branch), got %d"):format(#self, #xs))
   end
   local outs = {}
   for i = 1, #self do outs[i] = self[i](xs[i]) end
   if self.dim == nil then return outs end
-  return cnn.cat(outs, self.dim)
+  return A.call(cnn.cat, outs, self.dim)
 end
 Parallel.__len = ModuleList.__len
 Parallel.add = ModuleList.append
@@ -130,7 +143,7 @@ function Residual:__init(block, shortcut)
 end
 function Residual:forward(x)
   local s = self.shortcut and self.shortcut(x) or x
-  return self.block(x) + s
+  return A.call(cnn.add, self.block(x), s)
 end
 C.Residual = Residual
 

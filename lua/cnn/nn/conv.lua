@@ -21,7 +21,9 @@ local function conv(name, op, nd)
     if cin % g ~= 0 or cout % g ~= 0 then
       A.fail(fn, 4, "groups", ("a divisor of in_channels (%d) and out_channels (%d)"):format(cin, cout), g)
     end
-    local pick = nd == 2 and A.pair or function(...) return A.int(...) end
+    -- pick(fn, i, name, v, default, min): a pair (2-d) or an int (1-d)
+    local pick = nd == 2 and A.pair
+      or function(f, i, name, v, default, min) return A.int(f, i, name, v, min, default) end
     self.in_channels, self.out_channels, self.groups = cin, cout, g
     self.kernel_size = pick(fn, 3, "kernel_size", k, nil, 1)
     self.stride = pick(fn, 4, "stride", opts.stride, 1, 1)
@@ -33,7 +35,7 @@ local function conv(name, op, nd)
     init.default_(self.weight, self.bias)
   end
   function cls:forward(x)
-    return F[op](x, self.weight, self.bias, { stride = self.stride, padding = self.padding,
+    return A.call(F[op], x, self.weight, self.bias, { stride = self.stride, padding = self.padding,
                                               dilation = self.dilation, groups = self.groups })
   end
   function cls:extra_repr()

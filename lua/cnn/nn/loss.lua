@@ -6,20 +6,28 @@ local Module = require "cnn.nn.module"
 
 local M = {}
 
+-- name = {F op, the options it takes (checked here too, so a misspelt key fails at construction)}
 local LOSSES = {
-  CrossEntropyLoss = "cross_entropy", NLLLoss = "nll_loss", BCELoss = "binary_cross_entropy",
-  BCEWithLogitsLoss = "binary_cross_entropy_with_logits", MSELoss = "mse_loss", L1Loss = "l1_loss",
-  HuberLoss = "huber_loss", SmoothL1Loss = "smooth_l1_loss", HingeEmbeddingLoss = "hinge_embedding_loss",
-  MultiMarginLoss = "multi_margin_loss",
+  CrossEntropyLoss = { "cross_entropy", { "reduction", "weight", "ignore_index" } },
+  NLLLoss = { "nll_loss", { "reduction", "weight", "ignore_index" } },
+  BCELoss = { "binary_cross_entropy", { "reduction", "weight" } },
+  BCEWithLogitsLoss = { "binary_cross_entropy_with_logits", { "reduction", "weight", "pos_weight" } },
+  MSELoss = { "mse_loss", { "reduction" } },
+  L1Loss = { "l1_loss", { "reduction" } },
+  HuberLoss = { "huber_loss", { "reduction", "delta" } },
+  SmoothL1Loss = { "smooth_l1_loss", { "reduction", "beta" } },
+  HingeEmbeddingLoss = { "hinge_embedding_loss", { "reduction", "margin" } },
+  MultiMarginLoss = { "multi_margin_loss", { "reduction", "weight", "p", "margin" } },
 }
 
-for name, op in pairs(LOSSES) do
+for name, spec in pairs(LOSSES) do
+  local op, keys = spec[1], spec[2]
   local cls = Module:extend("nn." .. name)
   function cls:__init(opts)
-    if opts ~= nil and type(opts) ~= "table" then A.fail("cnn.nn." .. name, 1, "options", "an options table", opts) end
+    if opts ~= nil then A.opts("cnn.nn." .. name, 1, opts, keys) end
     self.options = opts
   end
-  function cls:forward(input, target) return F[op](input, target, self.options) end
+  function cls:forward(input, target) return A.call(F[op], input, target, self.options) end
   function cls:extra_repr()
     local parts = {}
     for k, v in pairs(self.options or {}) do parts[#parts + 1] = k .. " = " .. A.describe(v) end

@@ -5,10 +5,12 @@
 -- Spec: spec/module_spec.lua.
 local cnn = require "cnn"
 local A = require "cnn.nn.argcheck"
+local class = require "cnn._class"
 
-local Module = { __name = "nn.Module" }
+local Module = class("nn.Module")
 
 local KINDS = { "params", "buffers", "modules" }
+local is_subclass
 
 local function is_module(v) return type(v) == "table" and rawget(v, "_reg") ~= nil end
 Module.is_module = is_module
@@ -38,7 +40,7 @@ local function newindex(self, k, v)
   for _, kind in ipairs(KINDS) do
     if r.order[kind][name] then
       if v ~= nil and kind == "modules" and not is_module(v) then
-        error(("cnn.nn.Module: field '%s' holds a module; cannot assign a %s"):format(name, A.describe(v)), 2)
+        A.error(("cnn.nn.Module: field '%s' holds a module; cannot assign a %s"):format(name, A.describe(v)))
       end
       r[kind][name] = v
       return
@@ -49,6 +51,18 @@ local function newindex(self, k, v)
   else rawset(self, k, v) end
 end
 
+-- a class made by Module.extend (its chain of parents reaches Module)
+function is_subclass(cls)
+  local mt = getmetatable(cls)
+  while type(mt) == "table" do
+    local parent = rawget(mt, "__index")
+    if parent == Module then return true end
+    if type(parent) ~= "table" then return false end
+    mt = getmetatable(parent)
+  end
+  return false
+end
+
 local function new(cls, ...)
   local self = setmetatable({ _reg = { params = {}, buffers = {}, modules = {},
                                        order = { params = {}, buffers = {}, modules = {} } } }, cls)
@@ -57,35 +71,49 @@ local function new(cls, ...)
   return self
 end
 
--- a subclass; metamethods are copied because Lua does not inherit them through __index
+-- a subclass (cnn._class copies the metamethods, which Lua does not inherit through __index)
 function Module.extend(parent, name)
+  if not (type(parent) == "table" and (parent == Module or is_subclass(parent))) then
+    A.error("cnn.nn.Module.extend: self: expected a module class (nn.Module:extend(name)), got " .. A.describe(parent))
+  end
   if type(name) ~= "string" then A.fail("cnn.nn.Module.extend", 1, "name", "a class name", name) end
-  local cls = { __name = name }
-  for _, k in ipairs({ "__call", "__tostring", "__len" }) do cls[k] = parent[k] end
-  cls.__index, cls.__newindex = index, newindex
-  return setmetatable(cls, { __index = parent, __call = new })
+  return class(name, parent)
 end
 
-Module.__index, Module.__newindex = index, newindex
-setmetatable(Module, { __call = new })
+Module.__index, Module.__newindex, Module._new = index, newindex, new
 
 function Module:__init() end
 function Module:__call(...) return self:forward(...) end
 function Module:forward()
-  error(("cnn.nn.Module: %s does not define forward"):format(getmetatable(self).__name), 2)
+  A.error(("cnn.nn.Module: %s does not define forward"):format(getmetatable(self).__name))
+end
+
+-- a child's or a tensor's name: a non-empty string without dots, or an integer (a list index)
+local function check_name(fn, name)
+  if math.type(name) == "integer" then return tostring(name) end
+  if type(name) ~= "string" or name == "" or name:find(".", 1, true) then
+    A.fail(fn, 1, "name", "a non-empty string without dots", name)
+  end
+  return name
 end
 
 function Module:register_parameter(name, t)
-  if t ~= nil then A.tensor("cnn.nn.Module.register_parameter", 2, "tensor", t); t:requires_grad(true) end
+  local fn = "cnn.nn.Module.register_parameter"
+  name = check_name(fn, name)
+  if t ~= nil then A.tensor(fn, 2, "tensor", t); A.call(t.requires_grad, t, true) end
   register(self, "params", name, t)
 end
 function Module:register_buffer(name, t)
-  if t ~= nil then A.tensor("cnn.nn.Module.register_buffer", 2, "tensor", t) end
+  local fn = "cnn.nn.Module.register_buffer"
+  name = check_name(fn, name)
+  if t ~= nil then A.tensor(fn, 2, "tensor", t) end
   register(self, "buffers", name, t)
 end
 function Module:add_module(name, m)
-  if m ~= nil and not is_module(m) then A.fail("cnn.nn.Module.add_module", 2, "module", "a module", m) end
-  register(self, "modules", tostring(name), m)
+  local fn = "cnn.nn.Module.add_module"
+  name = check_name(fn, name)
+  if m ~= nil and not is_module(m) then A.fail(fn, 2, "module", "a module", m) end
+  register(self, "modules", name, m)
   return self
 end
 
@@ -218,6 +246,7 @@ function Module:load_state_dict(sd, opts)
     local v = sd[n]
     if v == nil then missing[#missing + 1] = n
     elseif not cnn.is_tensor(v) then bad[#bad + 1] = ("%s (checkpoint holds a %s)"):format(n, type(v))
+    elseif not pcall(v.dtype, v) then bad[#bad + 1] = ("%s (checkpoint holds a closed tensor)"):format(n)
     elseif shape_str(v) ~= shape_str(t) then
       bad[#bad + 1] = ("%s (checkpoint %s, model %s)"):format(n, shape_str(v), shape_str(t))
     end
@@ -228,9 +257,9 @@ function Module:load_state_dict(sd, opts)
   if strict and #missing > 0 then problems[#problems + 1] = "missing keys: " .. table.concat(missing, ", ") end
   if strict and #unexpected > 0 then problems[#problems + 1] = "unexpected keys: " .. table.concat(unexpected, ", ") end
   if #bad > 0 then problems[#problems + 1] = "shape mismatches: " .. table.concat(bad, ", ") end
-  if #problems > 0 then error(fn .. ": " .. table.concat(problems, "; "), 2) end
+  if #problems > 0 then A.error(fn .. ": " .. table.concat(problems, "; ")) end
   cnn.no_grad(function()
-    for n, t in pairs(own) do if sd[n] ~= nil then t:copy_(sd[n]) end end
+    for n, t in pairs(own) do if sd[n] ~= nil then A.call_as(fn, t.copy_, t, sd[n]) end end
   end)
   return { missing_keys = missing, unexpected_keys = unexpected }
 end

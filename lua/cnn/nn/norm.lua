@@ -21,17 +21,17 @@ for _, name in ipairs({ "BatchNorm1d", "BatchNorm2d" }) do
     self.eps = A.num(fn, 2, "eps", opts.eps, 1e-5, 0)
     self.momentum = A.num(fn, 2, "momentum", opts.momentum, 0.1, 0, 1)
     if A.bool(fn, 2, "affine", opts.affine, true) then
-      self.weight = cnn.ones({ n }, { requires_grad = true })
-      self.bias = cnn.zeros({ n }, { requires_grad = true })
+      self.weight = A.call(cnn.ones, { n }, { requires_grad = true })
+      self.bias = A.call(cnn.zeros, { n }, { requires_grad = true })
     end
     if A.bool(fn, 2, "track_running_stats", opts.track_running_stats, true) then
-      self:register_buffer("running_mean", cnn.zeros({ n }))
-      self:register_buffer("running_var", cnn.ones({ n }))
+      self:register_buffer("running_mean", A.call(cnn.zeros, { n }))
+      self:register_buffer("running_var", A.call(cnn.ones, { n }))
     end
   end
   function cls:forward(x)
     local training = self.training or self.running_mean == nil
-    return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+    return A.call(F.batch_norm, x, self.running_mean, self.running_var, self.weight, self.bias,
                         { training = training, momentum = self.momentum, eps = self.eps })
   end
   function cls:extra_repr() return ("%d, eps = %g, momentum = %g"):format(self.num_features, self.eps, self.momentum) end

@@ -1,19 +1,28 @@
--- cnn.nn.utils: clip_grad_norm_ (torch.nn.utils.clip_grad_norm_). Spec: spec/optim_spec.lua.
+-- cnn.nn.utils: clip_grad_norm_ (torch.nn.utils.clip_grad_norm_), which takes a module or tensors. Spec: spec/optim_spec.lua.
 local cnn = require "cnn"
 local A = require "cnn.nn.argcheck"
 
 local utils = {}
 
--- scales the gradients of params (a list, or a module's parameters()) so that their joint
+-- the tensors of `parameters` (argument 1): a module's parameters(), one tensor or a list of tensors
+local function tensors(fn, params)
+  if type(params) == "table" and rawget(params, "_reg") ~= nil then return params:parameters() end
+  if cnn.is_tensor(params) then return { A.tensor(fn, 1, "parameters", params) } end
+  if type(params) ~= "table" then A.fail(fn, 1, "parameters", "a module, a tensor or a list of tensors", params) end
+  local list = {}
+  for i = 1, rawlen(params) do list[i] = A.tensor(fn, 1, ("parameters[%d]"):format(i), rawget(params, i)) end
+  return list
+end
+
+-- scales the gradients of params (a module, a tensor or a list of tensors) so that their joint
 -- norm_type-norm (default 2, math.huge for the max) is at most max_norm; returns the norm before
 function utils.clip_grad_norm_(params, max_norm, norm_type)
   local fn = "cnn.nn.utils.clip_grad_norm_"
-  if cnn.is_tensor(params) then params = { params } end
-  if type(params) ~= "table" then A.fail(fn, 1, "parameters", "a list of tensors", params) end
+  params = tensors(fn, params)
   max_norm = A.num(fn, 2, "max_norm", max_norm, nil, 0)
-  norm_type = A.num(fn, 3, "norm_type", norm_type, 2, 0)
+  norm_type = A.num(fn, 3, "norm_type", norm_type, 2, 1e-300)
   local total = 0
-  cnn.no_grad(function()
+  A.call(cnn.no_grad, function()
     for _, p in ipairs(params) do
       local g = p.grad
       if g then

@@ -10,8 +10,7 @@ local GAINS = { linear = 1, identity = 1, conv1d = 1, conv2d = 1, conv3d = 1, si
                 tanh = 5 / 3, relu = math.sqrt(2), selu = 3 / 4 }
 
 -- the recommended gain for a nonlinearity (param: leaky_relu's negative slope, default 0.01)
-function init.calculate_gain(nonlinearity, param)
-  local fn = "cnn.nn.init.calculate_gain"
+local function gain(fn, nonlinearity, param)
   if nonlinearity == "leaky_relu" then
     local a = A.num(fn, 2, "param", param, 0.01)
     return math.sqrt(2 / (1 + a * a))
@@ -20,21 +19,23 @@ function init.calculate_gain(nonlinearity, param)
   if not g then A.fail(fn, 1, "nonlinearity", "a known nonlinearity (relu, leaky_relu, tanh, ...)", nonlinearity) end
   return g
 end
+function init.calculate_gain(nonlinearity, param) return gain("cnn.nn.init.calculate_gain", nonlinearity, param) end
 
--- fan_in = size[2] * receptive field, fan_out = size[1] * receptive field
-function init.calculate_fan_in_and_fan_out(t)
-  local fn = "cnn.nn.init"
+-- fan_in = size[2] * receptive field, fan_out = size[1] * receptive field (fn: the caller's name)
+local function fans(t, fn)
   A.tensor(fn, 1, "tensor", t)
   if t:dim() < 2 then A.fail(fn, 1, "tensor", "a tensor of at least 2 dimensions (fans need them)", t) end
+  if t:numel() == 0 then A.fail(fn, 1, "tensor", "a non-empty tensor (fans of an empty one are 0)", t) end
   local rf = t:numel() // (t:size(1) * t:size(2))
   return t:size(2) * rf, t:size(1) * rf
 end
+function init.calculate_fan_in_and_fan_out(t) return fans(t, "cnn.nn.init.calculate_fan_in_and_fan_out") end
 
 -- t:method(...) without recording (parameters require grad)
 local function fill(t, fn, method, ...)
   A.tensor(fn, 1, "tensor", t)
   local args = { ... }
-  cnn.no_grad(function() t[method](t, table.unpack(args)) end)
+  A.call_as(fn, cnn.no_grad, function() t[method](t, table.unpack(args)) end)
   return t
 end
 
@@ -55,7 +56,7 @@ function init.zeros_(t) return fill(t, "cnn.nn.init.zeros_", "fill_", 0) end
 function init.ones_(t) return fill(t, "cnn.nn.init.ones_", "fill_", 1) end
 
 local function xavier_std(fn, t, gain)
-  local fi, fo = init.calculate_fan_in_and_fan_out(t)
+  local fi, fo = fans(t, fn)
   return A.num(fn, 2, "gain", gain, 1) * math.sqrt(2 / (fi + fo))
 end
 function init.xavier_uniform_(t, gain)
@@ -69,11 +70,11 @@ end
 -- opts {a = 0, mode = "fan_in" | "fan_out", nonlinearity = "leaky_relu"}
 local function kaiming_std(fn, t, opts)
   opts = A.opts(fn, 2, opts, { a = true, mode = true, nonlinearity = true })
-  local fi, fo = init.calculate_fan_in_and_fan_out(t)
+  local fi, fo = fans(t, fn)
   local mode = opts.mode or "fan_in"
   if mode ~= "fan_in" and mode ~= "fan_out" then A.fail(fn, 2, "mode", '"fan_in" or "fan_out"', mode) end
-  local gain = init.calculate_gain(opts.nonlinearity or "leaky_relu", A.num(fn, 2, "a", opts.a, 0))
-  return gain / math.sqrt(mode == "fan_in" and fi or fo)
+  local g = gain(fn, opts.nonlinearity or "leaky_relu", A.num(fn, 2, "a", opts.a, 0))
+  return g / math.sqrt(mode == "fan_in" and fi or fo)
 end
 function init.kaiming_uniform_(t, opts)
   local b = math.sqrt(3) * kaiming_std("cnn.nn.init.kaiming_uniform_", t, opts)

@@ -4,13 +4,13 @@ local cnn = require "cnn"
 local A = require "cnn.nn.argcheck"
 local Optimizer = require "cnn.optim.optimizer"
 
-local function check(fn, g)
-  if type(g.betas) ~= "table" or #g.betas ~= 2 then A.fail(fn, 2, "betas", "a pair {beta1, beta2}", g.betas) end
-  A.num(fn, 2, "betas[1]", g.betas[1], nil, 0, 0.999999999)
-  A.num(fn, 2, "betas[2]", g.betas[2], nil, 0, 0.999999999)
-  A.num(fn, 2, "eps", g.eps, nil, 0)
-  A.num(fn, 2, "weight_decay", g.weight_decay, nil, 0)
-  A.bool(fn, 2, "amsgrad", g.amsgrad)
+local function check(fn, i, g)
+  if type(g.betas) ~= "table" or cnn.is_tensor(g.betas) or rawlen(g.betas) ~= 2 then A.fail(fn, i, "betas", "a pair {beta1, beta2}", g.betas) end
+  A.num(fn, i, "betas[1]", rawget(g.betas, 1), nil, 0, 0.999999999)
+  A.num(fn, i, "betas[2]", rawget(g.betas, 2), nil, 0, 0.999999999)
+  A.num(fn, i, "eps", g.eps, nil, 0)
+  A.num(fn, i, "weight_decay", g.weight_decay, nil, 0)
+  A.bool(fn, i, "amsgrad", g.amsgrad)
 end
 
 local function init_state(s, p, g)

@@ -9,11 +9,11 @@ local Optimizer = require "cnn.optim.optimizer"
 local RMSprop = Optimizer.extend("RMSprop", "rmsprop",
   { lr = 1e-2, alpha = 0.99, eps = 1e-8, weight_decay = 0, momentum = 0, centered = false, maximize = false },
   { "square_avg", "momentum_buffer", "grad_avg" },
-  function(fn, g)
-    A.num(fn, 2, "alpha", g.alpha, nil, 0)
-    A.num(fn, 2, "eps", g.eps, nil, 0)
-    A.num(fn, 2, "momentum", g.momentum, nil, 0)
-    A.num(fn, 2, "weight_decay", g.weight_decay, nil, 0)
+  function(fn, i, g)
+    A.num(fn, i, "alpha", g.alpha, nil, 0)
+    A.num(fn, i, "eps", g.eps, nil, 0)
+    A.num(fn, i, "momentum", g.momentum, nil, 0)
+    A.num(fn, i, "weight_decay", g.weight_decay, nil, 0)
   end)
 function RMSprop.init_state(s, p, g)
   local o = { dtype = p:dtype() }
@@ -25,11 +25,11 @@ end
 local Adagrad = Optimizer.extend("Adagrad", "adagrad",
   { lr = 1e-2, lr_decay = 0, weight_decay = 0, initial_accumulator_value = 0, eps = 1e-10, maximize = false },
   { "sum" },
-  function(fn, g)
-    A.num(fn, 2, "lr_decay", g.lr_decay, nil, 0)
-    A.num(fn, 2, "eps", g.eps, nil, 0)
-    A.num(fn, 2, "weight_decay", g.weight_decay, nil, 0)
-    A.num(fn, 2, "initial_accumulator_value", g.initial_accumulator_value, nil, 0)
+  function(fn, i, g)
+    A.num(fn, i, "lr_decay", g.lr_decay, nil, 0)
+    A.num(fn, i, "eps", g.eps, nil, 0)
+    A.num(fn, i, "weight_decay", g.weight_decay, nil, 0)
+    A.num(fn, i, "initial_accumulator_value", g.initial_accumulator_value, nil, 0)
   end)
 function Adagrad.init_state(s, p, g)
   s.sum = cnn.full(p:size(), g.initial_accumulator_value, { dtype = p:dtype() })

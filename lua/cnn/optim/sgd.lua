@@ -4,13 +4,13 @@ local cnn = require "cnn"
 local A = require "cnn.nn.argcheck"
 local Optimizer = require "cnn.optim.optimizer"
 
-local function check(fn, g)
-  A.num(fn, 2, "momentum", g.momentum, nil, 0)
-  A.num(fn, 2, "dampening", g.dampening)
-  A.num(fn, 2, "weight_decay", g.weight_decay, nil, 0)
-  A.bool(fn, 2, "nesterov", g.nesterov)
+local function check(fn, i, g)
+  A.num(fn, i, "momentum", g.momentum, nil, 0)
+  A.num(fn, i, "dampening", g.dampening)
+  A.num(fn, i, "weight_decay", g.weight_decay, nil, 0)
+  A.bool(fn, i, "nesterov", g.nesterov)
   if g.nesterov and (g.momentum <= 0 or g.dampening ~= 0) then
-    error(fn .. ": argument 2 (options): nesterov momentum needs momentum > 0 and dampening = 0", 0)
+    A.error(fn .. ": argument " .. i .. " (options): nesterov momentum needs momentum > 0 and dampening = 0")
   end
 end
 
