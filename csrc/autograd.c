@@ -1,9 +1,9 @@
-/* autograd.c: graph nodes and the backward walk. The walk collects the nodes reachable from the
- * root with an explicit stack (no recursion limit), counts each node's consumers, then runs nodes
- * in topological order, summing incoming gradients before calling the op's backward. It never
- * names a particular op. Bindings: lua_autograd.c; spec: autograd_spec.lua. */
+/* autograd.c: recording graph nodes and the backward walk. The walk collects the nodes reachable
+ * from the root with an explicit stack (no recursion limit), counts each node's consumers, then
+ * runs nodes in topological order, summing incoming gradients before calling the op's backward.
+ * It never names a particular op and calls none: the sums are tensor.c's plain adds, and nodes
+ * are freed with the tensors by tensor.c. Bindings: lua_autograd.c; spec: autograd_spec.lua. */
 #include "cnn.h"
-#include "tensor.h"
 #include "autograd.h"
 
 #include <stdlib.h>
@@ -20,16 +20,13 @@ static int accumulate_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cn
         leaf->grad = (cnn_tensor *)dy;
         return 0;
     }
-    if (leaf->grad == NULL) {
-        leaf->grad = cnn_to(c, dy, leaf->dtype);  /* a fresh copy: never alias an upstream gradient */
-        if (leaf->grad && leaf->grad->storage == dy->storage) {
-            cnn_tensor *k = cnn_clone(c, dy);
-            cnn_tensor_release(leaf->grad);
-            leaf->grad = k;
-        }
-        return leaf->grad ? 0 : -1;
+    if (leaf->grad == NULL) {                   /* a fresh copy: never alias an upstream gradient */
+        cnn_shape s = cnn_shape_of(dy);
+        if ((leaf->grad = cnn_empty(c, &s, leaf->dtype)) == NULL) return -1;
+        cnn_copy_raw(leaf->grad, dy);
+        return 0;
     }
-    return cnn_binary_(c, CNN_ADD, leaf->grad, dy);
+    return cnn_accumulate_(c, leaf->grad, dy);
 }
 static const cnn_op op_accumulate = { "accumulate_grad", accumulate_backward, NULL };
 
@@ -146,7 +143,7 @@ static int nv_push(cnn_ctx *c, nodevec *a, cnn_node *x) {
 
 static int add_into(cnn_ctx *c, cnn_tensor **acc, cnn_tensor *g) {
     if (*acc == NULL) { *acc = g; return 0; }
-    cnn_tensor *s = cnn_binary(c, CNN_ADD, *acc, g);
+    cnn_tensor *s = cnn_add_new(c, *acc, g);
     cnn_tensor_release(g);
     if (s == NULL) return -1;
     cnn_tensor_release(*acc);
@@ -173,7 +170,7 @@ static int run_backward(cnn_ctx *c, cnn_tensor *root, const cnn_tensor *grad, in
             return cnn_seterr(c, "the gradient has shape %s but the output has shape %s",
                               cnn_shape_str(a, sizeof a, grad->ndim, grad->size),
                               cnn_shape_str(b, sizeof b, root->ndim, root->size));
-        g0 = cnn_to(c, grad, root->dtype);
+        g0 = cnn_contiguous_as(c, grad, root->dtype);
     }
     if (g0 == NULL) return -1;
 
@@ -289,7 +286,7 @@ int cnn_grad(cnn_ctx *c, cnn_tensor *root, const cnn_tensor *grad, cnn_tensor *c
             cnn_shape s = cnn_shape_of(inputs[k]);
             if ((out[k] = cnn_full(c, &s, inputs[k]->dtype, 0.0)) == NULL) rc = -1;
         } else if (out[k]->dtype != inputs[k]->dtype) {
-            cnn_tensor *t = cnn_to(c, out[k], inputs[k]->dtype);
+            cnn_tensor *t = cnn_contiguous_as(c, out[k], inputs[k]->dtype);
             cnn_tensor_release(out[k]);
             if ((out[k] = t) == NULL) rc = -1;
         }

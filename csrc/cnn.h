@@ -69,7 +69,6 @@ int64_t cnn_mem_cached(const cnn_ctx *c);    /* bytes of freed blocks kept for r
 void cnn_cache_free(cnn_ctx *c);             /* returns them to the system */
 void *cnn_ws_get(cnn_ctx *c, size_t bytes);  /* scratch valid until the next call; NULL on OOM */
 void cnn_ws_free(cnn_ctx *c);
-size_t cnn_ws_size(const cnn_ctx *c);
 int cnn_grad_enabled(const cnn_ctx *c);
 int cnn_set_grad_enabled(cnn_ctx *c, int on);  /* returns the previous mode */
 void cnn_set_num_threads(cnn_ctx *c, int n);
@@ -252,7 +251,6 @@ cnn_tensor *cnn_conv2d(cnn_ctx *c, const cnn_tensor *x, const cnn_tensor *w, con
 cnn_tensor *cnn_conv1d(cnn_ctx *c, const cnn_tensor *x, const cnn_tensor *w, const cnn_tensor *b,
                        int64_t stride, int64_t padding, int64_t dilation, int64_t groups);
 typedef enum { CNN_POOL_MAX, CNN_POOL_AVG, CNN_POOL_ADAPTIVE_AVG } cnn_pool;
-const char *cnn_pool_name(cnn_pool kind);
 /* dilation is used by max pools only; count_include_pad by average pools only */
 cnn_tensor *cnn_pool2d(cnn_ctx *c, cnn_pool kind, const cnn_tensor *x, const int64_t kernel[2],
                        const int64_t stride[2], const int64_t padding[2], const int64_t dilation[2],

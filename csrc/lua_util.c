@@ -63,14 +63,6 @@ int push_map(lua_State *L, const char *fn, const char *arg, cnn_tensor *(*f)(cnn
     return push_result(L, box, fn);
 }
 
-void push_tensor(lua_State *L, cnn_tensor *t) {
-    /* for results computed before their box exists; Lua running out of memory for a 8-byte
-     * userdata here would leak t (an accepted limit: the state is unusable by then anyway) */
-    cnn_tensor **box = lua_newuserdatauv(L, sizeof *box, 0);
-    *box = t;
-    luaL_setmetatable(L, CNN_TENSOR_MT);
-}
-
 /* called as a method (t:f(x))? then the user counts arguments from x */
 static int seen_as_method(lua_State *L) {
     lua_Debug ar;

@@ -6,8 +6,6 @@
 #include "autograd.h"
 
 #include <math.h>
-#include <stdlib.h>
-#include <string.h>
 
 #define CNN_GEN_FILE "op_reduce.inc"
 #include "gen.h"
