@@ -24,7 +24,7 @@ cnn_ctx *ctx_of(lua_State *L) {
  * code: this runs only in push_result, once the result is boxed. */
 static void gc_account(lua_State *L) {
     cnn_ctx *c = ctx_of(L);
-    if (!lua_gc(L, LUA_GCISRUNNING)) return;
+    if (lua_gc(L, LUA_GCISRUNNING) != 1) return;   /* 0: stopped by the user; -1: inside a finalizer */
     int64_t live_then, since = cnn_mem_since_collected(c, &live_then);
     int64_t heap = (int64_t)lua_gc(L, LUA_GCCOUNT) << 10, pause = live_then / 4;
     if (heap > pause) pause = heap;
