@@ -104,11 +104,12 @@ cnn_tensor *cnn_reshape(cnn_ctx *c, cnn_tensor *t, const cnn_shape *s) {
     if (s->ndim > CNN_MAX_DIM) { cnn_seterr(c, "expected at most %d dimensions", CNN_MAX_DIM); return NULL; }
     if (infer_shape(c, t, s, &r) < 0) return NULL;
     if (view_strides(t, &r, st)) return cnn_view(c, t, &r);
-    cnn_tensor *k = cnn_contiguous(c, t);          /* differentiable copy */
+    cnn_tensor *k = cnn_contiguous_as(c, t, t->dtype);   /* a plain copy, then one node on t */
     if (k == NULL) return NULL;
-    cnn_tensor *y = cnn_view(c, k, &r);
+    cnn_contiguous_strides(r.ndim, r.size, st);
+    cnn_tensor *y = cnn_make_view(c, k, r.ndim, r.size, st, k->offset);
     cnn_tensor_release(k);
-    return y;
+    return y ? record1(c, &op_view, y, t, NULL) : NULL;
 }
 
 static int permute_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_tensor **dx) {

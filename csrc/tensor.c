@@ -1,6 +1,7 @@
 /* tensor.c: tensor headers, shapes, the strided iterator, the lifetime of tensors and of the
  * graph nodes they hold, plain copies and fills, the constructors (empty, full, rand, ...) and
- * the gradient sums autograd.c needs. Nothing here is recorded for autograd: the view ops are
+ * plain sums (the gradient sums of autograd.c, cnn_reduce's sum, sum_to). Nothing here is
+ * recorded for autograd or calls an op, so the ops and autograd.c stand on it: the view ops are
  * op_view.c, the recorded copies op_ewise.c. Kernels: tensor.inc. Bindings: lua_tensor.c;
  * spec: tensor_spec.lua. */
 #include "cnn.h"
@@ -584,4 +585,97 @@ cnn_tensor *cnn_add_new(cnn_ctx *c, const cnn_tensor *a, const cnn_tensor *b) {
     cnn_copy_raw(y, a);
     add_raw(y, b);
     return y;
+}
+
+/* ---- plain sums (never recorded): cnn_reduce's sum and mean, and sum_to for gradients ---- */
+
+/* reduced shape: dim removed (or kept as 1) */
+cnn_shape cnn_reduced_shape(const cnn_tensor *a, int dim, int keepdim) {
+    cnn_shape s;
+    s.ndim = 0;
+    if (dim < 0) {
+        if (keepdim) { s.ndim = a->ndim; for (int i = 0; i < a->ndim; i++) s.size[i] = 1; }
+        return s;
+    }
+    for (int i = 0; i < a->ndim; i++) {
+        if (i == dim) { if (keepdim) s.size[s.ndim++] = 1; }
+        else s.size[s.ndim++] = a->size[i];
+    }
+    return s;
+}
+
+void cnn_split3(const cnn_tensor *a, int dim, int64_t *outer, int64_t *n, int64_t *inner) {
+    *outer = 1; *inner = 1;
+    for (int i = 0; i < dim; i++) *outer *= a->size[i];
+    *n = a->size[dim];
+    for (int i = dim + 1; i < a->ndim; i++) *inner *= a->size[i];
+}
+
+cnn_tensor *cnn_sum_plain(cnn_ctx *c, const cnn_tensor *a, int dim, int keepdim, double scale) {
+    cnn_shape s = cnn_reduced_shape(a, dim, keepdim);
+    cnn_tensor *x = cnn_contiguous_as(c, a, a->dtype);
+    if (x == NULL) return NULL;
+    cnn_tensor *y = cnn_empty(c, &s, a->dtype);
+    if (y == NULL) { cnn_tensor_release(x); return NULL; }
+    int64_t outer, n, inner;
+    if (dim < 0) { outer = 1; n = cnn_numel(a); inner = 1; }
+    else cnn_split3(a, dim, &outer, &n, &inner);
+    int f32 = a->dtype == CNN_F32;
+    /* a big sum of everything: fixed chunks of 32K elements summed on the threads, then
+     * their sums in order, so the result does not depend on the thread count */
+    int64_t nch = (n + (1 << 15) - 1) >> 15;
+    int chunked = outer == 1 && inner == 1 && n >= (INT64_C(1) << 17), T = par_threads(c, n);
+    size_t wsn = chunked ? (size_t)nch : inner > 1 ? (size_t)inner : 0;
+    double *acc = wsn ? cnn_ws_get(c, wsn * sizeof(double)) : NULL;
+    if (wsn && acc == NULL) { cnn_tensor_release(x); cnn_tensor_release(y); return NULL; }
+    if (chunked) {
+        #pragma omp parallel for num_threads(T) schedule(static) if (T > 1)
+        for (int64_t k = 0; k < nch; k++) {
+            int64_t a0 = k << 15, m = n - a0 < (1 << 15) ? n - a0 : (1 << 15);
+            acc[k] = f32 ? sum_all_f32(m, (const float *)cnn_data(x) + a0)
+                         : sum_all_f64(m, (const double *)cnn_data(x) + a0);
+        }
+        double t = 0;
+        for (int64_t k = 0; k < nch; k++) t += acc[k];
+        if (f32) *(float *)cnn_data(y) = (float)(t * scale);
+        else *(double *)cnn_data(y) = t * scale;
+    } else if (f32) sum_dim_f32(outer, n, inner, cnn_data(x), cnn_data(y), acc, scale);
+    else sum_dim_f64(outer, n, inner, cnn_data(x), cnn_data(y), acc, scale);
+    cnn_tensor_release(x);
+    return y;
+}
+
+cnn_tensor *cnn_sum_to(cnn_ctx *c, const cnn_tensor *g, const cnn_shape *s) {
+    cnn_shape gs = cnn_shape_of(g);
+    if (cnn_shape_eq(&gs, s)) { cnn_tensor_retain((cnn_tensor *)g); return (cnn_tensor *)g; }
+    cnn_tensor *cur;
+    int lead = g->ndim - s->ndim;
+    if (lead > 0) {                         /* fold the extra leading dims into one and sum it */
+        cnn_shape v;
+        v.ndim = 1 + s->ndim;
+        v.size[0] = 1;
+        for (int i = 0; i < lead; i++) v.size[0] *= g->size[i];
+        for (int i = 0; i < s->ndim; i++) v.size[1 + i] = g->size[lead + i];
+        cnn_tensor *k = cnn_contiguous_as(c, g, g->dtype);
+        if (k == NULL) return NULL;
+        int64_t st[CNN_MAX_DIM];
+        cnn_contiguous_strides(v.ndim, v.size, st);
+        cnn_tensor *r = cnn_make_view(c, k, v.ndim, v.size, st, k->offset);
+        cnn_tensor_release(k);
+        if (r == NULL) return NULL;
+        cur = cnn_sum_plain(c, r, 0, 0, 1.0);
+        cnn_tensor_release(r);
+        if (cur == NULL) return NULL;
+    } else {
+        cur = (cnn_tensor *)g;
+        cnn_tensor_retain(cur);
+    }
+    for (int i = 0; i < s->ndim; i++) {
+        if (s->size[i] == 1 && cur->size[i] != 1) {
+            cnn_tensor *r = cnn_sum_plain(c, cur, i, 1, 1.0);
+            cnn_tensor_release(cur);
+            if ((cur = r) == NULL) return NULL;
+        }
+    }
+    return cur;
 }

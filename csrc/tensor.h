@@ -111,5 +111,11 @@ void cnn_copy_raw(cnn_tensor *dst, const cnn_tensor *src);
 int cnn_accumulate_(cnn_ctx *c, cnn_tensor *dst, const cnn_tensor *src);
 /* a + b as a new tensor (equal shapes; the promoted dtype, as cnn_binary) */
 cnn_tensor *cnn_add_new(cnn_ctx *c, const cnn_tensor *a, const cnn_tensor *b);
+/* scale * the sum of a over dim (dim < 0: over all, a 0-d result), never recorded: cnn_reduce
+ * records it, and cnn_sum_to (cnn.h) is built on it. Same order of terms at every thread count. */
+cnn_tensor *cnn_sum_plain(cnn_ctx *c, const cnn_tensor *a, int dim, int keepdim, double scale);
+/* a's shape with dim removed (or kept as 1; dim < 0: all of them), and a seen as (outer, n, inner) */
+cnn_shape cnn_reduced_shape(const cnn_tensor *a, int dim, int keepdim);
+void cnn_split3(const cnn_tensor *a, int dim, int64_t *outer, int64_t *n, int64_t *inner);
 
 #endif
