@@ -186,8 +186,12 @@ static int run_backward(cnn_ctx *c, cnn_tensor *root, const cnn_tensor *grad, in
         rootn = &tmp_leaf;
     }
     /* 1. collect reachable nodes, count consumers */
+    /* the walk holds a reference to each node in `all`, so cutting edges (below) frees none
+     * before the end */
     rootn->visited = 1;
-    if (nv_push(c, &all, rootn) < 0 || nv_push(c, &stack, rootn) < 0) { rc = -1; goto done; }
+    if (nv_push(c, &all, rootn) < 0) { rc = -1; goto done; }
+    if (rootn != &tmp_leaf) cnn_node_retain(rootn);
+    if (nv_push(c, &stack, rootn) < 0) { rc = -1; goto done; }
     while (stack.n) {
         cnn_node *m = stack.v[--stack.n];
         for (int i = 0; i < m->nin; i++) {
@@ -196,7 +200,9 @@ static int run_backward(cnn_ctx *c, cnn_tensor *root, const cnn_tensor *grad, in
             p->deps++;
             if (!p->visited) {
                 p->visited = 1;
-                if (nv_push(c, &all, p) < 0 || nv_push(c, &stack, p) < 0) { rc = -1; goto done; }
+                if (nv_push(c, &all, p) < 0) { rc = -1; goto done; }
+                cnn_node_retain(p);
+                if (nv_push(c, &stack, p) < 0) { rc = -1; goto done; }
             }
         }
     }
@@ -250,7 +256,16 @@ static int run_backward(cnn_ctx *c, cnn_tensor *root, const cnn_tensor *grad, in
         for (int i = 0; i < m->nin; i++) cnn_tensor_release(dxp[i]);
         if (dxp != dx) free(dxp);
         if (rc < 0) goto done;
-        if (!retain && m->op != &op_accumulate) { node_drop_saved(m); m->freed = 1; }
+        int drop = !retain && m->op != &op_accumulate;
+        if (drop) { node_drop_saved(m); m->freed = 1; }
+        for (int i = 0; i < m->nin; i++) {
+            cnn_node *p = m->in[i].node;
+            if (p && --p->deps == 0 && nv_push(c, &ready, p) < 0) { rc = -1; goto done; }
+        }
+        /* a freed node needs its inputs no more: cut its edges, so that the graph behind a loss
+         * kept alive after backward (the user's `loss`) is freed at the end of the walk */
+        if (drop) for (int i = 0; i < m->nin; i++) { cnn_node_release(m->in[i].node); m->in[i].node = NULL; }
+        continue;
     release_deps:
         for (int i = 0; i < m->nin; i++) {
             cnn_node *p = m->in[i].node;
@@ -265,6 +280,7 @@ done:
         cnn_tensor_release(m->gacc);
         m->gacc = NULL;
     }
+    for (size_t i = 0; i < all.n; i++) if (all.v[i] != &tmp_leaf) cnn_node_release(all.v[i]);
     cnn_tensor_release(g0);
     free(all.v);
     free(stack.v);
