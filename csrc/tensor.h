@@ -41,7 +41,7 @@ typedef struct cnn_op {
 } cnn_op;
 
 typedef struct cnn_edge {
-    cnn_node *node;          /* NULL: this input needs no gradient */
+    cnn_node *node;          /* NULL: this input needs no gradient, or backward freed the node */
     cnn_shape shape;
     cnn_dtype dtype;
 } cnn_edge;
@@ -61,7 +61,7 @@ struct cnn_node {
     /* backward walk scratch */
     cnn_tensor *gacc;
     int deps, visited, freed;
-    cnn_node *next_free;
+    cnn_node *next_free;            /* link of the release worklist (cnn_free_dead) */
 };
 
 /* frees t and n, whose counts reached 0, and all they alone held, iteratively (either may be NULL) */
