@@ -1,9 +1,9 @@
-/* autograd.c: graph nodes and the backward walk. The walk collects the nodes reachable from the
- * root with an explicit stack (no recursion limit), counts each node's consumers, then runs nodes
- * in topological order, summing incoming gradients before calling the op's backward. It never
- * names a particular op. Bindings: lua_autograd.c; spec: autograd_spec.lua. */
+/* autograd.c: recording graph nodes and the backward walk. The walk collects the nodes reachable
+ * from the root with an explicit stack (no recursion limit), counts each node's consumers, then
+ * runs nodes in topological order, summing incoming gradients before calling the op's backward.
+ * It never names a particular op and calls none: the sums are tensor.c's plain adds, and nodes
+ * are freed with the tensors by tensor.c. Bindings: lua_autograd.c; spec: autograd_spec.lua. */
 #include "cnn.h"
-#include "tensor.h"
 #include "autograd.h"
 
 #include <stdlib.h>
@@ -20,16 +20,13 @@ static int accumulate_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cn
         leaf->grad = (cnn_tensor *)dy;
         return 0;
     }
-    if (leaf->grad == NULL) {
-        leaf->grad = cnn_to(c, dy, leaf->dtype);  /* a fresh copy: never alias an upstream gradient */
-        if (leaf->grad && leaf->grad->storage == dy->storage) {
-            cnn_tensor *k = cnn_clone(c, dy);
-            cnn_tensor_release(leaf->grad);
-            leaf->grad = k;
-        }
-        return leaf->grad ? 0 : -1;
+    if (leaf->grad == NULL) {                   /* a fresh copy: never alias an upstream gradient */
+        cnn_shape s = cnn_shape_of(dy);
+        if ((leaf->grad = cnn_empty(c, &s, leaf->dtype)) == NULL) return -1;
+        cnn_copy_raw(leaf->grad, dy);
+        return 0;
     }
-    return cnn_binary_(c, CNN_ADD, leaf->grad, dy);
+    return cnn_accumulate_(c, leaf->grad, dy);
 }
 static const cnn_op op_accumulate = { "accumulate_grad", accumulate_backward, NULL };
 
@@ -146,7 +143,7 @@ static int nv_push(cnn_ctx *c, nodevec *a, cnn_node *x) {
 
 static int add_into(cnn_ctx *c, cnn_tensor **acc, cnn_tensor *g) {
     if (*acc == NULL) { *acc = g; return 0; }
-    cnn_tensor *s = cnn_binary(c, CNN_ADD, *acc, g);
+    cnn_tensor *s = cnn_add_new(c, *acc, g);
     cnn_tensor_release(g);
     if (s == NULL) return -1;
     cnn_tensor_release(*acc);
@@ -173,7 +170,7 @@ static int run_backward(cnn_ctx *c, cnn_tensor *root, const cnn_tensor *grad, in
             return cnn_seterr(c, "the gradient has shape %s but the output has shape %s",
                               cnn_shape_str(a, sizeof a, grad->ndim, grad->size),
                               cnn_shape_str(b, sizeof b, root->ndim, root->size));
-        g0 = cnn_to(c, grad, root->dtype);
+        g0 = cnn_contiguous_as(c, grad, root->dtype);
     }
     if (g0 == NULL) return -1;
 
@@ -189,8 +186,12 @@ static int run_backward(cnn_ctx *c, cnn_tensor *root, const cnn_tensor *grad, in
         rootn = &tmp_leaf;
     }
     /* 1. collect reachable nodes, count consumers */
+    /* the walk holds a reference to each node in `all`, so cutting edges (below) frees none
+     * before the end */
     rootn->visited = 1;
-    if (nv_push(c, &all, rootn) < 0 || nv_push(c, &stack, rootn) < 0) { rc = -1; goto done; }
+    if (nv_push(c, &all, rootn) < 0) { rc = -1; goto done; }
+    if (rootn != &tmp_leaf) cnn_node_retain(rootn);
+    if (nv_push(c, &stack, rootn) < 0) { rc = -1; goto done; }
     while (stack.n) {
         cnn_node *m = stack.v[--stack.n];
         for (int i = 0; i < m->nin; i++) {
@@ -199,7 +200,9 @@ static int run_backward(cnn_ctx *c, cnn_tensor *root, const cnn_tensor *grad, in
             p->deps++;
             if (!p->visited) {
                 p->visited = 1;
-                if (nv_push(c, &all, p) < 0 || nv_push(c, &stack, p) < 0) { rc = -1; goto done; }
+                if (nv_push(c, &all, p) < 0) { rc = -1; goto done; }
+                cnn_node_retain(p);
+                if (nv_push(c, &stack, p) < 0) { rc = -1; goto done; }
             }
         }
     }
@@ -253,7 +256,16 @@ static int run_backward(cnn_ctx *c, cnn_tensor *root, const cnn_tensor *grad, in
         for (int i = 0; i < m->nin; i++) cnn_tensor_release(dxp[i]);
         if (dxp != dx) free(dxp);
         if (rc < 0) goto done;
-        if (!retain && m->op != &op_accumulate) { node_drop_saved(m); m->freed = 1; }
+        int drop = !retain && m->op != &op_accumulate;
+        if (drop) { node_drop_saved(m); m->freed = 1; }
+        for (int i = 0; i < m->nin; i++) {
+            cnn_node *p = m->in[i].node;
+            if (p && --p->deps == 0 && nv_push(c, &ready, p) < 0) { rc = -1; goto done; }
+        }
+        /* a freed node needs its inputs no more: cut its edges, so that the graph behind a loss
+         * kept alive after backward (the user's `loss`) is freed at the end of the walk */
+        if (drop) for (int i = 0; i < m->nin; i++) { cnn_node_release(m->in[i].node); m->in[i].node = NULL; }
+        continue;
     release_deps:
         for (int i = 0; i < m->nin; i++) {
             cnn_node *p = m->in[i].node;
@@ -268,6 +280,7 @@ done:
         cnn_tensor_release(m->gacc);
         m->gacc = NULL;
     }
+    for (size_t i = 0; i < all.n; i++) if (all.v[i] != &tmp_leaf) cnn_node_release(all.v[i]);
     cnn_tensor_release(g0);
     free(all.v);
     free(stack.v);
@@ -289,7 +302,7 @@ int cnn_grad(cnn_ctx *c, cnn_tensor *root, const cnn_tensor *grad, cnn_tensor *c
             cnn_shape s = cnn_shape_of(inputs[k]);
             if ((out[k] = cnn_full(c, &s, inputs[k]->dtype, 0.0)) == NULL) rc = -1;
         } else if (out[k]->dtype != inputs[k]->dtype) {
-            cnn_tensor *t = cnn_to(c, out[k], inputs[k]->dtype);
+            cnn_tensor *t = cnn_contiguous_as(c, out[k], inputs[k]->dtype);
             cnn_tensor_release(out[k]);
             if ((out[k] = t) == NULL) rc = -1;
         }

@@ -1,44 +1,12 @@
 /* autograd.h: how an op records itself for backward. Each op file defines a cnn_op next to its
  * forward; autograd.c never names a particular op. A tensor holds its node strongly, a node holds
- * its input nodes and saved tensors; edges point only toward inputs, so there are no cycles. */
+ * its input nodes and saved tensors; edges point only toward inputs, so there are no cycles.
+ * The node and descriptor types are in tensor.h: tensor.c frees tensors and nodes together. */
 #ifndef CNN_AUTOGRAD_H
 #define CNN_AUTOGRAD_H
 
 #include "cnn.h"
-
-#define CNN_MAX_SAVED 4
-
-typedef struct cnn_op {
-    const char *name;                               /* "mul": used in messages */
-    /* dx[i] for each input whose edge is not NULL (the engine sets the rest to NULL);
-     * new references, shaped like the input. Returns 0, or -1 with a message. */
-    int (*backward)(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_tensor **dx);
-    void (*release)(cnn_node *n);                   /* frees `extra` (may be NULL) */
-} cnn_op;
-
-typedef struct cnn_edge {
-    cnn_node *node;          /* NULL: this input needs no gradient */
-    cnn_shape shape;
-    cnn_dtype dtype;
-} cnn_edge;
-
-struct cnn_node {
-    int refcount;
-    const cnn_op *op;
-    int nin;
-    cnn_edge *in;
-    int nsaved;
-    cnn_tensor *saved[CNN_MAX_SAVED];
-    uint64_t saved_ver[CNN_MAX_SAVED];
-    int64_t iarg[CNN_MAX_DIM + 4];  /* op parameters */
-    double farg[4];
-    void *extra;                    /* op-owned, released by op->release */
-    cnn_tensor *leaf;               /* accumulate-grad nodes: the leaf they feed */
-    /* backward walk scratch */
-    cnn_tensor *gacc;
-    int deps, visited, freed;
-    cnn_node *next_free;
-};
+#include "tensor.h"
 
 /* 1 when an op on these inputs must be recorded (grad mode on, some input requires grad) */
 int cnn_needs_grad(const cnn_ctx *c, const cnn_tensor *a, const cnn_tensor *b);

@@ -69,7 +69,6 @@ int64_t cnn_mem_cached(const cnn_ctx *c);    /* bytes of freed blocks kept for r
 void cnn_cache_free(cnn_ctx *c);             /* returns them to the system */
 void *cnn_ws_get(cnn_ctx *c, size_t bytes);  /* scratch valid until the next call; NULL on OOM */
 void cnn_ws_free(cnn_ctx *c);
-size_t cnn_ws_size(const cnn_ctx *c);
 int cnn_grad_enabled(const cnn_ctx *c);
 int cnn_set_grad_enabled(cnn_ctx *c, int on);  /* returns the previous mode */
 void cnn_set_num_threads(cnn_ctx *c, int n);

@@ -171,7 +171,6 @@ void *cnn_ws_get(cnn_ctx *c, size_t bytes) {
 }
 
 void cnn_ws_free(cnn_ctx *c) { free(c->ws); c->ws = NULL; c->ws_size = 0; }
-size_t cnn_ws_size(const cnn_ctx *c) { return c->ws_size; }
 
 int cnn_grad_enabled(const cnn_ctx *c) { return c->grad_enabled; }
 int cnn_set_grad_enabled(cnn_ctx *c, int on) {

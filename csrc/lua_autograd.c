@@ -2,9 +2,6 @@
  * mode, leaf queries) and the thread count. The graph and the walk are in autograd.c.
  * Spec: autograd_spec.lua. */
 #include "lua_util.h"
-#include "autograd.h"
-
-#include <string.h>
 
 /* {retain_graph=bool} at idx (or nothing), read raw */
 static int opt_retain(lua_State *L, int idx, const char *fn) {

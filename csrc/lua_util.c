@@ -12,21 +12,23 @@ cnn_ctx *ctx_of(lua_State *L) {
 /* Lua's collector sees an 8-byte box, not the tensor data behind it, so a loop making big
  * temporaries would let garbage pile up for a long time. Two measures keep it in step:
  * - each new 256 KB of storage is reported as a GC step of that size;
- * - a full collection runs once the tensor bytes allocated since the last one exceed what was
- *   live after it (or the Lua heap, or 1 MB, if larger): the pause Lua keeps for its own heap.
- *   The steps alone were not enough: Lua 5.4.4's incremental cycles left the result of `x + x`
- *   unfinalized when a method was then called on it ((x + x):relu(), a residual block), and a
- *   resnet18 loop grew by 8 MB a step until a full collection.
- * Allocations made where no box is pushed (backward, optimizer steps) are counted too, at the
- * next call. Skipped while the user has stopped the collector. A collection runs finalizers,
- * which run Lua code: this runs only in push_result, once the result is boxed. */
+ * - a full collection runs once the tensor bytes allocated since the last one exceed a quarter
+ *   of what was live after it (so dead tensors add at most ~25% to the peak), or the Lua heap if
+ *   that is larger (a collection walks the heap: its cost stays below the tensor work between
+ *   two), or 1 MB. Tensor memory is what runs out, hence a tighter pause than Lua's 100%.
+ *   The steps alone were not enough: Lua 5.4.4's incremental cycles, driven from here, left the
+ *   result of `x + x` unfinalized when a method was then called on it ((x + x):relu(), as in a
+ *   resnet block), and a resnet18 loop grew by 8 MB a step until a full collection.
+ * Allocations made where no box is pushed (backward, optimizer steps) count at the next call.
+ * Skipped while the user has stopped the collector. A collection runs finalizers, which run Lua
+ * code: this runs only in push_result, once the result is boxed. */
 static void gc_account(lua_State *L) {
     cnn_ctx *c = ctx_of(L);
-    if (!lua_gc(L, LUA_GCISRUNNING)) return;
+    if (lua_gc(L, LUA_GCISRUNNING) != 1) return;   /* 0: stopped by the user; -1: inside a finalizer */
     int64_t live_then, since = cnn_mem_since_collected(c, &live_then);
-    int64_t heap = (int64_t)lua_gc(L, LUA_GCCOUNT) << 10, pause = INT64_C(1) << 20;
-    if (live_then > pause) pause = live_then;
+    int64_t heap = (int64_t)lua_gc(L, LUA_GCCOUNT) << 10, pause = live_then / 4;
     if (heap > pause) pause = heap;
+    if (pause < (INT64_C(1) << 20)) pause = INT64_C(1) << 20;
     if (since > pause) {
         lua_gc(L, LUA_GCCOLLECT);
         cnn_mem_collected(c);
@@ -59,14 +61,6 @@ int push_map(lua_State *L, const char *fn, const char *arg, cnn_tensor *(*f)(cnn
     cnn_tensor **box = push_box(L);              /* may run finalizers: fetch the tensor after it */
     *box = f(ctx_of(L), check_tensor(L, 1, fn, arg));
     return push_result(L, box, fn);
-}
-
-void push_tensor(lua_State *L, cnn_tensor *t) {
-    /* for results computed before their box exists; Lua running out of memory for a 8-byte
-     * userdata here would leak t (an accepted limit: the state is unusable by then anyway) */
-    cnn_tensor **box = lua_newuserdatauv(L, sizeof *box, 0);
-    *box = t;
-    luaL_setmetatable(L, CNN_TENSOR_MT);
 }
 
 /* called as a method (t:f(x))? then the user counts arguments from x */

@@ -20,8 +20,6 @@ cnn_tensor **push_box(lua_State *L);
 int push_result(lua_State *L, cnn_tensor **box, const char *fn);
 /* the common one-tensor binding: f(argument 1, checked as fn's argument named arg), boxed */
 int push_map(lua_State *L, const char *fn, const char *arg, cnn_tensor *(*f)(cnn_ctx *, const cnn_tensor *));
-/* push an owned tensor (takes the reference; releases it if pushing raises) */
-void push_tensor(lua_State *L, cnn_tensor *t);
 int fail(lua_State *L, const char *fn);                   /* raises with the context's message */
 /* "cnn.<fn>: argument N (name): <msg>"; N counts as the user sees it (self excluded) */
 int arg_error(lua_State *L, const char *fn, int arg, const char *name, const char *fmt, ...);

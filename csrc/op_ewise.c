@@ -1,13 +1,12 @@
 /* op_ewise.c: elementwise ops with NumPy broadcasting (binary, unary, clamp, where,
- * masked_fill), copies and fills, construction helpers and random fills, with their autograd
- * records. Kernels: op_ewise.inc. Bindings: lua_tensor.c, lua_ops.c; spec: ewise_spec.lua. */
+ * masked_fill) and the recorded copies (clone, contiguous, to), with their autograd records.
+ * Plain copies, fills and constructors are tensor.c's. Kernels: op_ewise.inc. Bindings:
+ * lua_tensor.c, lua_ops.c; spec: ewise_spec.lua. */
 #include "cnn.h"
 #include "tensor.h"
 #include "autograd.h"
 
 #include <math.h>
-#include <stdlib.h>
-#include <string.h>
 
 #define CNN_GEN_FILE "op_ewise.inc"
 #include "gen.h"
@@ -18,263 +17,6 @@ static const char *const unop_names[] = { "neg", "exp", "log", "sqrt", "abs", "s
                                           "round", "sigmoid", "tanh", "relu", "square", "reciprocal" };
 const char *cnn_binop_name(cnn_binop op) { return binop_names[op]; }
 const char *cnn_unop_name(cnn_unop op) { return unop_names[op]; }
-
-/* ---- copies and fills ---- */
-
-int cnn_check_inplace(cnn_ctx *c, const cnn_tensor *t) {
-    if (cnn_grad_enabled(c) && t->requires_grad)
-        return cnn_seterr(c, "a tensor that requires grad cannot be modified in place "
-                             "(use cnn.no_grad or detach())");
-    /* an expanded view maps many elements to one address: a += b would add b several times */
-    for (int i = 0; i < t->ndim; i++)
-        if (t->stride[i] == 0 && t->size[i] > 1) {
-            char d[256];
-            return cnn_seterr(c, "cannot write in place to %s: it is an expanded view whose elements "
-                                 "share memory (use contiguous() or clone() first)", cnn_tensor_desc(d, sizeof d, t));
-        }
-    return 0;
-}
-
-/* dst = src (src broadcast to dst's shape, cast to dst's dtype); no autograd, no checks */
-static void copy_raw(cnn_tensor *dst, const cnn_tensor *src) {
-    cnn_shape s = cnn_shape_of(dst);
-    int64_t ss[CNN_MAX_DIM];
-    cnn_broadcast_strides(src, &s, ss);
-    const int64_t *st[2] = { dst->stride, ss };
-    cnn_iter it;
-    cnn_iter_init(&it, dst->ndim, dst->size, 2, st);
-    if (it.rows == 0) return;
-    char *yp = cnn_data(dst);
-    const char *xp = cnn_data(src);
-    do {
-        int64_t n = it.inner, ys = it.istride[0], xs = it.istride[1];
-        if (dst->dtype == CNN_F32) {
-            float *y = (float *)yp + it.off[0];
-            if (src->dtype == CNN_F32) copy_from_f32_f32(n, y, ys, (const float *)xp + it.off[1], xs);
-            else copy_from_f64_f32(n, y, ys, (const double *)xp + it.off[1], xs);
-        } else {
-            double *y = (double *)yp + it.off[0];
-            if (src->dtype == CNN_F32) copy_from_f32_f64(n, y, ys, (const float *)xp + it.off[1], xs);
-            else copy_from_f64_f64(n, y, ys, (const double *)xp + it.off[1], xs);
-        }
-    } while (cnn_iter_next(&it));
-}
-
-int cnn_copy_(cnn_ctx *c, cnn_tensor *dst, const cnn_tensor *src) {
-    cnn_shape sd = cnn_shape_of(dst), ss = cnn_shape_of(src), sb;
-    if (cnn_check_inplace(c, dst) < 0) return -1;
-    if (cnn_broadcast_shapes(c, &ss, &sd, &sb) < 0) return -1;
-    if (!cnn_shape_eq(&sb, &sd)) {
-        char a[200], b[200];
-        return cnn_seterr(c, "cannot copy a tensor of shape %s into one of shape %s",
-                          cnn_shape_str(a, sizeof a, ss.ndim, ss.size), cnn_shape_str(b, sizeof b, sd.ndim, sd.size));
-    }
-    /* overlapping storage (e.g. t[1] = t[2]): go through a temporary */
-    if (src->storage == dst->storage) {
-        cnn_tensor *tmp = cnn_contiguous_as(c, src, src->dtype);
-        if (tmp == NULL) return -1;
-        if (tmp->storage == dst->storage) {
-            cnn_tensor *k = cnn_empty(c, &ss, src->dtype);
-            if (k == NULL) { cnn_tensor_release(tmp); return -1; }
-            copy_raw(k, tmp);
-            cnn_tensor_release(tmp);
-            tmp = k;
-        }
-        copy_raw(dst, tmp);
-        cnn_tensor_release(tmp);
-    } else {
-        copy_raw(dst, src);
-    }
-    cnn_bump_version(dst);
-    return 0;
-}
-
-int cnn_fill_(cnn_ctx *c, cnn_tensor *t, double v) {
-    if (cnn_check_inplace(c, t) < 0) return -1;
-    const int64_t *st[1] = { t->stride };
-    cnn_iter it;
-    cnn_iter_init(&it, t->ndim, t->size, 1, st);
-    if (it.rows) do {
-        if (t->dtype == CNN_F32) fill_f32(it.inner, (float *)cnn_data(t) + it.off[0], it.istride[0], (float)v);
-        else fill_f64(it.inner, (double *)cnn_data(t) + it.off[0], it.istride[0], v);
-    } while (cnn_iter_next(&it));
-    cnn_bump_version(t);
-    return 0;
-}
-
-int cnn_uniform_(cnn_ctx *c, cnn_tensor *t, double lo, double hi) {
-    if (cnn_check_inplace(c, t) < 0) return -1;
-    const int64_t *st[1] = { t->stride };
-    cnn_iter it;
-    cnn_iter_init(&it, t->ndim, t->size, 1, st);
-    cnn_rng *r = cnn_ctx_rng(c);
-    if (it.rows) do {
-        if (t->dtype == CNN_F32) uniform_row_f32(r, it.inner, (float *)cnn_data(t) + it.off[0], it.istride[0], lo, hi);
-        else uniform_row_f64(r, it.inner, (double *)cnn_data(t) + it.off[0], it.istride[0], lo, hi);
-    } while (cnn_iter_next(&it));
-    cnn_bump_version(t);
-    return 0;
-}
-
-int cnn_normal_(cnn_ctx *c, cnn_tensor *t, double mean, double std) {
-    if (cnn_check_inplace(c, t) < 0) return -1;
-    const int64_t *st[1] = { t->stride };
-    cnn_iter it;
-    cnn_iter_init(&it, t->ndim, t->size, 1, st);
-    cnn_rng *r = cnn_ctx_rng(c);
-    if (it.rows) do {
-        if (t->dtype == CNN_F32) normal_row_f32(r, it.inner, (float *)cnn_data(t) + it.off[0], it.istride[0], mean, std);
-        else normal_row_f64(r, it.inner, (double *)cnn_data(t) + it.off[0], it.istride[0], mean, std);
-    } while (cnn_iter_next(&it));
-    cnn_bump_version(t);
-    return 0;
-}
-
-cnn_tensor *cnn_contiguous_as(cnn_ctx *c, const cnn_tensor *t, cnn_dtype dt) {
-    if (t->dtype == dt && cnn_is_contiguous(t)) { cnn_tensor_retain((cnn_tensor *)t); return (cnn_tensor *)t; }
-    cnn_shape s = cnn_shape_of(t);
-    cnn_tensor *y = cnn_empty(c, &s, dt);
-    if (y == NULL) return NULL;
-    /* a big copy that is one strided row (an expanded value, such as sum's gradient): in chunks */
-    int64_t ss[CNN_MAX_DIM], n = cnn_numel(y);
-    cnn_broadcast_strides(t, &s, ss);
-    const int64_t *st[2] = { y->stride, ss };
-    cnn_iter it;
-    cnn_iter_init(&it, y->ndim, y->size, 2, st);
-    int T = par_threads(c, n);
-    if (T > 1 && it.rows == 1 && t->dtype == dt) {
-        int64_t xs = it.istride[1];
-        #pragma omp parallel for num_threads(T)
-        for (int k = 0; k < T; k++) {
-            int64_t a = n * k / T, b = n * (k + 1) / T;
-            if (dt == CNN_F32)
-                copy_from_f32_f32(b - a, (float *)cnn_data(y) + a, 1, (const float *)cnn_data(t) + it.off[1] + a * xs, xs);
-            else
-                copy_from_f64_f64(b - a, (double *)cnn_data(y) + a, 1, (const double *)cnn_data(t) + it.off[1] + a * xs, xs);
-        }
-        return y;
-    }
-    copy_raw(y, t);
-    return y;
-}
-
-/* ---- construction ---- */
-
-cnn_tensor *cnn_full(cnn_ctx *c, const cnn_shape *s, cnn_dtype dt, double v) {
-    cnn_tensor *t = cnn_empty(c, s, dt);
-    if (t == NULL) return NULL;
-    int64_t n = cnn_numel(t);
-    int T = par_threads(c, n);
-    #pragma omp parallel for num_threads(T) if (T > 1)
-    for (int k = 0; k < T; k++) {
-        int64_t a = n * k / T, b = n * (k + 1) / T;
-        if (dt == CNN_F32) fill_f32(b - a, (float *)cnn_data(t) + a, 1, (float)v);
-        else fill_f64(b - a, (double *)cnn_data(t) + a, 1, v);
-    }
-    return t;
-}
-
-cnn_tensor *cnn_from_doubles(cnn_ctx *c, const cnn_shape *s, cnn_dtype dt, const double *v) {
-    cnn_tensor *t = cnn_empty(c, s, dt);
-    if (t == NULL) return NULL;
-    int64_t n = cnn_numel(t);
-    if (dt == CNN_F32) copy_from_f64_f32(n, cnn_data(t), 1, v, 1);
-    else memcpy(cnn_data(t), v, (size_t)n * sizeof(double));
-    return t;
-}
-
-int cnn_to_doubles(cnn_ctx *c, const cnn_tensor *t, double *out) {
-    (void)c;
-    cnn_tensor view = *t;                    /* a stack header over the same storage, no refs taken */
-    cnn_tensor dst;
-    memset(&dst, 0, sizeof dst);
-    cnn_storage st = { 1, out, (size_t)cnn_numel(t) * 8, 0, NULL };
-    dst.dtype = CNN_F64;
-    dst.ndim = t->ndim;
-    memcpy(dst.size, t->size, sizeof dst.size);
-    cnn_contiguous_strides(dst.ndim, dst.size, dst.stride);
-    dst.storage = &st;
-    copy_raw(&dst, &view);
-    return 0;
-}
-
-cnn_tensor *cnn_arange(cnn_ctx *c, double a, double b, double step, cnn_dtype dt) {
-    if (step == 0 || !isfinite(a) || !isfinite(b) || !isfinite(step)) {
-        cnn_seterr(c, "expected finite bounds and a non-zero step, got %g, %g, %g", a, b, step);
-        return NULL;
-    }
-    double cnt = ceil((b - a) / step);
-    if (cnt < 0) cnt = 0;
-    if (cnt > 1e15) { cnn_seterr(c, "the range %g..%g by %g has too many elements", a, b, step); return NULL; }
-    cnn_shape s = { 1, { (int64_t)cnt } };
-    cnn_tensor *t = cnn_empty(c, &s, dt);
-    if (t == NULL) return NULL;
-    for (int64_t i = 0; i < s.size[0]; i++) {
-        int64_t idx[1] = { i };
-        cnn_set(t, idx, a + (double)i * step);
-    }
-    return t;
-}
-
-cnn_tensor *cnn_linspace(cnn_ctx *c, double a, double b, int64_t n, cnn_dtype dt) {
-    if (n < 0) { cnn_seterr(c, "expected steps >= 0, got %lld", (long long)n); return NULL; }
-    cnn_shape s = { 1, { n } };
-    cnn_tensor *t = cnn_empty(c, &s, dt);
-    if (t == NULL) return NULL;
-    double step = n > 1 ? (b - a) / (double)(n - 1) : 0;
-    for (int64_t i = 0; i < n; i++) {
-        int64_t idx[1] = { i };
-        /* symmetric, as PyTorch: the second half counts back from b so both ends are exact;
-         * a single step is the start */
-        cnn_set(t, idx, n == 1 ? a : i < n / 2 ? a + step * (double)i : b - step * (double)(n - 1 - i));
-    }
-    return t;
-}
-
-cnn_tensor *cnn_eye(cnn_ctx *c, int64_t n, int64_t m, cnn_dtype dt) {
-    cnn_shape s = { 2, { n, m } };
-    cnn_tensor *t = cnn_full(c, &s, dt, 0.0);
-    if (t == NULL) return NULL;
-    for (int64_t i = 0; i < n && i < m; i++) {
-        int64_t idx[2] = { i, i };
-        cnn_set(t, idx, 1.0);
-    }
-    return t;
-}
-
-cnn_tensor *cnn_rand(cnn_ctx *c, const cnn_shape *s, cnn_dtype dt) {
-    cnn_tensor *t = cnn_empty(c, s, dt);
-    if (t && cnn_uniform_(c, t, 0.0, 1.0) < 0) { cnn_tensor_release(t); return NULL; }
-    return t;
-}
-
-cnn_tensor *cnn_randn(cnn_ctx *c, const cnn_shape *s, cnn_dtype dt) {
-    cnn_tensor *t = cnn_empty(c, s, dt);
-    if (t && cnn_normal_(c, t, 0.0, 1.0) < 0) { cnn_tensor_release(t); return NULL; }
-    return t;
-}
-
-/* uniform integers in [lo, hi) without modulo bias (Lemire's multiply-shift with rejection) */
-cnn_tensor *cnn_randint(cnn_ctx *c, int64_t lo, int64_t hi, const cnn_shape *s, cnn_dtype dt) {
-    if (hi <= lo) { cnn_seterr(c, "expected low < high, got %lld and %lld", (long long)lo, (long long)hi); return NULL; }
-    cnn_tensor *t = cnn_empty(c, s, dt);
-    if (t == NULL) return NULL;
-    uint64_t range = (uint64_t)hi - (uint64_t)lo;       /* hi - lo may overflow int64 */
-    cnn_rng *r = cnn_ctx_rng(c);
-    int64_t n = cnn_numel(t);
-    for (int64_t i = 0; i < n; i++) {
-        uint64_t x, limit = (-range) % range;
-        __uint128_t m;
-        do {
-            x = cnn_rng_next(r);
-            m = (__uint128_t)x * range;
-        } while ((uint64_t)m < limit);
-        double v = (double)(int64_t)((uint64_t)lo + (uint64_t)(m >> 64));
-        if (dt == CNN_F32) ((float *)cnn_data(t))[i] = (float)v;
-        else ((double *)cnn_data(t))[i] = v;
-    }
-    return t;
-}
 
 /* ---- clone, contiguous, to: identity gradients (cast back for `to`) ---- */
 
@@ -289,7 +31,7 @@ static cnn_tensor *copy_record(cnn_ctx *c, const cnn_op *op, const cnn_tensor *t
     cnn_shape s = cnn_shape_of(t);
     cnn_tensor *y = cnn_empty(c, &s, dt);
     if (y == NULL) return NULL;
-    copy_raw(y, t);
+    cnn_copy_raw(y, t);
     const cnn_tensor *ins[1] = { t };
     cnn_record(c, op, &y, 1, ins);
     return y;
@@ -484,7 +226,7 @@ int cnn_binary_(cnn_ctx *c, cnn_binop op, cnn_tensor *a, const cnn_tensor *b) {
     if (b->storage == a->storage || b->dtype != a->dtype) {
         cnn_shape bs = cnn_shape_of(b);
         if ((b2 = cnn_empty(c, &bs, a->dtype)) == NULL) return -1;
-        copy_raw(b2, b);
+        cnn_copy_raw(b2, b);
     }
     binary_into(c, op, a, a, b2 ? b2 : b);
     cnn_tensor_release(b2);

@@ -1,40 +1,16 @@
 /* op_reduce.c: sum, mean, max, min, argmax, argmin, var over all elements or one dimension,
- * sum_to (the gradient of broadcasting), and their autograd records. Kernels: op_reduce.inc.
- * Bindings: lua_ops.c; spec: reduce_spec.lua. */
+ * and their autograd records. The sums themselves (and sum_to, the gradient of broadcasting)
+ * are tensor.c's plain sums. Kernels: op_reduce.inc. Bindings: lua_ops.c; spec: reduce_spec.lua. */
 #include "cnn.h"
 #include "tensor.h"
 #include "autograd.h"
 
 #include <math.h>
-#include <stdlib.h>
-#include <string.h>
 
 #define CNN_GEN_FILE "op_reduce.inc"
 #include "gen.h"
 
 static const char *const red_names[] = { "sum", "mean", "max", "min", "argmax", "argmin" };
-
-/* reduced shape: dim removed (or kept as 1) */
-static cnn_shape reduced_shape(const cnn_tensor *a, int dim, int keepdim) {
-    cnn_shape s;
-    s.ndim = 0;
-    if (dim < 0) {
-        if (keepdim) { s.ndim = a->ndim; for (int i = 0; i < a->ndim; i++) s.size[i] = 1; }
-        return s;
-    }
-    for (int i = 0; i < a->ndim; i++) {
-        if (i == dim) { if (keepdim) s.size[s.ndim++] = 1; }
-        else s.size[s.ndim++] = a->size[i];
-    }
-    return s;
-}
-
-static void split3(const cnn_tensor *a, int dim, int64_t *outer, int64_t *n, int64_t *inner) {
-    *outer = 1; *inner = 1;
-    for (int i = 0; i < dim; i++) *outer *= a->size[i];
-    *n = a->size[dim];
-    for (int i = dim + 1; i < a->ndim; i++) *inner *= a->size[i];
-}
 
 /* dy of the reduced shape -> broadcastable to the input (re-insert the reduced dim) */
 static cnn_tensor *unreduce(cnn_ctx *c, const cnn_tensor *dy, const cnn_shape *in, int dim, int keepdim) {
@@ -73,7 +49,7 @@ static int reduce_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_te
         int64_t outer, len, inner;
         cnn_tensor *gc = NULL;
         if (idx && (gc = cnn_contiguous_as(c, g, n->in[0].dtype)) && (r = cnn_full(c, in, n->in[0].dtype, 0.0))) {
-            split3(r, dim, &outer, &len, &inner);
+            cnn_split3(r, dim, &outer, &len, &inner);
             if (r->dtype == CNN_F32) scatter_dim_f32(outer, len, inner, cnn_data(r), cnn_data(gc), cnn_data(idx));
             else scatter_dim_f64(outer, len, inner, cnn_data(r), cnn_data(gc), cnn_data(idx));
         }
@@ -103,42 +79,22 @@ cnn_tensor *cnn_reduce(cnn_ctx *c, cnn_redop op, const cnn_tensor *a, int dim, i
         return v;
     }
     if (check_nonempty(c, op, a, dim) < 0) return NULL;
-    cnn_shape s = reduced_shape(a, dim, keepdim);
-    cnn_tensor *x = cnn_contiguous_as(c, a, a->dtype);
-    if (x == NULL) return NULL;
-    cnn_tensor *y = cnn_empty(c, &s, a->dtype);
-    if (y == NULL) { cnn_tensor_release(x); return NULL; }
-    int64_t outer, n, inner;
-    if (dim < 0) { outer = 1; n = cnn_numel(a); inner = 1; }
-    else split3(a, dim, &outer, &n, &inner);
-    int f32 = a->dtype == CNN_F32;
+    cnn_tensor *x = NULL, *y;
     if (op == CNN_SUM || op == CNN_MEAN) {
+        int64_t n = dim < 0 ? cnn_numel(a) : a->size[dim];
         double scale = op == CNN_MEAN ? 1.0 / (double)n : 1.0;   /* mean of nothing is NaN, as PyTorch */
         if (op == CNN_MEAN && n == 0) scale = NAN;
-        /* a big sum of everything: fixed chunks of 32K elements summed on the threads, then
-         * their sums in order, so the result does not depend on the thread count */
-        int64_t nch = (n + (1 << 15) - 1) >> 15;
-        int chunked = outer == 1 && inner == 1 && n >= (INT64_C(1) << 17), T = par_threads(c, n);
-        size_t wsn = chunked ? (size_t)nch : inner > 1 ? (size_t)inner : 0;
-        double *acc = wsn ? cnn_ws_get(c, wsn * sizeof(double)) : NULL;
-        if (wsn && acc == NULL) { cnn_tensor_release(x); cnn_tensor_release(y); return NULL; }
-        if (chunked) {
-            #pragma omp parallel for num_threads(T) schedule(static) if (T > 1)
-            for (int64_t k = 0; k < nch; k++) {
-                int64_t a0 = k << 15, m = n - a0 < (1 << 15) ? n - a0 : (1 << 15);
-                acc[k] = f32 ? sum_all_f32(m, (const float *)cnn_data(x) + a0)
-                             : sum_all_f64(m, (const double *)cnn_data(x) + a0);
-            }
-            double t = 0;
-            for (int64_t k = 0; k < nch; k++) t += acc[k];
-            if (f32) *(float *)cnn_data(y) = (float)(t * scale);
-            else *(double *)cnn_data(y) = t * scale;
-        } else if (f32) sum_dim_f32(outer, n, inner, cnn_data(x), cnn_data(y), acc, scale);
-        else sum_dim_f64(outer, n, inner, cnn_data(x), cnn_data(y), acc, scale);
+        if ((y = cnn_sum_plain(c, a, dim, keepdim, scale)) == NULL) return NULL;
     } else {
+        cnn_shape s = cnn_reduced_shape(a, dim, keepdim);
+        if ((x = cnn_contiguous_as(c, a, a->dtype)) == NULL) return NULL;
+        if ((y = cnn_empty(c, &s, a->dtype)) == NULL) { cnn_tensor_release(x); return NULL; }
+        int64_t outer, n, inner;
+        if (dim < 0) { outer = 1; n = cnn_numel(a); inner = 1; }
+        else cnn_split3(a, dim, &outer, &n, &inner);
         int want_max = op == CNN_MAX || op == CNN_ARGMAX;
         int arg = op == CNN_ARGMAX || op == CNN_ARGMIN;
-        if (f32) maxmin_dim_f32(want_max, outer, n, inner, cnn_data(x), arg ? NULL : cnn_data(y), arg ? cnn_data(y) : NULL);
+        if (a->dtype == CNN_F32) maxmin_dim_f32(want_max, outer, n, inner, cnn_data(x), arg ? NULL : cnn_data(y), arg ? cnn_data(y) : NULL);
         else maxmin_dim_f64(want_max, outer, n, inner, cnn_data(x), arg ? NULL : cnn_data(y), arg ? cnn_data(y) : NULL);
     }
     if (op <= CNN_MIN) {
@@ -161,13 +117,13 @@ int cnn_reduce_idx(cnn_ctx *c, cnn_redop op, const cnn_tensor *a, int dim, int k
                    cnn_tensor **values, cnn_tensor **indices) {
     *values = *indices = NULL;
     if (check_nonempty(c, op, a, dim) < 0) return -1;
-    cnn_shape s = reduced_shape(a, dim, keepdim);
+    cnn_shape s = cnn_reduced_shape(a, dim, keepdim);
     cnn_tensor *x = cnn_contiguous_as(c, a, a->dtype);
     cnn_tensor *v = x ? cnn_empty(c, &s, a->dtype) : NULL;
     cnn_tensor *i = v ? cnn_empty(c, &s, a->dtype) : NULL;
     if (i == NULL) { cnn_tensor_release(x); cnn_tensor_release(v); return -1; }
     int64_t outer, n, inner;
-    split3(a, dim, &outer, &n, &inner);
+    cnn_split3(a, dim, &outer, &n, &inner);
     int want_max = op == CNN_MAX || op == CNN_ARGMAX;
     if (a->dtype == CNN_F32) maxmin_dim_f32(want_max, outer, n, inner, cnn_data(x), cnn_data(v), cnn_data(i));
     else maxmin_dim_f64(want_max, outer, n, inner, cnn_data(x), cnn_data(v), cnn_data(i));
@@ -198,13 +154,13 @@ static int var_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_tenso
 static const cnn_op op_var = { "var", var_backward, NULL };
 
 cnn_tensor *cnn_var(cnn_ctx *c, const cnn_tensor *a, int dim, int keepdim, int correction) {
-    cnn_shape s = reduced_shape(a, dim, keepdim);
+    cnn_shape s = cnn_reduced_shape(a, dim, keepdim);
     cnn_tensor *x = cnn_contiguous_as(c, a, a->dtype);
     cnn_tensor *y = x ? cnn_empty(c, &s, a->dtype) : NULL;
     if (y == NULL) { cnn_tensor_release(x); return NULL; }
     int64_t outer, n, inner;
     if (dim < 0) { outer = 1; n = cnn_numel(a); inner = 1; }
-    else split3(a, dim, &outer, &n, &inner);
+    else cnn_split3(a, dim, &outer, &n, &inner);
     double scale = n - correction > 0 ? 1.0 / (double)(n - correction) : NAN;
     if (a->dtype == CNN_F32) var_dim_f32(outer, n, inner, cnn_data(x), cnn_data(y), scale);
     else var_dim_f64(outer, n, inner, cnn_data(x), cnn_data(y), scale);
@@ -216,32 +172,3 @@ cnn_tensor *cnn_var(cnn_ctx *c, const cnn_tensor *a, int dim, int keepdim, int c
 }
 
 /* sum g over the dimensions that broadcasting added or stretched, giving shape s */
-cnn_tensor *cnn_sum_to(cnn_ctx *c, const cnn_tensor *g, const cnn_shape *s) {
-    cnn_shape gs = cnn_shape_of(g);
-    if (cnn_shape_eq(&gs, s)) { cnn_tensor_retain((cnn_tensor *)g); return (cnn_tensor *)g; }
-    cnn_tensor *cur;
-    int lead = g->ndim - s->ndim;
-    if (lead > 0) {                         /* fold the extra leading dims into one and sum it */
-        cnn_shape v;
-        v.ndim = 1 + s->ndim;
-        v.size[0] = 1;
-        for (int i = 0; i < lead; i++) v.size[0] *= g->size[i];
-        for (int i = 0; i < s->ndim; i++) v.size[1 + i] = g->size[lead + i];
-        cnn_tensor *r = cnn_reshape(c, (cnn_tensor *)g, &v);
-        if (r == NULL) return NULL;
-        cur = cnn_reduce(c, CNN_SUM, r, 0, 0);
-        cnn_tensor_release(r);
-        if (cur == NULL) return NULL;
-    } else {
-        cur = (cnn_tensor *)g;
-        cnn_tensor_retain(cur);
-    }
-    for (int i = 0; i < s->ndim; i++) {
-        if (s->size[i] == 1 && cur->size[i] != 1) {
-            cnn_tensor *r = cnn_reduce(c, CNN_SUM, cur, i, 1);
-            cnn_tensor_release(cur);
-            if ((cur = r) == NULL) return NULL;
-        }
-    }
-    return cur;
-}

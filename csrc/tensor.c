@@ -1,13 +1,19 @@
-/* tensor.c: tensor headers, shapes, the strided iterator and the view ops (view, reshape,
- * transpose, permute, narrow, select, squeeze, unsqueeze, expand, flatten), each recorded for
- * autograd. Dtype-free: kernels live in op_*.inc. Bindings: lua_tensor.c; spec: tensor_spec.lua. */
+/* tensor.c: tensor headers, shapes, the strided iterator, the lifetime of tensors and of the
+ * graph nodes they hold, plain copies and fills, the constructors (empty, full, rand, ...) and
+ * plain sums (the gradient sums of autograd.c, cnn_reduce's sum, sum_to). Nothing here is
+ * recorded for autograd or calls an op, so the ops and autograd.c stand on it: the view ops are
+ * op_view.c, the recorded copies op_ewise.c. Kernels: tensor.inc. Bindings: lua_tensor.c;
+ * spec: tensor_spec.lua. */
 #include "cnn.h"
 #include "tensor.h"
-#include "autograd.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define CNN_GEN_FILE "tensor.inc"
+#include "gen.h"
 
 size_t cnn_dtype_size(cnn_dtype d) { return d == CNN_F32 ? 4 : 8; }
 const char *cnn_dtype_name(cnn_dtype d) { return d == CNN_F32 ? "float32" : "float64"; }
@@ -269,293 +275,407 @@ int cnn_check_dtype_pair(cnn_ctx *c, const cnn_tensor *a, const cnn_tensor *b, c
     return 0;
 }
 
-/* ---- view ops and their gradients ---- */
+/* ---- copies and fills ---- */
 
-/* view, reshape, squeeze, unsqueeze, flatten: dx = dy reshaped to the input's shape */
-static int reshape_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_tensor **dx) {
-    dx[0] = cnn_reshape(c, (cnn_tensor *)dy, &n->in[0].shape);
-    return dx[0] ? 0 : -1;
-}
-static const cnn_op op_view = { "view", reshape_backward, NULL };
-static const cnn_op op_squeeze = { "squeeze", reshape_backward, NULL };
-static const cnn_op op_unsqueeze = { "unsqueeze", reshape_backward, NULL };
-
-static cnn_tensor *record1(cnn_ctx *c, const cnn_op *op, cnn_tensor *y, const cnn_tensor *x, cnn_node **out) {
-    const cnn_tensor *ins[1] = { x };
-    cnn_node *n = cnn_record(c, op, &y, 1, ins);
-    if (out) *out = n;
-    return y;
-}
-
-/* resolve one -1 against numel; checks the element count */
-static int infer_shape(cnn_ctx *c, const cnn_tensor *t, const cnn_shape *s, cnn_shape *out) {
-    char a[200], b[200];
-    int neg = -1;
-    int64_t known = 1;
-    *out = *s;
-    for (int i = 0; i < s->ndim; i++) {
-        if (s->size[i] == -1) {
-            if (neg >= 0) return cnn_seterr(c, "only one dimension can be -1, got %s",
-                                            cnn_shape_str(a, sizeof a, s->ndim, s->size));
-            neg = i;
-        } else if (s->size[i] < 0) {
-            return cnn_seterr(c, "invalid shape %s", cnn_shape_str(a, sizeof a, s->ndim, s->size));
-        } else {
-            /* checked before multiplying: the product itself could overflow */
-            if (s->size[i] > 0 && known > (INT64_C(1) << 59) / s->size[i])
-                return cnn_seterr(c, "shape %s is too large", cnn_shape_str(a, sizeof a, s->ndim, s->size));
-            known *= s->size[i];
+int cnn_check_inplace(cnn_ctx *c, const cnn_tensor *t) {
+    if (cnn_grad_enabled(c) && t->requires_grad)
+        return cnn_seterr(c, "a tensor that requires grad cannot be modified in place "
+                             "(use cnn.no_grad or detach())");
+    /* an expanded view maps many elements to one address: a += b would add b several times */
+    for (int i = 0; i < t->ndim; i++)
+        if (t->stride[i] == 0 && t->size[i] > 1) {
+            char d[256];
+            return cnn_seterr(c, "cannot write in place to %s: it is an expanded view whose elements "
+                                 "share memory (use contiguous() or clone() first)", cnn_tensor_desc(d, sizeof d, t));
         }
-    }
-    int64_t n = cnn_numel(t);
-    if (neg >= 0) {
-        if (known == 0 || n % known != 0)
-            return cnn_seterr(c, "shape %s is invalid for a tensor of shape %s (%lld elements): the -1 cannot be inferred",
-                              cnn_shape_str(a, sizeof a, s->ndim, s->size),
-                              cnn_shape_str(b, sizeof b, t->ndim, t->size), (long long)n);
-        out->size[neg] = n / known;
-    } else if (known != n) {
-        return cnn_seterr(c, "shape %s is invalid for a tensor of shape %s (%lld elements)",
-                          cnn_shape_str(a, sizeof a, s->ndim, s->size),
-                          cnn_shape_str(b, sizeof b, t->ndim, t->size), (long long)n);
-    }
     return 0;
 }
 
-/* strides for viewing t as shape s without a copy, if possible (PyTorch's computeStride) */
-static int view_strides(const cnn_tensor *t, const cnn_shape *s, int64_t *stride) {
-    if (cnn_numel(t) == 0 || t->ndim == 0) { cnn_contiguous_strides(s->ndim, s->size, stride); return 1; }
-    int view_d = s->ndim - 1;
-    int64_t chunk_base_stride = t->stride[t->ndim - 1];
-    int64_t tensor_numel = 1, view_numel = 1;
-    for (int td = t->ndim - 1; td >= 0; td--) {
-        tensor_numel *= t->size[td];
-        if (td == 0 || (t->size[td - 1] != 1 && t->stride[td - 1] != tensor_numel * chunk_base_stride)) {
-            while (view_d >= 0 && (view_numel < tensor_numel || s->size[view_d] == 1)) {
-                stride[view_d] = view_numel * chunk_base_stride;
-                view_numel *= s->size[view_d];
-                view_d--;
-            }
-            if (view_numel != tensor_numel) return 0;
-            if (td > 0) {
-                chunk_base_stride = t->stride[td - 1];
-                tensor_numel = 1;
-                view_numel = 1;
-            }
+/* dst = src (src broadcast to dst's shape, cast to dst's dtype); no autograd, no checks */
+void cnn_copy_raw(cnn_tensor *dst, const cnn_tensor *src) {
+    cnn_shape s = cnn_shape_of(dst);
+    int64_t ss[CNN_MAX_DIM];
+    cnn_broadcast_strides(src, &s, ss);
+    const int64_t *st[2] = { dst->stride, ss };
+    cnn_iter it;
+    cnn_iter_init(&it, dst->ndim, dst->size, 2, st);
+    if (it.rows == 0) return;
+    char *yp = cnn_data(dst);
+    const char *xp = cnn_data(src);
+    do {
+        int64_t n = it.inner, ys = it.istride[0], xs = it.istride[1];
+        if (dst->dtype == CNN_F32) {
+            float *y = (float *)yp + it.off[0];
+            if (src->dtype == CNN_F32) copy_from_f32_f32(n, y, ys, (const float *)xp + it.off[1], xs);
+            else copy_from_f64_f32(n, y, ys, (const double *)xp + it.off[1], xs);
+        } else {
+            double *y = (double *)yp + it.off[0];
+            if (src->dtype == CNN_F32) copy_from_f32_f64(n, y, ys, (const float *)xp + it.off[1], xs);
+            else copy_from_f64_f64(n, y, ys, (const double *)xp + it.off[1], xs);
         }
-    }
-    return view_d == -1;
+    } while (cnn_iter_next(&it));
 }
 
-cnn_tensor *cnn_view(cnn_ctx *c, cnn_tensor *t, const cnn_shape *s) {
-    cnn_shape r;
-    int64_t st[CNN_MAX_DIM];
-    if (s->ndim > CNN_MAX_DIM) { cnn_seterr(c, "expected at most %d dimensions", CNN_MAX_DIM); return NULL; }
-    if (infer_shape(c, t, s, &r) < 0) return NULL;
-    if (!view_strides(t, &r, st)) {
+int cnn_copy_(cnn_ctx *c, cnn_tensor *dst, const cnn_tensor *src) {
+    cnn_shape sd = cnn_shape_of(dst), ss = cnn_shape_of(src), sb;
+    if (cnn_check_inplace(c, dst) < 0) return -1;
+    if (cnn_broadcast_shapes(c, &ss, &sd, &sb) < 0) return -1;
+    if (!cnn_shape_eq(&sb, &sd)) {
         char a[200], b[200];
-        cnn_seterr(c, "cannot view a non-contiguous tensor of shape %s as %s (use reshape or contiguous)",
-                   cnn_shape_str(a, sizeof a, t->ndim, t->size), cnn_shape_str(b, sizeof b, r.ndim, r.size));
-        return NULL;
+        return cnn_seterr(c, "cannot copy a tensor of shape %s into one of shape %s",
+                          cnn_shape_str(a, sizeof a, ss.ndim, ss.size), cnn_shape_str(b, sizeof b, sd.ndim, sd.size));
     }
-    cnn_tensor *y = cnn_make_view(c, t, r.ndim, r.size, st, t->offset);
-    return y ? record1(c, &op_view, y, t, NULL) : NULL;
-}
-
-cnn_tensor *cnn_reshape(cnn_ctx *c, cnn_tensor *t, const cnn_shape *s) {
-    cnn_shape r;
-    int64_t st[CNN_MAX_DIM];
-    if (s->ndim > CNN_MAX_DIM) { cnn_seterr(c, "expected at most %d dimensions", CNN_MAX_DIM); return NULL; }
-    if (infer_shape(c, t, s, &r) < 0) return NULL;
-    if (view_strides(t, &r, st)) return cnn_view(c, t, &r);
-    cnn_tensor *k = cnn_contiguous(c, t);          /* differentiable copy */
-    if (k == NULL) return NULL;
-    cnn_tensor *y = cnn_view(c, k, &r);
-    cnn_tensor_release(k);
-    return y;
-}
-
-static int permute_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_tensor **dx) {
-    int inv[CNN_MAX_DIM];
-    for (int i = 0; i < n->in[0].shape.ndim; i++) inv[n->iarg[i]] = i;
-    dx[0] = cnn_permute(c, (cnn_tensor *)dy, inv);
-    return dx[0] ? 0 : -1;
-}
-static const cnn_op op_permute = { "permute", permute_backward, NULL };
-
-/* perm must be a permutation of 0..ndim-1 (checked here) */
-cnn_tensor *cnn_permute(cnn_ctx *c, cnn_tensor *t, const int *perm) {
-    int seen[CNN_MAX_DIM] = {0};
-    int64_t sz[CNN_MAX_DIM], st[CNN_MAX_DIM];
-    for (int i = 0; i < t->ndim; i++) {
-        if (perm[i] < 0 || perm[i] >= t->ndim || seen[perm[i]]) {
-            cnn_seterr(c, "the dimensions are not a permutation of 1..%d", t->ndim);
-            return NULL;
+    /* overlapping storage (e.g. t[1] = t[2]): go through a temporary */
+    if (src->storage == dst->storage) {
+        cnn_tensor *tmp = cnn_contiguous_as(c, src, src->dtype);
+        if (tmp == NULL) return -1;
+        if (tmp->storage == dst->storage) {
+            cnn_tensor *k = cnn_empty(c, &ss, src->dtype);
+            if (k == NULL) { cnn_tensor_release(tmp); return -1; }
+            cnn_copy_raw(k, tmp);
+            cnn_tensor_release(tmp);
+            tmp = k;
         }
-        seen[perm[i]] = 1;
-        sz[i] = t->size[perm[i]];
-        st[i] = t->stride[perm[i]];
+        cnn_copy_raw(dst, tmp);
+        cnn_tensor_release(tmp);
+    } else {
+        cnn_copy_raw(dst, src);
     }
-    cnn_tensor *y = cnn_make_view(c, t, t->ndim, sz, st, t->offset);
-    if (y == NULL) return NULL;
-    cnn_node *n;
-    y = record1(c, &op_permute, y, t, &n);
-    if (n) for (int i = 0; i < t->ndim; i++) n->iarg[i] = perm[i];
-    return y;
-}
-
-cnn_tensor *cnn_transpose(cnn_ctx *c, cnn_tensor *t, int d0, int d1) {
-    int perm[CNN_MAX_DIM];
-    for (int i = 0; i < t->ndim; i++) perm[i] = i;
-    perm[d0] = d1;
-    perm[d1] = d0;
-    return cnn_permute(c, t, perm);
-}
-
-/* narrow and select: dx = zeros shaped like x with dy copied into the slice */
-static int narrow_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_tensor **dx) {
-    cnn_tensor *g = cnn_full(c, &n->in[0].shape, n->in[0].dtype, 0.0);
-    if (g == NULL) return -1;
-    int d = (int)n->iarg[0];
-    int64_t sz[CNN_MAX_DIM], st[CNN_MAX_DIM];
-    int nd = 0;
-    for (int i = 0; i < g->ndim; i++) {
-        if (i == d && n->iarg[2] < 0) continue;        /* select drops the dimension */
-        sz[nd] = i == d ? n->iarg[2] : g->size[i];
-        st[nd] = g->stride[i];
-        nd++;
-    }
-    cnn_tensor *slice = cnn_make_view(c, g, nd, sz, st, n->iarg[1] * g->stride[d]);
-    if (slice == NULL || cnn_copy_(c, slice, dy) < 0) {
-        cnn_tensor_release(slice);
-        cnn_tensor_release(g);
-        return -1;
-    }
-    cnn_tensor_release(slice);
-    dx[0] = g;
+    cnn_bump_version(dst);
     return 0;
 }
-static const cnn_op op_narrow = { "narrow", narrow_backward, NULL };
-static const cnn_op op_select = { "select", narrow_backward, NULL };
 
-cnn_tensor *cnn_narrow(cnn_ctx *c, cnn_tensor *t, int d, int64_t start, int64_t len) {
-    if (start < 0 || len < 0 || start + len > t->size[d]) {
-        cnn_seterr(c, "range %lld..%lld is out of bounds for dimension %d of size %lld",
-                   (long long)start + 1, (long long)(start + len), d + 1, (long long)t->size[d]);
-        return NULL;
-    }
-    int64_t sz[CNN_MAX_DIM];
-    memcpy(sz, t->size, sizeof sz);
-    sz[d] = len;
-    cnn_tensor *y = cnn_make_view(c, t, t->ndim, sz, t->stride, t->offset + start * t->stride[d]);
+int cnn_fill_(cnn_ctx *c, cnn_tensor *t, double v) {
+    if (cnn_check_inplace(c, t) < 0) return -1;
+    const int64_t *st[1] = { t->stride };
+    cnn_iter it;
+    cnn_iter_init(&it, t->ndim, t->size, 1, st);
+    if (it.rows) do {
+        if (t->dtype == CNN_F32) fill_f32(it.inner, (float *)cnn_data(t) + it.off[0], it.istride[0], (float)v);
+        else fill_f64(it.inner, (double *)cnn_data(t) + it.off[0], it.istride[0], v);
+    } while (cnn_iter_next(&it));
+    cnn_bump_version(t);
+    return 0;
+}
+
+int cnn_uniform_(cnn_ctx *c, cnn_tensor *t, double lo, double hi) {
+    if (cnn_check_inplace(c, t) < 0) return -1;
+    const int64_t *st[1] = { t->stride };
+    cnn_iter it;
+    cnn_iter_init(&it, t->ndim, t->size, 1, st);
+    cnn_rng *r = cnn_ctx_rng(c);
+    if (it.rows) do {
+        if (t->dtype == CNN_F32) uniform_row_f32(r, it.inner, (float *)cnn_data(t) + it.off[0], it.istride[0], lo, hi);
+        else uniform_row_f64(r, it.inner, (double *)cnn_data(t) + it.off[0], it.istride[0], lo, hi);
+    } while (cnn_iter_next(&it));
+    cnn_bump_version(t);
+    return 0;
+}
+
+int cnn_normal_(cnn_ctx *c, cnn_tensor *t, double mean, double std) {
+    if (cnn_check_inplace(c, t) < 0) return -1;
+    const int64_t *st[1] = { t->stride };
+    cnn_iter it;
+    cnn_iter_init(&it, t->ndim, t->size, 1, st);
+    cnn_rng *r = cnn_ctx_rng(c);
+    if (it.rows) do {
+        if (t->dtype == CNN_F32) normal_row_f32(r, it.inner, (float *)cnn_data(t) + it.off[0], it.istride[0], mean, std);
+        else normal_row_f64(r, it.inner, (double *)cnn_data(t) + it.off[0], it.istride[0], mean, std);
+    } while (cnn_iter_next(&it));
+    cnn_bump_version(t);
+    return 0;
+}
+
+cnn_tensor *cnn_contiguous_as(cnn_ctx *c, const cnn_tensor *t, cnn_dtype dt) {
+    if (t->dtype == dt && cnn_is_contiguous(t)) { cnn_tensor_retain((cnn_tensor *)t); return (cnn_tensor *)t; }
+    cnn_shape s = cnn_shape_of(t);
+    cnn_tensor *y = cnn_empty(c, &s, dt);
     if (y == NULL) return NULL;
-    cnn_node *n;
-    y = record1(c, &op_narrow, y, t, &n);
-    if (n) { n->iarg[0] = d; n->iarg[1] = start; n->iarg[2] = len; }
-    return y;
-}
-
-cnn_tensor *cnn_select(cnn_ctx *c, cnn_tensor *t, int d, int64_t i) {
-    if (i < 0 || i >= t->size[d]) {
-        cnn_seterr(c, "index %lld is out of range for dimension %d of size %lld",
-                   (long long)i + 1, d + 1, (long long)t->size[d]);
-        return NULL;
-    }
-    int64_t sz[CNN_MAX_DIM], st[CNN_MAX_DIM];
-    int nd = 0;
-    for (int k = 0; k < t->ndim; k++) {
-        if (k == d) continue;
-        sz[nd] = t->size[k];
-        st[nd] = t->stride[k];
-        nd++;
-    }
-    cnn_tensor *y = cnn_make_view(c, t, nd, sz, st, t->offset + i * t->stride[d]);
-    if (y == NULL) return NULL;
-    cnn_node *n;
-    y = record1(c, &op_select, y, t, &n);
-    if (n) { n->iarg[0] = d; n->iarg[1] = i; n->iarg[2] = -1; }
-    return y;
-}
-
-cnn_tensor *cnn_squeeze(cnn_ctx *c, cnn_tensor *t, int d) {
-    int64_t sz[CNN_MAX_DIM], st[CNN_MAX_DIM];
-    int nd = 0;
-    for (int k = 0; k < t->ndim; k++) {
-        if (t->size[k] == 1 && (d < 0 || d == k)) continue;
-        sz[nd] = t->size[k];
-        st[nd] = t->stride[k];
-        nd++;
-    }
-    cnn_tensor *y = cnn_make_view(c, t, nd, sz, st, t->offset);
-    return y ? record1(c, &op_squeeze, y, t, NULL) : NULL;
-}
-
-cnn_tensor *cnn_unsqueeze(cnn_ctx *c, cnn_tensor *t, int d) {
-    if (t->ndim >= CNN_MAX_DIM) { cnn_seterr(c, "a tensor has at most %d dimensions", CNN_MAX_DIM); return NULL; }
-    int64_t sz[CNN_MAX_DIM], st[CNN_MAX_DIM];
-    int nd = 0;
-    for (int k = 0; k <= t->ndim; k++) {
-        if (k == d) {
-            sz[nd] = 1;
-            st[nd] = k < t->ndim ? t->stride[k] * t->size[k] : 1;
-            nd++;
+    /* a big copy that is one strided row (an expanded value, such as sum's gradient): in chunks */
+    int64_t ss[CNN_MAX_DIM], n = cnn_numel(y);
+    cnn_broadcast_strides(t, &s, ss);
+    const int64_t *st[2] = { y->stride, ss };
+    cnn_iter it;
+    cnn_iter_init(&it, y->ndim, y->size, 2, st);
+    int T = par_threads(c, n);
+    if (T > 1 && it.rows == 1 && t->dtype == dt) {
+        int64_t xs = it.istride[1];
+        #pragma omp parallel for num_threads(T)
+        for (int k = 0; k < T; k++) {
+            int64_t a = n * k / T, b = n * (k + 1) / T;
+            if (dt == CNN_F32)
+                copy_from_f32_f32(b - a, (float *)cnn_data(y) + a, 1, (const float *)cnn_data(t) + it.off[1] + a * xs, xs);
+            else
+                copy_from_f64_f64(b - a, (double *)cnn_data(y) + a, 1, (const double *)cnn_data(t) + it.off[1] + a * xs, xs);
         }
-        if (k < t->ndim) { sz[nd] = t->size[k]; st[nd] = t->stride[k]; nd++; }
+        return y;
     }
-    cnn_tensor *y = cnn_make_view(c, t, nd, sz, st, t->offset);
-    return y ? record1(c, &op_unsqueeze, y, t, NULL) : NULL;
+    cnn_copy_raw(y, t);
+    return y;
 }
 
-static int expand_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_tensor **dx) {
-    dx[0] = cnn_sum_to(c, dy, &n->in[0].shape);
-    return dx[0] ? 0 : -1;
-}
-static const cnn_op op_expand = { "expand", expand_backward, NULL };
+/* ---- construction ---- */
 
-cnn_tensor *cnn_expand(cnn_ctx *c, cnn_tensor *t, const cnn_shape *s) {
-    char a[200], b[200];
-    if (s->ndim < t->ndim) {
-        cnn_seterr(c, "cannot expand shape %s to %s (fewer dimensions)",
-                   cnn_shape_str(a, sizeof a, t->ndim, t->size), cnn_shape_str(b, sizeof b, s->ndim, s->size));
+cnn_tensor *cnn_full(cnn_ctx *c, const cnn_shape *s, cnn_dtype dt, double v) {
+    cnn_tensor *t = cnn_empty(c, s, dt);
+    if (t == NULL) return NULL;
+    int64_t n = cnn_numel(t);
+    int T = par_threads(c, n);
+    #pragma omp parallel for num_threads(T) if (T > 1)
+    for (int k = 0; k < T; k++) {
+        int64_t a = n * k / T, b = n * (k + 1) / T;
+        if (dt == CNN_F32) fill_f32(b - a, (float *)cnn_data(t) + a, 1, (float)v);
+        else fill_f64(b - a, (double *)cnn_data(t) + a, 1, v);
+    }
+    return t;
+}
+
+cnn_tensor *cnn_from_doubles(cnn_ctx *c, const cnn_shape *s, cnn_dtype dt, const double *v) {
+    cnn_tensor *t = cnn_empty(c, s, dt);
+    if (t == NULL) return NULL;
+    int64_t n = cnn_numel(t);
+    if (dt == CNN_F32) copy_from_f64_f32(n, cnn_data(t), 1, v, 1);
+    else memcpy(cnn_data(t), v, (size_t)n * sizeof(double));
+    return t;
+}
+
+int cnn_to_doubles(cnn_ctx *c, const cnn_tensor *t, double *out) {
+    (void)c;
+    cnn_tensor view = *t;                    /* a stack header over the same storage, no refs taken */
+    cnn_tensor dst;
+    memset(&dst, 0, sizeof dst);
+    cnn_storage st = { 1, out, (size_t)cnn_numel(t) * 8, 0, NULL };
+    dst.dtype = CNN_F64;
+    dst.ndim = t->ndim;
+    memcpy(dst.size, t->size, sizeof dst.size);
+    cnn_contiguous_strides(dst.ndim, dst.size, dst.stride);
+    dst.storage = &st;
+    cnn_copy_raw(&dst, &view);
+    return 0;
+}
+
+cnn_tensor *cnn_arange(cnn_ctx *c, double a, double b, double step, cnn_dtype dt) {
+    if (step == 0 || !isfinite(a) || !isfinite(b) || !isfinite(step)) {
+        cnn_seterr(c, "expected finite bounds and a non-zero step, got %g, %g, %g", a, b, step);
         return NULL;
     }
-    int64_t sz[CNN_MAX_DIM], st[CNN_MAX_DIM];
-    int off = s->ndim - t->ndim;
-    for (int i = 0; i < s->ndim; i++) {
-        int j = i - off;
-        int64_t want = s->size[i];
-        if (j < 0) {
-            if (want < 0) goto bad;
-            sz[i] = want; st[i] = 0;
-        } else if (want == -1 || want == t->size[j]) {
-            sz[i] = t->size[j]; st[i] = t->stride[j];
-        } else if (t->size[j] == 1 && want >= 0) {
-            sz[i] = want; st[i] = 0;
+    double cnt = ceil((b - a) / step);
+    if (cnt < 0) cnt = 0;
+    if (cnt > 1e15) { cnn_seterr(c, "the range %g..%g by %g has too many elements", a, b, step); return NULL; }
+    cnn_shape s = { 1, { (int64_t)cnt } };
+    cnn_tensor *t = cnn_empty(c, &s, dt);
+    if (t == NULL) return NULL;
+    for (int64_t i = 0; i < s.size[0]; i++) {
+        int64_t idx[1] = { i };
+        cnn_set(t, idx, a + (double)i * step);
+    }
+    return t;
+}
+
+cnn_tensor *cnn_linspace(cnn_ctx *c, double a, double b, int64_t n, cnn_dtype dt) {
+    if (n < 0) { cnn_seterr(c, "expected steps >= 0, got %lld", (long long)n); return NULL; }
+    cnn_shape s = { 1, { n } };
+    cnn_tensor *t = cnn_empty(c, &s, dt);
+    if (t == NULL) return NULL;
+    double step = n > 1 ? (b - a) / (double)(n - 1) : 0;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t idx[1] = { i };
+        /* symmetric, as PyTorch: the second half counts back from b so both ends are exact;
+         * a single step is the start */
+        cnn_set(t, idx, n == 1 ? a : i < n / 2 ? a + step * (double)i : b - step * (double)(n - 1 - i));
+    }
+    return t;
+}
+
+cnn_tensor *cnn_eye(cnn_ctx *c, int64_t n, int64_t m, cnn_dtype dt) {
+    cnn_shape s = { 2, { n, m } };
+    cnn_tensor *t = cnn_full(c, &s, dt, 0.0);
+    if (t == NULL) return NULL;
+    for (int64_t i = 0; i < n && i < m; i++) {
+        int64_t idx[2] = { i, i };
+        cnn_set(t, idx, 1.0);
+    }
+    return t;
+}
+
+cnn_tensor *cnn_rand(cnn_ctx *c, const cnn_shape *s, cnn_dtype dt) {
+    cnn_tensor *t = cnn_empty(c, s, dt);
+    if (t && cnn_uniform_(c, t, 0.0, 1.0) < 0) { cnn_tensor_release(t); return NULL; }
+    return t;
+}
+
+cnn_tensor *cnn_randn(cnn_ctx *c, const cnn_shape *s, cnn_dtype dt) {
+    cnn_tensor *t = cnn_empty(c, s, dt);
+    if (t && cnn_normal_(c, t, 0.0, 1.0) < 0) { cnn_tensor_release(t); return NULL; }
+    return t;
+}
+
+/* uniform integers in [lo, hi) without modulo bias (Lemire's multiply-shift with rejection) */
+cnn_tensor *cnn_randint(cnn_ctx *c, int64_t lo, int64_t hi, const cnn_shape *s, cnn_dtype dt) {
+    if (hi <= lo) { cnn_seterr(c, "expected low < high, got %lld and %lld", (long long)lo, (long long)hi); return NULL; }
+    cnn_tensor *t = cnn_empty(c, s, dt);
+    if (t == NULL) return NULL;
+    uint64_t range = (uint64_t)hi - (uint64_t)lo;       /* hi - lo may overflow int64 */
+    cnn_rng *r = cnn_ctx_rng(c);
+    int64_t n = cnn_numel(t);
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t x, limit = (-range) % range;
+        __uint128_t m;
+        do {
+            x = cnn_rng_next(r);
+            m = (__uint128_t)x * range;
+        } while ((uint64_t)m < limit);
+        double v = (double)(int64_t)((uint64_t)lo + (uint64_t)(m >> 64));
+        if (dt == CNN_F32) ((float *)cnn_data(t))[i] = (float)v;
+        else ((double *)cnn_data(t))[i] = v;
+    }
+    return t;
+}
+
+/* ---- gradient sums (autograd.c): plain adds, no autograd, no op ---- */
+
+/* dst += src over equal shapes, src cast to dst's dtype first */
+static void add_raw(cnn_tensor *dst, const cnn_tensor *src) {
+    const int64_t *st[2] = { dst->stride, src->stride };
+    cnn_iter it;
+    cnn_iter_init(&it, dst->ndim, dst->size, 2, st);
+    if (it.rows == 0) return;
+    char *yp = cnn_data(dst);
+    const char *xp = cnn_data(src);
+    do {
+        int64_t n = it.inner, ys = it.istride[0], xs = it.istride[1];
+        if (dst->dtype == CNN_F32) {
+            float *y = (float *)yp + it.off[0];
+            if (src->dtype == CNN_F32) add_from_f32_f32(n, y, ys, (const float *)xp + it.off[1], xs);
+            else add_from_f64_f32(n, y, ys, (const double *)xp + it.off[1], xs);
         } else {
-            goto bad;
+            double *y = (double *)yp + it.off[0];
+            if (src->dtype == CNN_F32) add_from_f32_f64(n, y, ys, (const float *)xp + it.off[1], xs);
+            else add_from_f64_f64(n, y, ys, (const double *)xp + it.off[1], xs);
         }
-    }
-    cnn_shape r = { s->ndim, {0} };
-    memcpy(r.size, sz, sizeof r.size);
-    if (cnn_shape_check(c, &r) < 0) return NULL;     /* no storage, but numel must not overflow */
-    cnn_tensor *y = cnn_make_view(c, t, s->ndim, sz, st, t->offset);
-    return y ? record1(c, &op_expand, y, t, NULL) : NULL;
-bad:
-    cnn_seterr(c, "cannot expand shape %s to %s",
-               cnn_shape_str(a, sizeof a, t->ndim, t->size), cnn_shape_str(b, sizeof b, s->ndim, s->size));
-    return NULL;
+    } while (cnn_iter_next(&it));
 }
 
-cnn_tensor *cnn_flatten(cnn_ctx *c, cnn_tensor *t, int d0, int d1) {
-    if (t->ndim == 0) {
-        cnn_shape s = { 1, { 1 } };
-        return cnn_reshape(c, t, &s);
+int cnn_accumulate_(cnn_ctx *c, cnn_tensor *dst, const cnn_tensor *src) {
+    cnn_shape sd = cnn_shape_of(dst), ss = cnn_shape_of(src);
+    if (cnn_check_inplace(c, dst) < 0) return -1;
+    if (!cnn_shape_eq(&sd, &ss)) {
+        char a[200], b[200];
+        return cnn_seterr(c, "cannot add a gradient of shape %s into one of shape %s",
+                          cnn_shape_str(a, sizeof a, ss.ndim, ss.size), cnn_shape_str(b, sizeof b, sd.ndim, sd.size));
     }
+    cnn_tensor *tmp = NULL;                  /* src is read through a copy when it shares dst's storage */
+    if (src->storage == dst->storage) {
+        if ((tmp = cnn_empty(c, &ss, src->dtype)) == NULL) return -1;
+        cnn_copy_raw(tmp, src);
+        src = tmp;
+    }
+    add_raw(dst, src);
+    cnn_tensor_release(tmp);
+    cnn_bump_version(dst);
+    return 0;
+}
+
+cnn_tensor *cnn_add_new(cnn_ctx *c, const cnn_tensor *a, const cnn_tensor *b) {
+    cnn_dtype dt;
+    cnn_check_dtype_pair(c, a, b, &dt);
+    cnn_shape s = cnn_shape_of(a);
+    cnn_tensor *y = cnn_empty(c, &s, dt);
+    if (y == NULL) return NULL;
+    cnn_copy_raw(y, a);
+    add_raw(y, b);
+    return y;
+}
+
+/* ---- plain sums (never recorded): cnn_reduce's sum and mean, and sum_to for gradients ---- */
+
+/* reduced shape: dim removed (or kept as 1) */
+cnn_shape cnn_reduced_shape(const cnn_tensor *a, int dim, int keepdim) {
     cnn_shape s;
     s.ndim = 0;
-    for (int i = 0; i < t->ndim; i++) {
-        if (i > d0 && i <= d1) s.size[s.ndim - 1] *= t->size[i];
-        else s.size[s.ndim++] = t->size[i];
+    if (dim < 0) {
+        if (keepdim) { s.ndim = a->ndim; for (int i = 0; i < a->ndim; i++) s.size[i] = 1; }
+        return s;
     }
-    return cnn_reshape(c, t, &s);
+    for (int i = 0; i < a->ndim; i++) {
+        if (i == dim) { if (keepdim) s.size[s.ndim++] = 1; }
+        else s.size[s.ndim++] = a->size[i];
+    }
+    return s;
+}
+
+void cnn_split3(const cnn_tensor *a, int dim, int64_t *outer, int64_t *n, int64_t *inner) {
+    *outer = 1; *inner = 1;
+    for (int i = 0; i < dim; i++) *outer *= a->size[i];
+    *n = a->size[dim];
+    for (int i = dim + 1; i < a->ndim; i++) *inner *= a->size[i];
+}
+
+cnn_tensor *cnn_sum_plain(cnn_ctx *c, const cnn_tensor *a, int dim, int keepdim, double scale) {
+    cnn_shape s = cnn_reduced_shape(a, dim, keepdim);
+    cnn_tensor *x = cnn_contiguous_as(c, a, a->dtype);
+    if (x == NULL) return NULL;
+    cnn_tensor *y = cnn_empty(c, &s, a->dtype);
+    if (y == NULL) { cnn_tensor_release(x); return NULL; }
+    int64_t outer, n, inner;
+    if (dim < 0) { outer = 1; n = cnn_numel(a); inner = 1; }
+    else cnn_split3(a, dim, &outer, &n, &inner);
+    int f32 = a->dtype == CNN_F32;
+    /* a big sum of everything: fixed chunks of 32K elements summed on the threads, then
+     * their sums in order, so the result does not depend on the thread count */
+    int64_t nch = (n + (1 << 15) - 1) >> 15;
+    int chunked = outer == 1 && inner == 1 && n >= (INT64_C(1) << 17), T = par_threads(c, n);
+    size_t wsn = chunked ? (size_t)nch : inner > 1 ? (size_t)inner : 0;
+    double *acc = wsn ? cnn_ws_get(c, wsn * sizeof(double)) : NULL;
+    if (wsn && acc == NULL) { cnn_tensor_release(x); cnn_tensor_release(y); return NULL; }
+    if (chunked) {
+        #pragma omp parallel for num_threads(T) schedule(static) if (T > 1)
+        for (int64_t k = 0; k < nch; k++) {
+            int64_t a0 = k << 15, m = n - a0 < (1 << 15) ? n - a0 : (1 << 15);
+            acc[k] = f32 ? sum_all_f32(m, (const float *)cnn_data(x) + a0)
+                         : sum_all_f64(m, (const double *)cnn_data(x) + a0);
+        }
+        double t = 0;
+        for (int64_t k = 0; k < nch; k++) t += acc[k];
+        if (f32) *(float *)cnn_data(y) = (float)(t * scale);
+        else *(double *)cnn_data(y) = t * scale;
+    } else if (f32) sum_dim_f32(outer, n, inner, cnn_data(x), cnn_data(y), acc, scale);
+    else sum_dim_f64(outer, n, inner, cnn_data(x), cnn_data(y), acc, scale);
+    cnn_tensor_release(x);
+    return y;
+}
+
+cnn_tensor *cnn_sum_to(cnn_ctx *c, const cnn_tensor *g, const cnn_shape *s) {
+    cnn_shape gs = cnn_shape_of(g);
+    if (cnn_shape_eq(&gs, s)) { cnn_tensor_retain((cnn_tensor *)g); return (cnn_tensor *)g; }
+    cnn_tensor *cur;
+    int lead = g->ndim - s->ndim;
+    if (lead > 0) {                         /* fold the extra leading dims into one and sum it */
+        cnn_shape v;
+        v.ndim = 1 + s->ndim;
+        v.size[0] = 1;
+        for (int i = 0; i < lead; i++) v.size[0] *= g->size[i];
+        for (int i = 0; i < s->ndim; i++) v.size[1 + i] = g->size[lead + i];
+        cnn_tensor *k = cnn_contiguous_as(c, g, g->dtype);
+        if (k == NULL) return NULL;
+        int64_t st[CNN_MAX_DIM];
+        cnn_contiguous_strides(v.ndim, v.size, st);
+        cnn_tensor *r = cnn_make_view(c, k, v.ndim, v.size, st, k->offset);
+        cnn_tensor_release(k);
+        if (r == NULL) return NULL;
+        cur = cnn_sum_plain(c, r, 0, 0, 1.0);
+        cnn_tensor_release(r);
+        if (cur == NULL) return NULL;
+    } else {
+        cur = (cnn_tensor *)g;
+        cnn_tensor_retain(cur);
+    }
+    for (int i = 0; i < s->ndim; i++) {
+        if (s->size[i] == 1 && cur->size[i] != 1) {
+            cnn_tensor *r = cnn_sum_plain(c, cur, i, 1, 1.0);
+            cnn_tensor_release(cur);
+            if ((cur = r) == NULL) return NULL;
+        }
+    }
+    return cur;
 }

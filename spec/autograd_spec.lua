@@ -339,6 +339,30 @@ end)
 -- Dropping a graph frees its nodes and their saved tensors; a chain of 150,000 nodes freed by
 -- recursion overflowed the C stack. Each case runs in a child process, so a crash is a failure
 -- of this spec and not the end of the run.
+describe("what backward frees", function()
+  it("frees the graph behind a loss that is kept after backward", function()
+    collectgarbage(); collectgarbage()
+    local before = cnn.memory()
+    local x = cnn.randn({500, 500}, {requires_grad = true})      -- 1 MB, and 1 MB of gradient
+    local loss = (x * 2):exp():sum()
+    loss:backward()
+    x = nil
+    collectgarbage(); collectgarbage()
+    -- only the loss remains: the graph no longer holds the leaf through its nodes
+    assert.is_true(cnn.memory() - before < 1000, ("%d bytes still held"):format(cnn.memory() - before))
+    assert.are.equal("sum", loss:grad_fn())
+    H.errors(function() loss:backward() end, "trying to backward through the graph a second time")
+  end)
+
+  it("keeps the graph with retain_graph", function()
+    local x = cnn.tensor({1, 2}, {dtype = "float64", requires_grad = true})
+    local y = (x * x):sum()
+    y:backward({retain_graph = true})
+    y:backward()
+    H.close(x.grad, {4, 8}, 0)
+  end)
+end)
+
 describe("dropping a deep graph without backward", function()
   local function survives(code)
     local ok, how, status = os.execute(("bin/cnn -e %q"):format(
