@@ -53,6 +53,17 @@ describe("reader and writer errors", function()
     check(here(), "cnn.data.csv.read: argument 2 (options): unknown option 'seperator'", pcall(cnn.data.csv.read, csv, { seperator = ";" }))
   end)
 
+  it("point at the user's line when the figure cannot be written", function()
+    local line
+    local function draw()
+      line = here() + 1
+      cnn.plot.lines({ y = { 1, 2 } }, "/nonexistent/x.svg")                  -- not a tail call
+      return true
+    end
+    local ok, e = pcall(draw)
+    check(line, "cnn.plot.lines: cannot write /nonexistent/x.svg", ok, e)
+  end)
+
   it("point at the caller of a tail call", function()
     local line = here() + 1
     local ok, e = pcall(function() return cnn.load("/nonexistent") end)

@@ -48,8 +48,7 @@ end
 -- replaces a good one, and no temporary is left behind
 local function write(path, parts, fn)
   if type(path) ~= "string" then fail(fn, "argument 2 (path): expected a string, got " .. type(path)) end
-  local ok, e = pcall(cnn._file.write, path, table.concat(parts, "\n") .. "\n", "plot." .. fn)
-  if not ok then error((tostring(e):gsub("^[^:]*:%d+: ", "")), 3) end   -- at the caller's line
+  A.call(cnn._file.write, path, table.concat(parts, "\n") .. "\n", "plot." .. fn)
   return path
 end
 
