@@ -24,3 +24,32 @@ describe("cnn.cli", function()
     assert.truthy(u:find("--resume", 1, true))
   end)
 end)
+
+-- bin/cnn: -e code (and the REPL) sees `cnn` as the interactive prompt does; scripts require it
+describe("bin/cnn", function()
+  local function run(args)
+    local p = assert(io.popen("bin/cnn " .. args .. " 2>&1"))
+    local out = p:read("a")
+    local ok = p:close()
+    return out, ok
+  end
+
+  it("gives -e code the cnn module", function()
+    local out, ok = run([[-e 'io.write(cnn.randn(2, 3):size(2), " ", tostring(cnn == require "cnn"))']])
+    assert.is_true(ok, out)
+    assert.are.equal("3 true", out)
+    out = run([[-l string -e 'io.write(type(cnn))']])                 -- after other options too
+    assert.are.equal("table", out)
+  end)
+
+  it("leaves scripts to require cnn themselves, and the library sets no global", function()
+    local path = os.tmpname()
+    local f = assert(io.open(path, "w"))
+    f:write('io.write(type(cnn), " ", type(require("cnn")), " ", type(cnn), " ", tostring(arg[1]))\n')
+    f:close()
+    local out, ok = run(("%q -e"):format(path))                      -- -e after the script is its argument
+    os.remove(path)
+    assert.is_true(ok, out)
+    assert.are.equal("nil table nil -e", out)
+  end)
+end)

@@ -125,6 +125,7 @@ describe("cnn.metrics classification and regression", function()
     assert.is_true(math.abs(M.spearman({1, 2, 2, 3}, {1, 2, 3, 4}) - 4.5 / math.sqrt(22.5)) < 1e-15)
     local b, dropped = M.brier({0.2, 0.9, 0.5}, {0, 1, 0 / 0})
     assert.is_true(math.abs(b - 0.025) < 1e-15); assert.are.equal(1, dropped)
+    assert.are.equal("integer", math.type(dropped))                      -- a count, as the other metrics' dropped
     local c = M.calibration({0.05, 0.15, 0.12, 0.95}, {0, 1, 0, 1}, 10)
     assert.are.equal(1, c.count[1]); assert.are.equal(2, c.count[2]); assert.are.equal(1, c.count[10])
     assert.is_true(math.abs(c.mean_predicted[2] - 0.135) < 1e-15)

@@ -148,6 +148,44 @@ describe("cnn.optim", function()
     assert.equal(0.5, opt.param_groups[1].lr)
   end)
 
+  it("ReduceLROnPlateau resumes from its state_dict with the same lr sequence", function()
+    local metrics = { 1, 0.9, 0.95, 0.95, 0.95, 0.8, 0.85, 0.85, 0.85, 0.85, 0.7, 0.75, 0.75, 0.75, 0.75, 0.75 }
+    local function run(from, to, opt, s)
+      local lrs = {}
+      for e = from, to do s:step(metrics[e]); lrs[#lrs + 1] = opt.param_groups[1].lr end
+      return lrs
+    end
+    local function make(lr)
+      local p = cnn.ones({ 1 }, { requires_grad = true })
+      local opt = optim.SGD({ p }, { lr = lr })
+      return opt, optim.lr_scheduler.ReduceLROnPlateau(opt, { patience = 1, factor = 0.5, cooldown = 1 })
+    end
+    local opt, s = make(1)
+    local whole = run(1, #metrics, opt, s)
+    opt, s = make(1)
+    local first = run(1, 7, opt, s)
+    local path = os.tmpname()
+    cnn.save({ optim = opt:state_dict(), sched = s:state_dict() }, path)       -- through a checkpoint file
+    local ck = cnn.load(path)
+    os.remove(path)
+    local opt2, s2 = make(123)
+    opt2:load_state_dict(ck.optim)
+    s2:load_state_dict(ck.sched)
+    assert.same({ s.best, s.num_bad_epochs, s.cooldown_counter, s.last_epoch }, { s2.best, s2.num_bad_epochs, s2.cooldown_counter, s2.last_epoch })
+    local rest = run(8, #metrics, opt2, s2)
+    table.move(rest, 1, #rest, #first + 1, first)
+    assert.same(whole, first)
+    assert.same({ 1, 1, 1, 0.5, 0.5, 0.5, 0.5, 0.25, 0.25, 0.25, 0.25, 0.25, 0.125, 0.125, 0.125, 0.0625 }, whole)
+    local o3, s3 = make(0.1)                                           -- the lrs come back without the optimizer
+    s3:load_state_dict(ck.sched)
+    assert.equal(0.5, o3.param_groups[1].lr)          -- the lr after epoch 7
+    H.errors(function() s3:load_state_dict({ best = 1 }) end, "cnn.optim.lr_scheduler.ReduceLROnPlateau.load_state_dict: argument 1 (state_dict): missing key 'mode'")
+    local bad = s:state_dict(); bad.pateince = 2
+    H.errors(function() s3:load_state_dict(bad) end, "unknown key 'pateince'")
+    bad = s:state_dict(); bad.num_bad_epochs = -1
+    H.errors(function() s3:load_state_dict(bad) end, "argument 1 (num_bad_epochs): expected an integer >= 0, got -1")
+  end)
+
   it("checks arguments", function()
     local p = cnn.ones({ 1 }, { requires_grad = true })
     H.errors(function() optim.SGD({ p }, { lr = -1 }) end, "cnn.optim.SGD: argument 2 (lr): expected a number in [0, inf], got -1")

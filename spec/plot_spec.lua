@@ -48,6 +48,21 @@ describe("cnn.plot", function()
     assert.truthy(text:find("shirt", 1, true))
   end)
 
+  it("breaks a line at NaN and infinite points and takes the axes from the finite ones", function()
+    local path = cnn.plot.lines({y = {1, 0 / 0, 3, 2, 2.5, 1 / 0, 1.5, 0 / 0, 1.2, 1.1, 1}, label = "loss"}, dir .. "/nan.svg")
+    local counts, text = parse(path)
+    assert.are.equal(2, counts.polyline)                     -- 3..5 and 9..11, no line through the NaNs
+    assert.are.equal(2, counts.circle)                       -- the lone points 1 and 7
+    local f = assert(io.open(path)); local svg = f:read("a"); f:close()
+    assert.is_nil(svg:lower():find("nan", 1, true)); assert.is_nil(svg:lower():find("inf", 1, true))
+    assert.truthy(text:find("|3|", 1, true)); assert.truthy(text:find("|10|", 1, true))   -- y up to 3, x up to 11
+    counts = parse(cnn.plot.lines({y = {1, 2, 3}, x = {1, 0 / 0, 3}}, dir .. "/nanx.svg"))
+    assert.are.equal(2, counts.circle)
+    H.errors(function() cnn.plot.lines({y = {0 / 0, 0 / 0}}, dir .. "/x.svg") end, "cnn.plot.lines: series 1: all its 2 points have a NaN or infinite x or y")
+    H.errors(function() cnn.plot.lines({{y = {1, 2}}, {y = {0 / 0}, label = "val"}}, dir .. "/x.svg") end,
+      'cnn.plot.lines: series 2 ("val"): its only point has a NaN or infinite x or y')
+  end)
+
   it("rejects bad arguments with a clear message", function()
     H.errors(function() cnn.plot.heatmap(cnn.ones(3), dir .. "/x.svg") end, "cnn.plot.heatmap: argument 1 (matrix): expected a 2-D tensor, got 1-D")
     H.errors(function() cnn.plot.lines({y = {1, 2}, x = {1}}, dir .. "/x.svg") end, "cnn.plot.lines: series 1: x and y differ in length (1 and 2)")

@@ -161,7 +161,7 @@ function M.brier(scores, labels)
   local fn = "cnn.metrics.brier"
   local s, y = series(fn, scores, labels, { "scores", "labels" }, 0)
   local keep = y:eq(y)                                -- NaN labels are missing
-  local n = keep:sum():item()
+  local n = math.tointeger(keep:double():sum():item())   -- an exact count (float32 sums stop at 2^24)
   if n == 0 then A.error(fn .. ": no labelled pairs") end
   local d = cnn.where(keep, s - cnn.where(keep, y, 0), 0)
   return ((d * d):sum() / n):item(), s:numel() - n

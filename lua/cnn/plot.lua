@@ -14,8 +14,8 @@ end
 
 local function fail(fn, msg) A.error("cnn.plot." .. fn .. ": " .. msg) end
 
--- a curve's values as a flat float64 tensor of finite numbers
-local function vec(v, fn, what)
+-- a curve's values as a flat float64 tensor of finite numbers (any numbers when nonfinite)
+local function vec(v, fn, what, nonfinite)
   local t
   if cnn.is_tensor(v) then
     if not pcall(v.dtype, v) then fail(fn, what .. ": the tensor was closed") end
@@ -29,7 +29,7 @@ local function vec(v, fn, what)
   else
     fail(fn, what .. ": expected a tensor or a table of numbers, got " .. A.describe(v))
   end
-  if t:numel() > 0 and (t * 0):sum():item() ~= 0 then fail(fn, what .. ": expected finite values") end
+  if not nonfinite and t:numel() > 0 and (t * 0):sum():item() ~= 0 then fail(fn, what .. ": expected finite values") end
   return t
 end
 
@@ -48,8 +48,7 @@ end
 -- replaces a good one, and no temporary is left behind
 local function write(path, parts, fn)
   if type(path) ~= "string" then fail(fn, "argument 2 (path): expected a string, got " .. type(path)) end
-  local ok, e = pcall(cnn._file.write, path, table.concat(parts, "\n") .. "\n", "plot." .. fn)
-  if not ok then error((tostring(e):gsub("^[^:]*:%d+: ", "")), 3) end   -- at the caller's line
+  A.call(cnn._file.write, path, table.concat(parts, "\n") .. "\n", "plot." .. fn)
   return path
 end
 
@@ -150,22 +149,46 @@ function P.roc(curves, path, opts)
   return write(path, out, "roc")
 end
 
--- series: one or a list of {y=, x= (default 1..n), label=}; opts: title, xlabel, ylabel
+-- the runs {first, last} of consecutive points where finite[i] (a float64 0/1 tensor) is 1
+local function runs(finite)
+  local r, start = {}, nil
+  local f = finite:totable()
+  for i = 1, #f + 1 do
+    if f[i] == 1 then start = start or i
+    elseif start then r[#r + 1] = { start, i - 1 }; start = nil end
+  end
+  return r
+end
+
+-- series: one or a list of {y=, x= (default 1..n), label=}; opts: title, xlabel, ylabel.
+-- A point with a NaN or infinite coordinate is left out and breaks its line (a diverged loss);
+-- the axes span the finite points; a series with values but no finite point is an error.
 function P.lines(series, path, opts)
   if type(series) ~= "table" then fail("lines", "argument 1 (series): expected a series table or a list of them, got " .. type(series)) end
   if series.y then series = { series } end
   opts = options("lines", opts, { "title", "xlabel", "ylabel" })
-  local xs, ys = {}, {}
+  local xs, ys, ok = {}, {}, {}
   local xlo, xhi, ylo, yhi = math.huge, -math.huge, math.huge, -math.huge
   for i = 1, rawlen(series) do
     local s = rawget(series, i)
     if type(s) ~= "table" or cnn.is_tensor(s) then fail("lines", ("series %d: expected a table {y =, x =, label =}, got %s"):format(i, A.describe(s))) end
-    ys[i] = vec(s.y, "lines", "series " .. i .. " y")
-    xs[i] = s.x and vec(s.x, "lines", "series " .. i .. " x") or cnn.arange(1, ys[i]:numel() + 1, "float64")
+    ys[i] = vec(s.y, "lines", "series " .. i .. " y", true)
+    xs[i] = s.x and vec(s.x, "lines", "series " .. i .. " x", true) or cnn.arange(1, ys[i]:numel() + 1, "float64")
     if xs[i]:numel() ~= ys[i]:numel() then fail("lines", ("series %d: x and y differ in length (%d and %d)"):format(i, xs[i]:numel(), ys[i]:numel())) end
     if ys[i]:numel() > 0 then
-      xlo, xhi = math.min(xlo, xs[i]:min():item()), math.max(xhi, xs[i]:max():item())
-      ylo, yhi = math.min(ylo, ys[i]:min():item()), math.max(yhi, ys[i]:max():item())
+      ok[i] = ((xs[i] * 0):eq(0) * (ys[i] * 0):eq(0)):double()           -- 1 where both are finite
+      local n = ok[i]:sum():item()
+      if n == 0 then
+        local name = s.label ~= nil and (" (%s)"):format(A.describe(s.label)) or ""
+        local what = ys[i]:numel() == 1 and "its only point has" or ("all its %d points have"):format(ys[i]:numel())
+        fail("lines", ("series %d%s: %s a NaN or infinite x or y"):format(i, name, what))
+      end
+      local keep = ok[i]:ne(0)
+      xlo = math.min(xlo, cnn.where(keep, xs[i], math.huge):min():item())
+      xhi = math.max(xhi, cnn.where(keep, xs[i], -math.huge):max():item())
+      ylo = math.min(ylo, cnn.where(keep, ys[i], math.huge):min():item())
+      yhi = math.max(yhi, cnn.where(keep, ys[i], -math.huge):max():item())
+      if n == ys[i]:numel() then ok[i] = nil end                          -- all finite: one polyline
     end
   end
   if xlo > xhi then xlo, xhi, ylo, yhi = 0, 1, 0, 1 end
@@ -178,7 +201,20 @@ function P.lines(series, path, opts)
   for i = 1, #ys do
     local s = rawget(series, i)
     local color = COLORS[(i - 1) % #COLORS + 1]
-    out[#out + 1] = ('<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>'):format(color, cnn._plot.points(xs[i], ys[i], x0, sx, y0, sy))
+    local line = '<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>'
+    if ok[i] == nil then
+      out[#out + 1] = line:format(color, cnn._plot.points(xs[i], ys[i], x0, sx, y0, sy))
+    else
+      for _, r in ipairs(runs(ok[i])) do
+        local x, y = xs[i]:narrow(1, r[1], r[2] - r[1] + 1), ys[i]:narrow(1, r[1], r[2] - r[1] + 1)
+        if r[1] == r[2] then                                               -- a lone point: a dot
+          local px, py = x0 + sx * x:item(), y0 + sy * y:item()
+          out[#out + 1] = ('<circle cx="%.2f" cy="%.2f" r="2.5" fill="%s"/>'):format(px, py, color)
+        else
+          out[#out + 1] = line:format(color, cnn._plot.points(x, y, x0, sx, y0, sy))
+        end
+      end
+    end
     entries[#entries + 1] = { label = s.label or ("series " .. i), color = color }
   end
   legend(out, entries)

@@ -6,6 +6,7 @@
 -- package); loading parses and checks everything in C (csrc/safetensors.c, fuzzed), and the
 -- atomic write is csrc/atomic_file.c. Spec: spec/serialize_spec.lua.
 local cnn = require "cnn"
+local A = require "cnn.nn.argcheck"
 
 local S = {}
 
@@ -15,7 +16,7 @@ local SIZES = { F32 = 4, F64 = 8 }
 local function json(fn)
   local ok, cjson = pcall(require, "cjson")
   if not ok then
-    error(fn .. ": the JSON library lua-cjson is missing (install the Debian package: apt-get install lua-cjson)", 3)
+    A.error(fn .. ": the JSON library lua-cjson is missing (install the Debian package: apt-get install lua-cjson)")
   end
   return cjson.new()
 end
@@ -34,12 +35,12 @@ local function encode(fn, v, path, tensors, names, seen)
   elseif math.type(v) == "integer" then return { i = tostring(v) }
   elseif ty == "number" then return { f = ("%.17g"):format(v) }
   elseif ty == "table" then
-    if seen[v] then error(("%s: argument 1 (obj): the table at '%s' contains itself"):format(fn, path), 3) end
+    if seen[v] then A.error(("%s: argument 1 (obj): the table at '%s' contains itself"):format(fn, path)) end
     seen[v] = true
     local keys = {}
     for k in pairs(v) do
       if type(k) ~= "string" and math.type(k) ~= "integer" then
-        error(("%s: argument 1 (obj): key of type %s at '%s' (keys must be strings or integers)"):format(fn, type(k), path), 3)
+        A.error(("%s: argument 1 (obj): key of type %s at '%s' (keys must be strings or integers)"):format(fn, type(k), path))
       end
       keys[#keys + 1] = k
     end
@@ -55,12 +56,12 @@ local function encode(fn, v, path, tensors, names, seen)
     seen[v] = nil
     return { a = pairs_ }
   end
-  error(("%s: argument 1 (obj): cannot save a %s (at '%s')"):format(fn, ty, path == "" and "top level" or path), 3)
+  A.error(("%s: argument 1 (obj): cannot save a %s (at '%s')"):format(fn, ty, path == "" and "top level" or path))
 end
 
 function S.save(obj, path)
   local fn = "cnn.save"
-  if type(path) ~= "string" then error(fn .. ": argument 2 (path): expected a file name, got " .. type(path), 2) end
+  if type(path) ~= "string" then A.fail(fn, 2, "path", "a file name", path) end
   local cj = json(fn)
   local tensors = {}
   local layout = cj.encode(encode(fn, obj, "", tensors, {}, {}))
@@ -77,16 +78,13 @@ function S.save(obj, path)
   parts[#parts + 1] = '"__metadata__":{"cnn.lua":' .. cj.encode(layout) .. "}"
   local header = "{" .. table.concat(parts, ",") .. "}"
   header = header .. (" "):rep((8 - #header % 8) % 8)
-  local ok, e = pcall(cnn._serialize.safetensors_write, path, header, list)
-  if not ok then error((tostring(e):gsub("^[^:]*:%d+: ", "")), 2) end   -- at the caller's line
+  A.call(cnn._serialize.safetensors_write, path, header, list)
 end
 
 function S.load(path)
   local fn = "cnn.load"
-  if type(path) ~= "string" then error(fn .. ": argument 1 (path): expected a file name, got " .. type(path), 2) end
-  local ok, r = pcall(cnn._serialize.safetensors_load, path)
-  if not ok then error((tostring(r):gsub("^[^:]*:%d+: ", "")), 2) end          -- at the caller's line
-  return r
+  if type(path) ~= "string" then A.fail(fn, 1, "path", "a file name", path) end
+  return A.call(cnn._serialize.safetensors_load, path)
 end
 
 return S

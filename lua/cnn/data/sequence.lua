@@ -1,6 +1,7 @@
 -- cnn.data.sequence: DNA sequences from FASTA or plain text (one sequence per line) and their
 -- one-hot encoding (C, lua_data.c). Spec: sequence_spec.lua.
 local cnn = require "cnn"
+local A = require "cnn.nn.argcheck"
 local D = cnn._data
 local sequence = {}
 
@@ -10,11 +11,14 @@ local sequence = {}
 -- line; a last line without its newline is accepted.
 function sequence.read_fasta(path, opts)
   local fn = "cnn.data.sequence.read_fasta"
-  if type(path) ~= "string" then error(("%s: argument 1 (path): expected a string, got %s"):format(fn, type(path)), 2) end
-  opts = opts or {}
+  A.str(fn, 1, "path", path)
+  opts = A.opts(fn, 2, opts, { "alphabet" })
+  if opts.alphabet ~= nil and not (type(opts.alphabet) == "string" and opts.alphabet:match("^%a+$")) then
+    A.fail(fn, 2, "options.alphabet", "a string of letters", opts.alphabet)
+  end
   local bad = "[^" .. (opts.alphabet or "ACGTN") .. (opts.alphabet or "ACGTN"):lower() .. "]"
   local f, err = io.open(path, "rb")
-  if not f then error(("cnn.data.sequence.read_fasta: %s: cannot open: %s"):format(path, err), 2) end
+  if not f then A.error(("%s: %s: cannot open: %s"):format(fn, path, (err:gsub("^.-: ([^:]*)$", "%1")))) end
   local text = f:read("a")
   f:close()
   local ids, seqs, parts, fasta = {}, {}, nil, text:match("^%s*>") ~= nil
@@ -22,7 +26,7 @@ function sequence.read_fasta(path, opts)
   local function close_record()
     if not parts then return end
     if #parts == 0 then
-      error(("%s: %s: line %d: record '%s' has no sequence (is the file truncated?)"):format(fn, path, hline, ids[#ids]), 3)
+      A.error(("%s: %s: line %d: record '%s' has no sequence (is the file truncated?)"):format(fn, path, hline, ids[#ids]))
     end
     seqs[#seqs + 1] = table.concat(parts)
   end
@@ -37,8 +41,8 @@ function sequence.read_fasta(path, opts)
       line = line:gsub("%s+$", "")
       local col = line:find(bad)
       if col then
-        error(("cnn.data.sequence.read_fasta: %s: line %d, column %d: unknown base '%s' (expected one of %s)")
-          :format(path, ln, col, line:sub(col, col), opts.alphabet or "ACGTN"), 2)
+        A.error(("%s: %s: line %d, column %d: unknown base '%s' (expected one of %s)")
+          :format(fn, path, ln, col, line:sub(col, col), opts.alphabet or "ACGTN"))
       end
       if fasta then parts[#parts + 1] = line
       else ids[#ids + 1] = tostring(ln); seqs[#seqs + 1] = line end

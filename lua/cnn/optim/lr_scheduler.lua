@@ -151,6 +151,50 @@ function Plateau:get_last_lr()
   for i, g in ipairs(self.optimizer.param_groups) do out[i] = g.lr end
   return out
 end
+
+-- the options and the counters (as torch's state_dict: everything but the optimizer), and
+-- last_lr, the groups' lrs; plain numbers and strings, so it fits a checkpoint
+local PLATEAU_KEYS = { "mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "min_lr", "eps",
+                       "best", "num_bad_epochs", "cooldown_counter", "last_epoch" }
+function Plateau:state_dict()
+  local sd = { last_lr = self:get_last_lr() }
+  for _, k in ipairs(PLATEAU_KEYS) do sd[k] = self[k] end
+  return sd
+end
+
+-- restores the options, the counters and every group's lr (last_lr); checks them all first
+function Plateau:load_state_dict(sd)
+  local fn = "cnn.optim.lr_scheduler.ReduceLROnPlateau.load_state_dict"
+  if type(sd) ~= "table" or cnn.is_tensor(sd) then A.fail(fn, 1, "state_dict", "a table (from sched:state_dict())", sd) end
+  local known = { last_lr = true }
+  for _, k in ipairs(PLATEAU_KEYS) do known[k] = true end
+  for k in next, sd do
+    if not known[k] then A.error(("%s: argument 1 (state_dict): unknown key '%s'"):format(fn, tostring(k))) end
+  end
+  local v = {}
+  for _, k in ipairs(PLATEAU_KEYS) do
+    v[k] = rawget(sd, k)
+    if v[k] == nil then A.error(("%s: argument 1 (state_dict): missing key '%s'"):format(fn, k)) end
+  end
+  if v.mode ~= "min" and v.mode ~= "max" then A.fail(fn, 1, "mode", '"min" or "max"', v.mode) end
+  if v.threshold_mode ~= "rel" and v.threshold_mode ~= "abs" then A.fail(fn, 1, "threshold_mode", '"rel" or "abs"', v.threshold_mode) end
+  A.num(fn, 1, "factor", v.factor, nil, 0, 0.999999)
+  A.finite(fn, 1, "threshold", v.threshold, nil, 0)
+  A.finite(fn, 1, "min_lr", v.min_lr, nil, 0)
+  A.finite(fn, 1, "eps", v.eps, nil, 0)
+  A.num(fn, 1, "best", v.best)
+  for _, k in ipairs{ "patience", "cooldown", "num_bad_epochs", "cooldown_counter", "last_epoch" } do v[k] = A.int(fn, 1, k, v[k], 0) end
+  local groups = self.optimizer.param_groups
+  local lrs = rawget(sd, "last_lr")
+  if lrs ~= nil then
+    if type(lrs) ~= "table" or cnn.is_tensor(lrs) or rawlen(lrs) ~= #groups then
+      A.fail(fn, 1, "last_lr", ("a list of %d learning rates (one per parameter group)"):format(#groups), lrs)
+    end
+    for i = 1, #groups do A.finite(fn, 1, ("last_lr[%d]"):format(i), rawget(lrs, i), nil, 0) end
+  end
+  for _, k in ipairs(PLATEAU_KEYS) do self[k] = v[k] end
+  if lrs ~= nil then for i, g in ipairs(groups) do g.lr = rawget(lrs, i) end end
+end
 S.ReduceLROnPlateau = Plateau
 
 return S
