@@ -168,8 +168,11 @@ for k, i in ipairs(wrong) do
 end
 if #imgs > 0 then
   image.save(image.grid(imgs, 8), opts.out .. "/misclassified.png")
-  local f = assert(io.open(opts.out .. "/misclassified.txt", "w"))
-  f:write(table.concat(legend, "\n"), "\n")
-  f:close()
+  -- written beside its name, then renamed over it: a killed run leaves the old legend whole
+  local path = opts.out .. "/misclassified.txt"
+  local f = assert(io.open(path .. ".part", "w"))
+  assert(f:write(table.concat(legend, "\n"), "\n"))
+  assert(f:close())
+  assert(os.rename(path .. ".part", path))
 end
 print(("wrote %s/{checkpoint.safetensors, curves.svg, confusion.svg, misclassified.png, misclassified.txt}"):format(opts.out))
