@@ -201,6 +201,9 @@ typedef enum {
     CNN_ACT_HARDTANH,     /* a = min, b = max */
     CNN_ACT_SOFTSIGN,
     CNN_ACT_SOFTPLUS,     /* a = beta, b = threshold */
+    CNN_ACT_GELU,         /* a = 0: exact (erf), 1: tanh approximation */
+    CNN_ACT_SILU,
+    CNN_ACT_MISH,
     CNN_ACT_COUNT
 } cnn_act;
 cnn_tensor *cnn_activation(cnn_ctx *c, cnn_act kind, const cnn_tensor *x, double a, double b);
