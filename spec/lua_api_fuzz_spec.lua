@@ -357,6 +357,8 @@ describe("the Lua API under hostile arguments", function()
       { "nn.init.calculate_gain", nn.init.calculate_gain, { "leaky_relu", 0.2 } },
       { "nn.init.default_", nn.init.default_, { w(), cnn.rand(4, { requires_grad = true }) } },
       { "nn.utils.clip_grad_norm_", nn.utils.clip_grad_norm_, { nn.Linear(2, 2), 1, 2 } },
+      { "nn.utils.clip_grad_value_", nn.utils.clip_grad_value_, { nn.Linear(2, 2), 1 } },
+      { "nn.GELU", nn.GELU, { "tanh" } },
       { "nn.Linear", nn.Linear, { 3, 2, { bias = false } } },
       { "nn.Conv2d", nn.Conv2d, { 4, 2, { 3, 1 }, { stride = 2, padding = 1, dilation = 1, groups = 2, bias = true } } },
       { "nn.Conv1d", nn.Conv1d, { 4, 2, 3, { stride = 2, padding = 1 } } },
