@@ -274,5 +274,9 @@ int cnn_backward(cnn_ctx *c, cnn_tensor *root, const cnn_tensor *grad, int retai
 int cnn_grad(cnn_ctx *c, cnn_tensor *root, const cnn_tensor *grad, cnn_tensor *const *inputs,
              int n, cnn_tensor **out, int retain_graph);
 const char *cnn_grad_fn_name(const cnn_tensor *t);
+/* a non-leaf t keeps the gradient reaching it in t->grad at each backward (a leaf always does);
+ * -1 with a message if t does not require grad */
+int cnn_retain_grad(cnn_ctx *c, cnn_tensor *t);
+int cnn_retains_grad(const cnn_tensor *t);   /* 1 after cnn_retain_grad on a non-leaf */
 
 #endif

@@ -379,6 +379,8 @@ describe("the Lua API under hostile arguments", function()
       { "CrossEntropyLoss()", nn.CrossEntropyLoss(), { cnn.rand(2, 3), cnn.tensor({ 1, 3 }) } },
       { "Module:load_state_dict", function(...) return nn.Linear(2, 2):load_state_dict(...) end, { nn.Linear(2, 2):state_dict(), { strict = false } } },
       { "Module:to", function(...) return nn.Linear(2, 2):to(...) end, { "float64" } },
+      { "Module:register_forward_hook", function(...) return nn.Linear(2, 2):register_forward_hook(...) end, { function() end } },
+      { "Module:register_forward_pre_hook", function(...) return nn.Linear(2, 2):register_forward_pre_hook(...) end, { function() end } },
       { "optim.SGD", cnn.optim.SGD, { { cnn.rand(3, { requires_grad = true }) }, { lr = 0.1, momentum = 0.9, nesterov = true } } },
       { "optim.Adam", cnn.optim.Adam, { nn.Linear(2, 2), { lr = 0.1, betas = { 0.8, 0.9 }, amsgrad = true } } },
       { "Optimizer:load_state_dict", function(...) return opt():load_state_dict(...) end, { (function() local o = opt(); o:step(); return o:state_dict() end)() } },
