@@ -9,6 +9,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* t->grad += dy (a fresh copy when t has none: never alias a gradient still in use) */
+static int add_to_grad(cnn_ctx *c, cnn_tensor *t, const cnn_tensor *dy) {
+    if (t->grad == NULL) {
+        cnn_shape s = cnn_shape_of(dy);
+        if ((t->grad = cnn_empty(c, &s, t->dtype)) == NULL) return -1;
+        cnn_copy_raw(t->grad, dy);
+        return 0;
+    }
+    return cnn_accumulate_(c, t->grad, dy);
+}
+
 /* accumulate-grad: the sink of a leaf that requires grad */
 static int accumulate_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_tensor **dx) {
     (void)dx;
@@ -20,13 +31,7 @@ static int accumulate_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cn
         leaf->grad = (cnn_tensor *)dy;
         return 0;
     }
-    if (leaf->grad == NULL) {                   /* a fresh copy: never alias an upstream gradient */
-        cnn_shape s = cnn_shape_of(dy);
-        if ((leaf->grad = cnn_empty(c, &s, leaf->dtype)) == NULL) return -1;
-        cnn_copy_raw(leaf->grad, dy);
-        return 0;
-    }
-    return cnn_accumulate_(c, leaf->grad, dy);
+    return add_to_grad(c, leaf, dy);
 }
 static const cnn_op op_accumulate = { "accumulate_grad", accumulate_backward, NULL };
 
@@ -101,6 +106,8 @@ const cnn_tensor *cnn_node_saved(cnn_ctx *c, cnn_node *n, int slot) {
 }
 
 void cnn_attach(cnn_tensor *y, cnn_node *n) {
+    /* an in-place op on a tensor that retains its gradient: the new version's node keeps it */
+    if (y->node && y->node->retained == y) { y->node->retained = NULL; n->retained = y; }
     cnn_node_release(y->node);
     y->node = n;
     y->requires_grad = 1;
@@ -124,6 +131,14 @@ oom:
 }
 
 const char *cnn_grad_fn_name(const cnn_tensor *t) { return t->node ? t->node->op->name : NULL; }
+
+int cnn_retain_grad(cnn_ctx *c, cnn_tensor *t) {
+    if (!t->requires_grad) return cnn_seterr(c, "cannot retain the gradient of a tensor that does not require grad");
+    if (t->node) t->node->retained = t;         /* a leaf keeps its gradient anyway */
+    return 0;
+}
+
+int cnn_retains_grad(const cnn_tensor *t) { return t->node != NULL && t->node->retained == t; }
 
 /* ---- the backward walk ---- */
 
@@ -221,6 +236,8 @@ static int run_backward(cnn_ctx *c, cnn_tensor *root, const cnn_tensor *grad, in
                                "were freed); use backward{retain_graph=true} the first time", m->op->name);
             goto done;
         }
+        /* a non-leaf that retains its gradient: dy is the whole gradient of that tensor */
+        if (!inputs && m->retained && add_to_grad(c, m->retained, dy) < 0) { cnn_tensor_release(dy); rc = -1; goto done; }
         if (inputs) {
             for (int k = 0; k < ninputs; k++) {
                 int hit = inputs[k]->node ? inputs[k]->node == m : (m->leaf == inputs[k]);

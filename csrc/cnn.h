@@ -201,6 +201,9 @@ typedef enum {
     CNN_ACT_HARDTANH,     /* a = min, b = max */
     CNN_ACT_SOFTSIGN,
     CNN_ACT_SOFTPLUS,     /* a = beta, b = threshold */
+    CNN_ACT_GELU,         /* a = 0: exact (erf), 1: tanh approximation */
+    CNN_ACT_SILU,
+    CNN_ACT_MISH,
     CNN_ACT_COUNT
 } cnn_act;
 cnn_tensor *cnn_activation(cnn_ctx *c, cnn_act kind, const cnn_tensor *x, double a, double b);
@@ -271,5 +274,9 @@ int cnn_backward(cnn_ctx *c, cnn_tensor *root, const cnn_tensor *grad, int retai
 int cnn_grad(cnn_ctx *c, cnn_tensor *root, const cnn_tensor *grad, cnn_tensor *const *inputs,
              int n, cnn_tensor **out, int retain_graph);
 const char *cnn_grad_fn_name(const cnn_tensor *t);
+/* a non-leaf t keeps the gradient reaching it in t->grad at each backward (a leaf always does);
+ * -1 with a message if t does not require grad */
+int cnn_retain_grad(cnn_ctx *c, cnn_tensor *t);
+int cnn_retains_grad(const cnn_tensor *t);   /* 1 after cnn_retain_grad on a non-leaf */
 
 #endif

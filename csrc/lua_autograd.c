@@ -123,6 +123,18 @@ static int l_is_leaf(lua_State *L) {
     return 1;
 }
 
+/* t:retain_grad(): returns t */
+static int l_retain_grad(lua_State *L) {
+    if (cnn_retain_grad(ctx_of(L), check_tensor(L, 1, "retain_grad", "self")) < 0) return fail(L, "retain_grad");
+    lua_settop(L, 1);
+    return 1;
+}
+
+static int l_retains_grad(lua_State *L) {
+    lua_pushboolean(L, cnn_retains_grad(check_tensor(L, 1, "retains_grad", "self")));
+    return 1;
+}
+
 static int l_grad_fn(lua_State *L) {
     const char *n = cnn_grad_fn_name(check_tensor(L, 1, "grad_fn", "self"));
     if (n) lua_pushstring(L, n); else lua_pushnil(L);
@@ -165,7 +177,7 @@ static int l_get_num_threads(lua_State *L) {
 
 static const luaL_Reg shared_fns[] = {
     { "backward", l_backward }, { "zero_grad", l_zero_grad }, { "is_leaf", l_is_leaf },
-    { "grad_fn", l_grad_fn }, { NULL, NULL }
+    { "grad_fn", l_grad_fn }, { "retain_grad", l_retain_grad }, { "retains_grad", l_retains_grad }, { NULL, NULL }
 };
 
 static const luaL_Reg module_fns[] = {

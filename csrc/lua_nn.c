@@ -41,6 +41,19 @@ static int l_softplus(lua_State *L) {
     return act(L, "softplus", CNN_ACT_SOFTPLUS, beta, thr);
 }
 
+static int l_gelu(lua_State *L) {
+    double approx = 0;
+    if (!lua_isnoneornil(L, 2)) {
+        const char *m = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : NULL;
+        if (m && strcmp(m, "none") == 0) approx = 0;
+        else if (m && strcmp(m, "tanh") == 0) approx = 1;
+        else arg_error(L, "gelu", 2, "approximate", "expected \"none\" or \"tanh\", got %s", m ? m : type_desc(L, 2));
+    }
+    return act(L, "gelu", CNN_ACT_GELU, approx, 0);
+}
+static int l_silu(lua_State *L) { return act(L, "silu", CNN_ACT_SILU, 0, 0); }
+static int l_mish(lua_State *L) { return act(L, "mish", CNN_ACT_MISH, 0, 0); }
+
 static int l_rrelu(lua_State *L) {
     cnn_tensor *x = check_tensor(L, 1, "rrelu", "input");
     double lo = opt_num(L, 2, "rrelu", "lower", 1.0 / 8), hi = opt_num(L, 3, "rrelu", "upper", 1.0 / 3);
@@ -401,6 +414,7 @@ static int l_pad(lua_State *L) {
 static const luaL_Reg shared_fns[] = {
     { "leaky_relu", l_leaky_relu }, { "elu", l_elu }, { "selu", l_selu }, { "hardtanh", l_hardtanh },
     { "softsign", l_softsign }, { "softplus", l_softplus }, { "rrelu", l_rrelu }, { "prelu", l_prelu },
+    { "gelu", l_gelu }, { "silu", l_silu }, { "mish", l_mish },
     { "softmax", l_softmax }, { "log_softmax", l_log_softmax }, { NULL, NULL }
 };
 

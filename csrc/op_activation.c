@@ -1,5 +1,5 @@
 /* op_activation.c: activations beyond the core's unary relu/sigmoid/tanh: leaky_relu, elu, selu,
- * hardtanh, softsign, softplus (one pointwise op with parameters), rrelu, prelu, softmax and
+ * hardtanh, softsign, softplus, gelu, silu, mish (one pointwise op with parameters), rrelu, prelu, softmax and
  * log_softmax, each a fused kernel with its own backward. Kernels: op_activation.inc.
  * Bindings: lua_nn.c; spec: activation_spec.lua. */
 #include "cnn.h"
@@ -39,6 +39,7 @@ static int act_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_tenso
 static const cnn_op act_ops[CNN_ACT_COUNT] = {
     { "leaky_relu", act_backward, NULL }, { "elu", act_backward, NULL }, { "selu", act_backward, NULL },
     { "hardtanh", act_backward, NULL }, { "softsign", act_backward, NULL }, { "softplus", act_backward, NULL },
+    { "gelu", act_backward, NULL }, { "silu", act_backward, NULL }, { "mish", act_backward, NULL },
 };
 
 cnn_tensor *cnn_activation(cnn_ctx *c, cnn_act kind, const cnn_tensor *x, double a, double b) {

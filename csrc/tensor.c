@@ -193,6 +193,7 @@ void cnn_free_dead(cnn_tensor *t, cnn_node *n) {
             cnn_tensor *x = ts;
             ts = x->next_dead;
             cnn_storage_release(x->storage);
+            if (x->node && x->node->retained == x) x->node->retained = NULL;
             drop_node(x->node, &ns);
             drop_tensor(x->grad, &ts);
             free(x);

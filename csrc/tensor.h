@@ -58,6 +58,8 @@ struct cnn_node {
     double farg[4];
     void *extra;                    /* op-owned, released by op->release */
     cnn_tensor *leaf;               /* accumulate-grad nodes: the leaf they feed */
+    cnn_tensor *retained;           /* weak: the output whose .grad keeps dy (t:retain_grad()),
+                                     * cleared when that tensor is freed */
     /* backward walk scratch */
     cnn_tensor *gacc;
     int deps, visited, freed;

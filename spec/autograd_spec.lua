@@ -386,3 +386,70 @@ describe("dropping a deep graph without backward", function()
       assert(cnn.memory() < 1e6, cnn.memory())]]))
   end)
 end)
+
+describe("retain_grad", function()
+  it("keeps the gradient reaching a non-leaf tensor, summed over its uses", function()
+    local x = cnn.tensor({1, 2, 3}, {dtype = "float64", requires_grad = true})
+    local h = x * 2
+    assert.are.equal(h, h:retain_grad())
+    assert.is_true(h:retains_grad())
+    assert.is_false(x:retains_grad())
+    local y = (h * h):sum() + h:sum() * 3        -- dy/dh = 2h + 3
+    y:backward()
+    H.close(h.grad, {7, 11, 15}, 0)
+    H.close(x.grad, {14, 22, 30}, 0)
+    local other = x * 3                           -- not retained: no .grad
+    other:sum():backward()
+    assert.is_nil(other.grad)
+    H.close(h.grad, {7, 11, 15}, 0)               -- untouched by an unrelated pass
+  end)
+
+  it("accumulates across backward calls, and t.grad = nil resets it", function()
+    local x = cnn.tensor({1, -2}, {dtype = "float64", requires_grad = true})
+    local h = x:tanh():retain_grad()
+    local y = (h * h):sum()
+    y:backward({retain_graph = true})
+    local g = h:detach() * 2
+    H.close(h.grad, g, 0)
+    y:backward({retain_graph = true})
+    H.close(h.grad, g * 2, 0)
+    h.grad = nil
+    ;(h * 5):sum():backward()
+    H.close(h.grad, {5, 5}, 0)
+  end)
+
+  it("keeps the root's gradient, does nothing on a leaf, refuses a tensor without grad", function()
+    local x = cnn.tensor({1, 2}, {requires_grad = true})
+    local loss = (x * x):sum():retain_grad()
+    loss:backward()
+    H.close(loss.grad, cnn.tensor(1), 0)
+    x:retain_grad()
+    assert.is_false(x:retains_grad())
+    H.close(x.grad, {2, 4}, 0)
+    H.errors(function() cnn.zeros(2):retain_grad() end,
+      "cnn.retain_grad: cannot retain the gradient of a tensor that does not require grad")
+    H.errors(function() cnn.retain_grad(3) end, "cnn.retain_grad: argument 1 (self): expected a tensor")
+  end)
+
+  it("leaves .grad alone under cnn.grad, as PyTorch's autograd.grad", function()
+    local x = cnn.tensor({1, 2}, {dtype = "float64", requires_grad = true})
+    local h = (x * 3):retain_grad()
+    local g = cnn.grad((h * h):sum(), {x})
+    H.close(g[1], {18, 36}, 0)
+    assert.is_nil(h.grad)
+  end)
+
+  it("does not keep the retained tensor alive, and leaks nothing", function()
+    H.no_leak(function()
+      local x = cnn.randn({3, 4}, {requires_grad = true})
+      local h = (x * 2):retain_grad()
+      local y = (h:relu() * h):sum()
+      h = nil
+      collectgarbage(); collectgarbage()          -- h freed while y's graph still holds its node
+      y:backward()
+      local k = (x + 1):retain_grad()
+      k:sum():backward()
+      x, y, k = nil, nil, nil
+    end)
+  end)
+end)

@@ -163,3 +163,73 @@ nn.Sequential {
     end)
   end)
 end)
+
+describe("forward hooks", function()
+  it("a forward hook sees module, inputs and output, and may replace the output", function()
+    local m = mlp()
+    local x = cnn.randn(2, 3)
+    local want = m(x)
+    local seen = {}
+    local h = m[1]:register_forward_hook(function(mod, inputs, out)
+      seen = { mod = mod, n = inputs.n, x = inputs[1], out = out }
+    end)
+    H.close(m(x), want, 0)                       -- returning nothing keeps the output
+    assert.are.equal(m[1], seen.mod)
+    assert.are.equal(1, seen.n)
+    H.close(seen.x, x, 0)
+    H.close(seen.out, m[1](x), 0)
+    h:remove()
+    local h2 = m[2]:register_forward_hook(function(_, _, out) return out * 0 end)
+    H.close(m(x), m[3](cnn.zeros(2, 4)), 0)        -- ReLU's output replaced by zeros
+    h2:remove()
+    h2:remove()                                  -- a second remove does nothing
+    H.close(m(x), want, 0)
+  end)
+
+  it("a pre-hook may replace the inputs; hooks run in registration order", function()
+    local m = mlp()
+    local x = cnn.randn(2, 3)
+    local order = {}
+    local a = m:register_forward_pre_hook(function(_, inputs) order[#order + 1] = "pre1"; return inputs[1] * 2 end)
+    local b = m:register_forward_pre_hook(function(_, inputs) order[#order + 1] = "pre2"; return inputs[1] + 1 end)
+    local c = m:register_forward_hook(function() order[#order + 1] = "post" end)
+    H.close(m(x), m:forward(x * 2 + 1), 0)       -- m:forward runs no hook
+    assert.are.same({ "pre1", "pre2", "post" }, order)
+    a:remove(); b:remove(); c:remove()
+    H.close(m(x), m:forward(x), 0)
+  end)
+
+  it("several inputs and outputs pass through, a hook may remove itself", function()
+    local Two = nn.Module:extend("Two")
+    function Two:forward(a, b) return a + b, a - b end
+    local m = Two()
+    local h
+    h = m:register_forward_hook(function(_, inputs, s, d)
+      assert.are.equal(2, inputs.n)
+      h:remove()
+      return d, s
+    end)
+    local p = m:register_forward_pre_hook(function(_, inputs) return inputs[2], inputs[1] end)
+    local s, d = m(cnn.tensor({1}), cnn.tensor({5}))
+    H.close(s, {4}, 0); H.close(d, {6}, 0)        -- inputs swapped (5 + 1, 5 - 1), then outputs
+    s, d = m(cnn.tensor({1}), cnn.tensor({5}))     -- the forward hook is gone
+    H.close(s, {6}, 0); H.close(d, {4}, 0)
+    p:remove()
+  end)
+
+  it("gradients flow through a replaced output", function()
+    local lin = nn.Linear(2, 1)
+    lin:register_forward_hook(function(_, _, out) return out * 3 end)
+    local x = cnn.randn(4, 2)
+    lin(x):sum():backward()
+    H.close(lin.bias.grad, {12}, 1e-6)
+  end)
+
+  it("refuses a hook that is not a function", function()
+    local m = nn.ReLU()
+    H.errors(function() m:register_forward_hook(3) end,
+      "cnn.nn.Module.register_forward_hook: argument 1 (hook): expected a function, got 3")
+    H.errors(function() m:register_forward_pre_hook() end,
+      "cnn.nn.Module.register_forward_pre_hook: argument 1 (hook): expected a function, got nil")
+  end)
+end)

@@ -109,6 +109,40 @@ describe("cnn.optim", function()
     H.errors(function() nn.utils.clip_grad_norm_(m, 1, 0) end, "cnn.nn.utils.clip_grad_norm_: argument 3 (norm_type)")
   end)
 
+  it("clip_grad_value_ clamps every gradient in place", function()
+    local w = cnn.tensor({ -3, -0.5, 0.2, 4 }, { dtype = "float64", requires_grad = true })
+    local v = cnn.tensor({ { 1, -2 } }, { requires_grad = true })
+    ;((w * w):sum() + (v * v):sum() * 0.25):backward()    -- grads (-6, -1, 0.4, 8) and (0.5, -1)
+    local g = w.grad
+    assert.is_nil(nn.utils.clip_grad_value_({ w, v }, 0.75))
+    H.close(w.grad, { -0.75, -0.75, 0.4, 0.75 }, 0)
+    H.close(v.grad, { { 0.5, -0.75 } }, 0)
+    H.close(g, { -0.75, -0.75, 0.4, 0.75 }, 0)          -- in place: a reference taken before sees it
+    nn.utils.clip_grad_value_(w, 0.1)
+    H.close(w.grad, { -0.1, -0.1, 0.1, 0.1 }, 1e-17)
+    nn.utils.clip_grad_value_(w, 0)
+    H.close(w.grad, { 0, 0, 0, 0 }, 0)
+  end)
+
+  it("clip_grad_value_ takes a module, a tensor or a list of tensors, and refuses anything else", function()
+    local m = nn.Linear(2, 1)
+    cnn.no_grad(function() m.weight:copy_(cnn.tensor({ { 3, -4 } })) end)
+    ;(m.weight * m.weight):sum():backward()      -- weight grad (6, -8); the bias has none
+    nn.utils.clip_grad_value_(m, 5)
+    H.close(m.weight.grad, { { 5, -5 } }, 0)
+    assert.is_nil(m.bias.grad)
+    H.errors(function() nn.utils.clip_grad_value_({ 1 }, 1) end,
+      "cnn.nn.utils.clip_grad_value_: argument 1 (parameters[1]): expected a tensor, got 1")
+    H.errors(function() nn.utils.clip_grad_value_("w", 1) end,
+      "cnn.nn.utils.clip_grad_value_: argument 1 (parameters): expected a module, a tensor or a list of tensors, got \"w\"")
+    H.errors(function() nn.utils.clip_grad_value_(m) end,
+      "cnn.nn.utils.clip_grad_value_: argument 2 (clip_value): expected a number, got nil")
+    H.errors(function() nn.utils.clip_grad_value_(m, -1) end,
+      "cnn.nn.utils.clip_grad_value_: argument 2 (clip_value): expected a number in [0, inf], got -1")
+    H.errors(function() nn.utils.clip_grad_value_(m, 0 / 0) end,
+      "cnn.nn.utils.clip_grad_value_: argument 2 (clip_value): expected a number")
+  end)
+
   it("optimizers take a module, a tensor, a list of tensors or of groups, and refuse anything else", function()
     local m = nn.Linear(2, 2)
     assert.are.equal(2, #optim.SGD(m, { lr = 0.1 }).param_groups[1].params)

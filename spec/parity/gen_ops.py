@@ -169,6 +169,23 @@ def act_cases():
     return c
 
 
+def act_cases_more():
+    """Activations added later (issue 17). Generated after every other file so that the shared
+    generator gives the earlier cases the same inputs as before; written at the end of ops_act.lua."""
+    c = []
+    c.append(case("gelu", "gelu", [R(4, 5)], F.gelu))
+    c.append(case("gelu tanh", "gelu", [R(3, 4, transpose=(1, 2))], lambda x: F.gelu(x, approximate="tanh"),
+                  {"approximate": "tanh"}))
+    c.append(case("gelu wide", "gelu", [R(8, kind="values", values=[-30, -6, -2.5, -1e-4, 1e-4, 2.5, 6, 30])], F.gelu))
+    c.append(case("gelu tanh wide", "gelu", [R(8, kind="values", values=[-30, -6, -2.5, -1e-4, 1e-4, 2.5, 6, 30])],
+                  lambda x: F.gelu(x, approximate="tanh"), {"approximate": "tanh"}))
+    c.append(case("silu", "silu", [R(4, 5)], F.silu))
+    c.append(case("silu wide", "silu", [R(6, kind="values", values=[-100, -20, -1e-4, 1e-4, 20, 100])], F.silu))
+    c.append(case("mish", "mish", [R(2, 3, 4, transpose=(1, 3))], F.mish))
+    c.append(case("mish wide", "mish", [R(6, kind="values", values=[-100, -20, -1e-4, 1e-4, 20, 100])], F.mish))
+    return c
+
+
 def loss_cases():
     c = []
     for red in ("mean", "sum", "none"):
@@ -255,7 +272,9 @@ def nn_cases():
 
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
-    write("ops_core.lua", core_cases())
-    write("ops_act.lua", act_cases())
-    write("ops_loss.lua", loss_cases())
-    write("ops_nn.lua", nn_cases())
+    core, act, loss, nn = core_cases(), act_cases(), loss_cases(), nn_cases()
+    act += act_cases_more()   # after the others: their inputs stay as they were
+    write("ops_core.lua", core)
+    write("ops_act.lua", act)
+    write("ops_loss.lua", loss)
+    write("ops_nn.lua", nn)

@@ -1,5 +1,6 @@
 -- Activation modules, one per activation of cnn.F: ReLU, LeakyReLU, RReLU, PReLU (learnable
--- weight), ELU, SELU, Sigmoid, Tanh, Hardtanh, Softsign, Softplus, Softmax, LogSoftmax.
+-- weight), ELU, SELU, GELU, SiLU, Mish, Sigmoid, Tanh, Hardtanh, Softsign, Softplus, Softmax,
+-- LogSoftmax.
 -- Each stores its options and calls F in forward. Spec: spec/layers_spec.lua.
 local cnn = require "cnn"
 local F = require "cnn.nn.functional"
@@ -35,10 +36,25 @@ act("Sigmoid", "sigmoid")
 act("Tanh", "tanh")
 act("SELU", "selu")
 act("Softsign", "softsign")
+act("SiLU", "silu")
+act("Mish", "mish")
 act("LeakyReLU", "leaky_relu", { { "negative_slope", 0.01 } })
 act("ELU", "elu", { { "alpha", 1.0 } })
 act("Hardtanh", "hardtanh", { { "min_val", -1 }, { "max_val", 1 } })
 act("Softplus", "softplus", { { "beta", 1 }, { "threshold", 20 } })
+
+-- GELU([approximate = "none"]): x Phi(x), or its tanh approximation with approximate = "tanh"
+local GELU = Module:extend("nn.GELU")
+function GELU:__init(approximate)
+  approximate = A.str("cnn.nn.GELU", 1, "approximate", approximate, "none")
+  if approximate ~= "none" and approximate ~= "tanh" then
+    A.fail("cnn.nn.GELU", 1, "approximate", '"none" or "tanh"', approximate)
+  end
+  self.approximate = approximate
+end
+function GELU:forward(x) return A.call(F.gelu, x, self.approximate) end
+function GELU:extra_repr() return ("approximate = %q"):format(self.approximate) end
+M.GELU = GELU
 
 -- RReLU([lower = 1/8 [, upper = 1/3]]): random slopes in training, their mean in eval mode
 local RReLU = act("RReLU", "rrelu", { { "lower", 1 / 8, 0 }, { "upper", 1 / 3, 0 } })

@@ -7,7 +7,7 @@ local core = require "cnn.core"
 
 local NAMES = {
   -- activations
-  "relu", "leaky_relu", "rrelu", "prelu", "elu", "selu", "sigmoid", "tanh", "hardtanh",
+  "relu", "leaky_relu", "rrelu", "prelu", "elu", "selu", "gelu", "silu", "mish", "sigmoid", "tanh", "hardtanh",
   "softsign", "softplus", "softmax", "log_softmax",
   -- losses
   "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy",

@@ -83,7 +83,61 @@ end
 Module.__index, Module.__newindex, Module._new = index, newindex, new
 
 function Module:__init() end
-function Module:__call(...) return self:forward(...) end
+
+-- ---- forward hooks (PyTorch's register_forward_pre_hook / register_forward_hook) ----
+-- Hooks live in the plain fields _forward_pre_hooks and _forward_hooks: lists of {fn = f}, run
+-- in registration order on every call of the module (not on a direct m:forward(x)).
+
+local Handle = { __name = "nn.RemovableHandle" }
+Handle.__index = Handle
+-- handle:remove(): the hook runs no more (removing twice does nothing)
+function Handle:remove()
+  local list = self._list
+  for i = #list, 1, -1 do if list[i] == self._entry then table.remove(list, i) end end
+end
+
+local function add_hook(self, field, fn, name)
+  A.func(name, 1, "hook", fn)
+  local list = rawget(self, field)
+  if list == nil then list = {}; rawset(self, field, list) end
+  local entry = { fn = fn }
+  list[#list + 1] = entry
+  return setmetatable({ _list = list, _entry = entry }, Handle)
+end
+
+-- fn(module, inputs) runs before forward; inputs is {x1, ..., n = count}. Values it returns
+-- replace the inputs (return x, or return a, b); returning nothing keeps them.
+function Module:register_forward_pre_hook(fn)
+  return add_hook(self, "_forward_pre_hooks", fn, "cnn.nn.Module.register_forward_pre_hook")
+end
+-- fn(module, inputs, output, ...) runs after forward (... are further outputs, if forward gives
+-- several); values it returns replace the output(s), returning nothing keeps them.
+function Module:register_forward_hook(fn)
+  return add_hook(self, "_forward_hooks", fn, "cnn.nn.Module.register_forward_hook")
+end
+
+-- a snapshot: a hook that removes a hook does not change the current call's list
+local function snapshot(list) return table.move(list, 1, #list, 1, {}) end
+
+function Module:__call(...)
+  local pre, post = rawget(self, "_forward_pre_hooks"), rawget(self, "_forward_hooks")
+  if (pre == nil or #pre == 0) and (post == nil or #post == 0) then return self:forward(...) end
+  local inputs = table.pack(...)
+  if pre then
+    for _, h in ipairs(snapshot(pre)) do
+      local r = table.pack(h.fn(self, inputs))
+      if r.n > 0 and r[1] ~= nil then inputs = r end
+    end
+  end
+  local out = table.pack(self:forward(table.unpack(inputs, 1, inputs.n)))
+  if post then
+    for _, h in ipairs(snapshot(post)) do
+      local r = table.pack(h.fn(self, inputs, table.unpack(out, 1, out.n)))
+      if r.n > 0 and r[1] ~= nil then out = r end
+    end
+  end
+  return table.unpack(out, 1, out.n)
+end
 function Module:forward()
   A.error(("cnn.nn.Module: %s does not define forward"):format(getmetatable(self).__name))
 end

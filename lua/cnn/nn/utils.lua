@@ -1,4 +1,5 @@
--- cnn.nn.utils: clip_grad_norm_ (torch.nn.utils.clip_grad_norm_), which takes a module or tensors. Spec: spec/optim_spec.lua.
+-- cnn.nn.utils: clip_grad_norm_ and clip_grad_value_ (torch.nn.utils'), which take a module or
+-- tensors. Spec: spec/optim_spec.lua.
 local cnn = require "cnn"
 local A = require "cnn.nn.argcheck"
 
@@ -37,6 +38,20 @@ function utils.clip_grad_norm_(params, max_norm, norm_type)
     end
   end)
   return total
+end
+
+-- clamps every gradient of params (a module, a tensor or a list of tensors) in place to
+-- [-clip_value, clip_value]; parameters without a gradient are skipped
+function utils.clip_grad_value_(params, clip_value)
+  local fn = "cnn.nn.utils.clip_grad_value_"
+  params = tensors(fn, params)
+  clip_value = A.num(fn, 2, "clip_value", clip_value, nil, 0)
+  A.call(cnn.no_grad, function()
+    for _, p in ipairs(params) do
+      local g = p.grad
+      if g then g:clamp_(-clip_value, clip_value) end
+    end
+  end)
 end
 
 return utils
