@@ -237,6 +237,13 @@ cnn_tensor *cnn_multi_margin_loss(cnn_ctx *c, const cnn_tensor *x, const cnn_sha
 cnn_tensor *cnn_batch_norm(cnn_ctx *c, const cnn_tensor *x, cnn_tensor *running_mean, cnn_tensor *running_var,
                            const cnn_tensor *weight, const cnn_tensor *bias, int training,
                            double momentum, double eps);
+/* x (..., *norm): each sample normalised over the trailing dimensions norm; weight, bias of shape
+ * norm (or NULL) */
+cnn_tensor *cnn_layer_norm(cnn_ctx *c, const cnn_tensor *x, const cnn_shape *norm, const cnn_tensor *weight,
+                           const cnn_tensor *bias, double eps);
+/* x (N,C,...): each sample normalised over groups of C/groups channels; weight, bias (C) or NULL */
+cnn_tensor *cnn_group_norm(cnn_ctx *c, const cnn_tensor *x, int64_t groups, const cnn_tensor *weight,
+                           const cnn_tensor *bias, double eps);
 /* inverted dropout from the context's generator; x itself (retained) when not training or p = 0 */
 cnn_tensor *cnn_dropout(cnn_ctx *c, const cnn_tensor *x, double p, int training);
 /* x (..., in), w (out, in), b (out) or NULL -> (..., out) */

@@ -1,5 +1,5 @@
 /* lua_nn.c: bindings of the functional ops that cnn.F adds to the core: activations (also as
- * tensor methods), losses, batch_norm, dropout, linear and pad. Losses take an options table
+ * tensor methods), losses, batch_norm, layer_norm, group_norm, dropout, linear and pad. Losses take an options table
  * {reduction=, weight=, ...}; class labels arrive 1-based and leave here 0-based.
  * Core: op_activation.c, op_loss.c, op_norm.c, op_linear.c, op_pad.c.
  * Specs: activation_spec.lua, loss_spec.lua, norm_spec.lua, linear_spec.lua, pad_spec.lua. */
@@ -344,6 +344,79 @@ static int l_batch_norm(lua_State *L) {
     return push_result(L, box, fn);
 }
 
+/* layer_norm(x, normalized_shape [, weight [, bias [, eps = 1e-5]]]); normalized_shape is a table
+ * of sizes or one size: the trailing dimensions of x that each sample is normalised over */
+static int l_layer_norm(lua_State *L) {
+    const char *fn = "layer_norm";
+    char a[200], d[200], e[200];
+    check_tensor(L, 1, fn, "input");
+    cnn_shape ns;
+    if (lua_type(L, 2) == LUA_TNUMBER) {
+        ns.ndim = 1;
+        ns.size[0] = check_int(L, 2, fn, "normalized_shape");
+        if (ns.size[0] < 1) arg_error(L, fn, 2, "normalized_shape", "expected a positive size, got %lld", (long long)ns.size[0]);
+    } else if (lua_istable(L, 2) && !is_tensor(L, 2)) {
+        check_shape(L, 2, fn, "normalized_shape", &ns, 0, NULL);
+        if (ns.ndim == 0) arg_error(L, fn, 2, "normalized_shape", "expected at least one size, got an empty table");
+    } else {
+        arg_error(L, fn, 2, "normalized_shape", "expected a table of sizes or a size, got %s", type_desc(L, 2));
+    }
+    opt_tensor(L, 3, fn, "weight");
+    opt_tensor(L, 4, fn, "bias");
+    double eps = opt_num(L, 5, fn, "eps", 1e-5);
+    if (!(eps >= 0)) arg_error(L, fn, 5, "eps", "expected a number >= 0, got %g", eps);
+    lua_settop(L, 5);                            /* the result box goes at 6 */
+    cnn_tensor *x = check_tensor(L, 1, fn, "input");
+    cnn_shape_str(d, sizeof d, ns.ndim, ns.size);
+    int ok = ns.ndim <= x->ndim;
+    for (int i = 0; ok && i < ns.ndim; i++) ok = x->size[x->ndim - ns.ndim + i] == ns.size[i];
+    if (!ok)
+        arg_error(L, fn, 1, "input", "expected trailing dimensions %s (normalized_shape), got %s", d, cnn_tensor_desc(a, sizeof a, x));
+    const char *pn[2] = { "weight", "bias" };
+    for (int j = 0; j < 2; j++) {
+        cnn_tensor *t = opt_tensor(L, 3 + j, fn, pn[j]);
+        int same = t == NULL || t->ndim == ns.ndim;
+        for (int i = 0; t && same && i < ns.ndim; i++) same = t->size[i] == ns.size[i];
+        if (!same)
+            arg_error(L, fn, 3 + j, pn[j], "expected shape %s (normalized_shape), got %s", d, cnn_tensor_desc(e, sizeof e, t));
+    }
+    cnn_tensor **box = push_box(L);
+    x = check_tensor(L, 1, fn, "input");
+    *box = cnn_layer_norm(ctx_of(L), x, &ns, opt_tensor(L, 3, fn, "weight"), opt_tensor(L, 4, fn, "bias"), eps);
+    return push_result(L, box, fn);
+}
+
+/* group_norm(x, num_groups [, weight [, bias [, eps = 1e-5]]]): x (N,C,...), weight and bias (C) */
+static int l_group_norm(lua_State *L) {
+    const char *fn = "group_norm";
+    char a[200], e[200];
+    check_tensor(L, 1, fn, "input");
+    int64_t G = check_int(L, 2, fn, "num_groups");
+    opt_tensor(L, 3, fn, "weight");
+    opt_tensor(L, 4, fn, "bias");
+    double eps = opt_num(L, 5, fn, "eps", 1e-5);
+    if (!(eps >= 0)) arg_error(L, fn, 5, "eps", "expected a number >= 0, got %g", eps);
+    lua_settop(L, 5);                            /* the result box goes at 6 */
+    cnn_tensor *x = check_tensor(L, 1, fn, "input");
+    if (x->ndim < 2)
+        arg_error(L, fn, 1, "input", "expected (N,C,...) with 2 or more dimensions, got %s", cnn_tensor_desc(a, sizeof a, x));
+    int64_t C = x->size[1];
+    if (G < 1 || C % G != 0)
+        arg_error(L, fn, 2, "num_groups", "expected a divisor of the channels of input %s, got %lld",
+                  cnn_tensor_desc(a, sizeof a, x), (long long)G);
+    const char *pn[2] = { "weight", "bias" };
+    for (int j = 0; j < 2; j++) {
+        cnn_tensor *t = opt_tensor(L, 3 + j, fn, pn[j]);
+        if (t && (t->ndim != 1 || t->size[0] != C))
+            arg_error(L, fn, 3 + j, pn[j], "expected shape [%lld] (the channels of input %s), got %s", (long long)C,
+                      cnn_tensor_desc(a, sizeof a, x), cnn_tensor_desc(e, sizeof e, t));
+    }
+    cnn_tensor **box = push_box(L);
+    x = check_tensor(L, 1, fn, "input");
+    *box = cnn_group_norm(ctx_of(L), x, G, opt_tensor(L, 3, fn, "weight"), opt_tensor(L, 4, fn, "bias"), eps);
+    return push_result(L, box, fn);
+}
+
 /* dropout(x [, p = 0.5 [, training = true]]) */
 static int l_dropout(lua_State *L) {
     cnn_tensor *x = check_tensor(L, 1, "dropout", "input");
@@ -423,7 +496,8 @@ static const luaL_Reg module_fns[] = {
     { "smooth_l1_loss", l_smooth_l1_loss }, { "binary_cross_entropy", l_bce },
     { "binary_cross_entropy_with_logits", l_bce_logits }, { "hinge_embedding_loss", l_hinge_embedding_loss },
     { "cross_entropy", l_cross_entropy }, { "nll_loss", l_nll_loss }, { "multi_margin_loss", l_multi_margin_loss },
-    { "batch_norm", l_batch_norm }, { "dropout", l_dropout }, { "linear", l_linear }, { "pad", l_pad },
+    { "batch_norm", l_batch_norm }, { "layer_norm", l_layer_norm }, { "group_norm", l_group_norm },
+    { "dropout", l_dropout }, { "linear", l_linear }, { "pad", l_pad },
     { NULL, NULL }
 };
 

@@ -203,7 +203,7 @@ end
 local NN_CLASSES = {
   "Module", "Sequential", "ModuleList", "ModuleDict", "Concat", "Parallel", "Residual", "Linear", "Identity",
   "Flatten", "Dropout", "Embedding", "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d",
-  "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "ReLU", "LeakyReLU", "RReLU", "PReLU", "ELU", "SELU",
+  "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "ReLU", "LeakyReLU", "RReLU", "PReLU", "ELU", "SELU",
   "Sigmoid", "Tanh", "Hardtanh", "Softsign", "Softplus", "Softmax", "LogSoftmax", "CrossEntropyLoss", "NLLLoss",
   "BCELoss", "BCEWithLogitsLoss", "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "HingeEmbeddingLoss",
   "MultiMarginLoss",
@@ -211,7 +211,7 @@ local NN_CLASSES = {
 -- valid constructor arguments, for the methods' instances
 local VALID = { Linear = { 3, 2 }, Embedding = { 5, 2 }, Conv1d = { 2, 2, 3 }, Conv2d = { 3, 2, 3 },
   MaxPool1d = { 2 }, MaxPool2d = { 2 }, AvgPool1d = { 2 }, AvgPool2d = { 2 }, AdaptiveAvgPool2d = { 1 },
-  BatchNorm1d = { 3 }, BatchNorm2d = { 3 }, Softmax = { 2 }, LogSoftmax = { 2 }, Concat = { 1 }, Parallel = { 1 },
+  BatchNorm1d = { 3 }, BatchNorm2d = { 3 }, LayerNorm = { { 2, 3 } }, GroupNorm = { 2, 4 }, Softmax = { 2 }, LogSoftmax = { 2 }, Concat = { 1 }, Parallel = { 1 },
   Residual = {} }
 
 describe("the Lua API under hostile arguments", function()
@@ -365,6 +365,10 @@ describe("the Lua API under hostile arguments", function()
       { "nn.MaxPool2d", nn.MaxPool2d, { { 2, 2 }, { stride = 1, padding = 1, ceil_mode = true } } },
       { "nn.AvgPool1d", nn.AvgPool1d, { 2, { count_include_pad = false } } },
       { "nn.BatchNorm2d", nn.BatchNorm2d, { 3, { eps = 1e-3, momentum = 0.2, affine = false } } },
+      { "nn.LayerNorm", nn.LayerNorm, { { 2, 3 }, { eps = 1e-3, elementwise_affine = false } } },
+      { "nn.GroupNorm", nn.GroupNorm, { 2, 4, { eps = 1e-3, affine = false } } },
+      { "LayerNorm()", nn.LayerNorm(3), { cnn.rand(2, 3) } },
+      { "GroupNorm()", nn.GroupNorm(2, 4), { cnn.rand(2, 4, 3) } },
       { "nn.Embedding", nn.Embedding, { 5, 2 } },
       { "nn.Hardtanh", nn.Hardtanh, { -2, 2 } },
       { "nn.Concat", nn.Concat, { 2, nn.ReLU(), nn.Tanh() } },

@@ -270,10 +270,32 @@ def nn_cases():
     return c
 
 
+def nn_cases_more():
+    """Norms added later (issue 17), generated after act_cases_more and written at the end of
+    ops_nn.lua, so that every earlier case keeps its inputs."""
+    c = []
+    c.append(case("layer_norm last dim", "layer_norm", [R(4, 5), R(5), R(5)],
+                  lambda x, w, b: F.layer_norm(x, (5,), w, b), {"shape": [5]}))
+    c.append(case("layer_norm 2 dims eps", "layer_norm", [R(3, 2, 4), R(2, 4), R(2, 4)],
+                  lambda x, w, b: F.layer_norm(x, (2, 4), w, b, eps=1e-3), {"shape": [2, 4], "eps": 1e-3}))
+    c.append(case("layer_norm no affine transposed", "layer_norm", [R(4, 3, 2, transpose=(1, 3))],
+                  lambda x: F.layer_norm(x, (3, 4)), {"shape": [3, 4]}))
+    c.append(case("group_norm 4-D", "group_norm", [R(2, 6, 3, 2), R(6), R(6)],
+                  lambda x, w, b: F.group_norm(x, 3, w, b), {"groups": 3}))
+    c.append(case("group_norm 3-D eps", "group_norm", [R(3, 4, 5), R(4), R(4)],
+                  lambda x, w, b: F.group_norm(x, 2, w, b, eps=1e-3), {"groups": 2, "eps": 1e-3}))
+    c.append(case("group_norm 2-D one group no affine", "group_norm", [R(3, 4)],
+                  lambda x: F.group_norm(x, 1), {"groups": 1}))
+    c.append(case("group_norm instance", "group_norm", [R(2, 3, 2, 2, transpose=(3, 4)), R(3)],
+                  lambda x, w: F.group_norm(x, 3, w), {"groups": 3}))
+    return c
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     core, act, loss, nn = core_cases(), act_cases(), loss_cases(), nn_cases()
     act += act_cases_more()   # after the others: their inputs stay as they were
+    nn += nn_cases_more()     # after those
     write("ops_core.lua", core)
     write("ops_act.lua", act)
     write("ops_loss.lua", loss)

@@ -67,6 +67,16 @@ local ops = {
     if g.no_stats then return F.batch_norm(ins[1], nil, nil, nil, nil, o) end
     return F.batch_norm(ins[1], ins[2], ins[3], ins[4], ins[5], o)
   end,
+  layer_norm = function(...)
+    local ins = { ... }
+    local g = table.remove(ins)
+    return F.layer_norm(ins[1], g.shape, ins[2], ins[3], g.eps)
+  end,
+  group_norm = function(...)
+    local ins = { ... }
+    local g = table.remove(ins)
+    return F.group_norm(ins[1], g.groups, ins[2], ins[3], g.eps)
+  end,
   pad = function(x, g) return F.pad(x, g.pads, g.mode, g.value) end,
   flatten = function(x, g) return F.flatten(x, g.start) * 1.0 end,
 }

@@ -14,7 +14,7 @@ local NAMES = {
   "binary_cross_entropy_with_logits", "hinge_embedding_loss", "cross_entropy", "nll_loss",
   "multi_margin_loss",
   -- normalisation, regularisation, shapes
-  "batch_norm", "dropout", "linear", "flatten", "pad",
+  "batch_norm", "layer_norm", "group_norm", "dropout", "linear", "flatten", "pad",
   -- convolution and pooling
   "conv1d", "conv2d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool2d",
 }

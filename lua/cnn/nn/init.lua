@@ -11,7 +11,7 @@ local FILES = {
   Conv1d = "conv", Conv2d = "conv",
   MaxPool1d = "pool", MaxPool2d = "pool", AvgPool1d = "pool", AvgPool2d = "pool",
   AdaptiveAvgPool2d = "pool",
-  BatchNorm1d = "norm", BatchNorm2d = "norm",
+  BatchNorm1d = "norm", BatchNorm2d = "norm", LayerNorm = "norm", GroupNorm = "norm",
   ReLU = "activation", LeakyReLU = "activation", RReLU = "activation", PReLU = "activation",
   ELU = "activation", SELU = "activation", GELU = "activation", SiLU = "activation",
   Mish = "activation", Sigmoid = "activation", Tanh = "activation",
