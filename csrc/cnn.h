@@ -261,6 +261,10 @@ cnn_tensor *cnn_conv2d(cnn_ctx *c, const cnn_tensor *x, const cnn_tensor *w, con
                        int64_t groups);
 cnn_tensor *cnn_conv1d(cnn_ctx *c, const cnn_tensor *x, const cnn_tensor *w, const cnn_tensor *b,
                        int64_t stride, int64_t padding, int64_t dilation, int64_t groups);
+/* padding = "same", stride 1 (nd = 1: conv1d, dilation[1] only; nd = 2: conv2d): PyTorch's padding,
+ * the odd zero of an odd total on the right / bottom */
+cnn_tensor *cnn_conv_same(cnn_ctx *c, int nd, const cnn_tensor *x, const cnn_tensor *w, const cnn_tensor *b,
+                          const int64_t dilation[2], int64_t groups);
 typedef enum { CNN_POOL_MAX, CNN_POOL_AVG, CNN_POOL_ADAPTIVE_AVG } cnn_pool;   /* lua_conv.c dispatches on it */
 cnn_tensor *cnn_max_pool2d(cnn_ctx *c, const cnn_tensor *x, const int64_t kernel[2], const int64_t stride[2],
                            const int64_t padding[2], const int64_t dilation[2], int ceil_mode);

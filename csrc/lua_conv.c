@@ -51,7 +51,8 @@ static cnn_tensor *opt_bias(lua_State *L, int idx, const char *fn) {
     return check_tensor(L, idx, fn, "bias");
 }
 
-/* conv2d(x, w [, b [, {stride=, padding=, dilation=, groups=}]]) and conv1d (integers only) */
+/* conv2d(x, w [, b [, {stride=, padding=, dilation=, groups=}]]) and conv1d (integers only);
+ * padding may also be "valid" (0) or "same" (stride 1; cnn_conv_same) */
 static int conv(lua_State *L, int nd) {
     static const char *const keys[] = { "stride", "padding", "dilation", "groups", NULL };
     const char *fn = nd == 2 ? "conv2d" : "conv1d";
@@ -61,15 +62,30 @@ static int conv(lua_State *L, int nd) {
     check_options(L, 4, fn, keys);
     lua_settop(L, 4);                            /* the result box goes at 5 */
     int64_t s[2] = { 1, 1 }, p[2] = { 0, 0 }, d[2] = { 1, 1 }, g[2] = { 1, 1 };
+    int same = 0;
     opt_field(L, 4, fn, "stride", nd, s);
-    opt_field(L, 4, fn, "padding", nd, p);
+    if (!lua_isnoneornil(L, 4) && opt_rawget(L, 4, "padding") == LUA_TSTRING) {   /* "same" or "valid" */
+        const char *m = lua_tostring(L, -1);
+        if (strcmp(m, "same") == 0) same = 1;
+        else if (strcmp(m, "valid") != 0)
+            arg_error(L, fn, 4, "options", "padding must be %s, \"same\" or \"valid\", got \"%s\"",
+                      nd == 2 ? "an integer, a {h,w} pair" : "an integer", m);
+        lua_pop(L, 1);
+    } else {
+        if (!lua_isnoneornil(L, 4)) lua_pop(L, 1);
+        opt_field(L, 4, fn, "padding", nd, p);
+    }
     opt_field(L, 4, fn, "dilation", nd, d);
     opt_field(L, 4, fn, "groups", 1, g);
+    if (same && (s[0] != 1 || s[1] != 1))
+        arg_error(L, fn, 4, "options", "padding \"same\" needs stride 1 (as PyTorch), got stride %lld",
+                  (long long)(s[0] != 1 ? s[0] : s[1]));
     cnn_tensor **box = push_box(L);
     /* the tensors last: reading options and making the box may run finalizers */
     cnn_tensor *x = check_tensor(L, 1, fn, "input"), *w = check_tensor(L, 2, fn, "weight"), *b = opt_bias(L, 3, fn);
-    *box = nd == 2 ? cnn_conv2d(ctx_of(L), x, w, b, s, p, d, g[0])
-                   : cnn_conv1d(ctx_of(L), x, w, b, s[1], p[1], d[1], g[0]);
+    if (same) *box = cnn_conv_same(ctx_of(L), nd, x, w, b, d, g[0]);
+    else *box = nd == 2 ? cnn_conv2d(ctx_of(L), x, w, b, s, p, d, g[0])
+                        : cnn_conv1d(ctx_of(L), x, w, b, s[1], p[1], d[1], g[0]);
     return push_result(L, box, fn);
 }
 static int l_conv2d(lua_State *L) { return conv(L, 2); }

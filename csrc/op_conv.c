@@ -284,3 +284,33 @@ cnn_tensor *cnn_conv1d(cnn_ctx *c, const cnn_tensor *x, const cnn_tensor *w, con
     int64_t s[2] = { 1, stride }, p[2] = { 0, padding }, d[2] = { 1, dilation };
     return conv_nd(c, 1, x, w, b, s, p, d, groups);
 }
+
+/* padding = "same" (stride 1), as PyTorch: each spatial dimension needs dilation * (k - 1) zeros
+ * in all, half of them (rounded down) before and the rest after, so an odd total puts the extra
+ * zero on the right / bottom. The symmetric part is the convolution's own padding; the extra one
+ * pads a copy of the input (cnn_pad, which carries the gradient back), as PyTorch does. */
+cnn_tensor *cnn_conv_same(cnn_ctx *c, int nd, const cnn_tensor *x, const cnn_tensor *w, const cnn_tensor *b,
+                          const int64_t dilation[2], int64_t groups) {
+    int64_t s[2] = { 1, 1 }, p[2] = { 0, 0 }, d[2] = { nd == 2 ? dilation[0] : 1, dilation[1] }, extra[2] = { 0, 0 };
+    if (w->ndim == nd + 2) {
+        for (int i = 2 - nd; i < 2; i++) {
+            int64_t k = w->size[w->ndim - 2 + i], total;
+            if (k >= 1 && d[i] >= 1) {
+                if (__builtin_mul_overflow(d[i], k - 1, &total))
+                    return cnn_seterr(c, "argument 4 (options): dilation %lld with a kernel of %lld makes padding \"same\" overflow",
+                                      (long long)d[i], (long long)k), NULL;
+                p[i] = total / 2;
+                extra[i] = total - 2 * p[i];
+            }
+        }
+    }
+    conv_geom g;                                 /* the checks first, with the symmetric padding */
+    if (conv_geom_init(c, &g, nd, x, w, b, s, p, d, groups) < 0) return NULL;
+    if (extra[0] == 0 && extra[1] == 0) return conv_nd(c, nd, x, w, b, s, p, d, groups);
+    int64_t pads[4] = { 0, extra[1], 0, extra[0] };      /* (left, right) of W, then of H */
+    cnn_tensor *xp = cnn_pad(c, x, pads, 2 * nd, CNN_PAD_CONSTANT, 0);
+    if (xp == NULL) return NULL;
+    cnn_tensor *y = conv_nd(c, nd, xp, w, b, s, p, d, groups);
+    cnn_tensor_release(xp);
+    return y;
+}

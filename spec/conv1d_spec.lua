@@ -93,3 +93,28 @@ describe("conv1d", function()
     end)
   end)
 end)
+
+describe("conv1d padding \"same\" and \"valid\"", function()
+  it("matches PyTorch's placement: the odd zero on the right", function()
+    local x = cnn.tensor({{{0, 1, 2, 3, 4, 5}}})
+    local w4 = cnn.tensor({{{1, 0, 0, 0}}})               -- total 3: left 1, right 2
+    H.close(F.conv1d(x, w4, nil, {padding = "same"}), {{{0, 0, 1, 2, 3, 4}}}, 0)
+    local w2 = cnn.tensor({{{1, 0}}})                     -- total 1: left 0, right 1
+    H.close(F.conv1d(x, w2, nil, {padding = "same"}), {{{0, 1, 2, 3, 4, 5}}}, 0)
+    H.close(F.conv1d(x, w2, nil, {padding = "same", dilation = 3}), {{{0, 0, 1, 2, 3, 4}}}, 0)
+    H.close(F.conv1d(x, cnn.tensor({{{0, 1}}}), nil, {padding = "same"}), {{{1, 2, 3, 4, 5, 0}}}, 0)
+    H.close(F.conv1d(x, w2, nil, {padding = "valid"}), {{{0, 1, 2, 3, 4}}}, 0)
+  end)
+
+  it("gradchecks, and nn.Conv1d takes the strings", function()
+    cnn.manual_seed(22)
+    H.gradcheck(function(a, w, b) return F.conv1d(a, w, b, {padding = "same", dilation = 2}) end,
+      {cnn.randn({2, 3, 7}, f64), cnn.randn({2, 3, 4}, f64), cnn.randn({2}, f64)})
+    local m = cnn.nn.Conv1d(2, 3, 4, {padding = "same"})
+    assert.are.same({1, 3, 9}, m(cnn.randn(1, 2, 9)):size())
+    H.errors(function() F.conv1d(cnn.randn(1, 2, 9), cnn.randn(3, 2, 2), nil, {padding = "same", stride = 2}) end,
+      'cnn.conv1d: argument 4 (options): padding "same" needs stride 1 (as PyTorch), got stride 2')
+    H.errors(function() F.conv1d(cnn.randn(1, 2, 9), cnn.randn(3, 2, 2), nil, {padding = {1, 1}}) end,
+      "cnn.conv1d: argument 4 (options): padding must be an integer, got table")
+  end)
+end)

@@ -1,6 +1,7 @@
 local cnn = require "cnn"
 local F = cnn.F
 local H = require "helpers"
+local nn = cnn.nn
 
 local f64 = {dtype = "float64", requires_grad = true}
 
@@ -267,6 +268,76 @@ describe("conv2d", function()
       F.conv2d(x, w, b, {padding = 1}):sum():backward()
       F.conv2d(x:double(), w:double(), nil, {stride = 2}):relu():sum():backward()
       pcall(F.conv2d, x, cnn.randn(4, 2, 3, 3))
+    end)
+  end)
+end)
+
+describe("conv2d padding \"same\" and \"valid\"", function()
+  it("pads d*(k-1) in all, the odd zero on the bottom / right, as PyTorch", function()
+    -- a kernel that picks its top-left tap shows where the window starts: out[i][j] = x[i-top][j-left]
+    local x = cnn.arange(1, 31):view(1, 1, 5, 6)
+    local w = cnn.zeros(1, 1, 2, 4); w[1][1][1][1] = 1
+    -- kernel 2x4: totals 1 and 3 -> top 0 (bottom 1), left 1 (right 2)
+    local y = F.conv2d(x, w, nil, {padding = "same"})
+    assert.are.same({1, 1, 5, 6}, y:size())
+    local want = {}
+    for i = 1, 5 do
+      want[i] = {}
+      for j = 1, 6 do want[i][j] = j - 1 >= 1 and (i - 1) * 6 + (j - 1) or 0 end
+    end
+    H.close(y, {{want}}, 0)
+    -- dilation 3 with kernel 2: total 3 -> top 1, bottom 2
+    local w2 = cnn.zeros(1, 1, 2, 1); w2[1][1][1][1] = 1
+    local y2 = F.conv2d(x, w2, nil, {padding = "same", dilation = {3, 1}})
+    H.close(y2:narrow(3, 2, 4), x:narrow(3, 1, 4), 0)
+    H.close(y2:narrow(3, 1, 1), cnn.zeros(1, 1, 1, 6), 0)
+  end)
+
+  it("equals an explicit pad then an unpadded conv, and gradchecks", function()
+    cnn.manual_seed(21)
+    local x, w, b = cnn.randn({2, 4, 5, 6}, f64), cnn.randn({6, 2, 2, 3}, f64), cnn.randn({6}, f64)
+    local o = {padding = "same", dilation = {3, 2}, groups = 2}
+    -- H: 3*(2-1) = 3 -> 1 top, 2 bottom; W: 2*(3-1) = 4 -> 2 and 2
+    local ref = F.conv2d(F.pad(x, {2, 2, 1, 2}), w, b, {dilation = {3, 2}, groups = 2})
+    H.close(F.conv2d(x, w, b, o), ref, 1e-12)
+    H.gradcheck(function(a, ww, bb) return F.conv2d(a, ww, bb, o) end, {x, w, b})
+    H.gradcheck(function(a, ww) return F.conv2d(a, ww, nil, {padding = "same"}) end,
+      {cnn.randn({1, 2, 4, 3}, f64), cnn.randn({3, 2, 4, 2}, f64)})
+    -- unbatched input; "valid" is padding 0
+    local xu = cnn.randn({3, 6, 7}, "float64")
+    local wu = cnn.randn({2, 3, 3, 4}, "float64")
+    assert.are.same({2, 6, 7}, F.conv2d(xu, wu, nil, {padding = "same"}):size())
+    H.close(F.conv2d(xu, wu, nil, {padding = "valid"}), F.conv2d(xu, wu), 0)
+  end)
+
+  it("nn.Conv2d keeps the string and passes it on", function()
+    local m = nn.Conv2d(3, 4, {2, 3}, {padding = "same"})
+    assert.are.equal("same", m.padding)
+    local x = cnn.randn(2, 3, 5, 5)
+    assert.are.same({2, 4, 5, 5}, m(x):size())
+    assert.are.same({2, 4, 4, 3}, nn.Conv2d(3, 4, {2, 3}, {padding = "valid"})(x):size())
+    H.errors(function() nn.Conv2d(3, 4, 3, {padding = "same", stride = 2}) end,
+      'cnn.nn.Conv2d: argument 4 (stride): expected stride 1 with padding "same" (as PyTorch), got 2')
+  end)
+
+  it("raises on a strided \"same\" and an unknown string", function()
+    local x, w = cnn.randn(1, 2, 5, 5), cnn.randn(3, 2, 3, 3)
+    H.errors(function() F.conv2d(x, w, nil, {padding = "same", stride = {1, 2}}) end,
+      'cnn.conv2d: argument 4 (options): padding "same" needs stride 1 (as PyTorch), got stride 2')
+    H.errors(function() F.conv2d(x, w, nil, {padding = "full"}) end,
+      'cnn.conv2d: argument 4 (options): padding must be an integer, a {h,w} pair, "same" or "valid", got "full"')
+    H.errors(function() F.conv2d(x, cnn.randn(3, 2, 3), nil, {padding = "same"}) end,
+      "cnn.conv2d: argument 2 (weight): expected a 4-D tensor, got float32 [3,2,3]")
+    H.errors(function() F.conv2d(x, w, nil, {padding = "same", dilation = 2^62}) end, "cnn.conv2d: ")
+  end)
+
+  it("leaks nothing", function()
+    H.no_leak(function()
+      local x = cnn.randn({1, 2, 5, 5}, {requires_grad = true})
+      local w = cnn.randn({3, 2, 2, 2}, {requires_grad = true})
+      F.conv2d(x, w, nil, {padding = "same"}):sum():backward()
+      pcall(F.conv2d, x, w, nil, {padding = "same", stride = 2})
+      x, w = nil, nil
     end)
   end)
 end)

@@ -123,6 +123,26 @@ for i, (op, xs, ws, bias, o) in enumerate([
     fn = F.conv2d if op == "conv2d" else F.conv1d
     add("%s direct %d" % (op, i + 1), op, lambda x, w, b=None: fn(x, w, b, **tw), ins, o, o)
 
+# padding = "same" / "valid" (issue 17), appended so that the earlier cases keep their draws: odd
+# totals (even kernels, odd dilations) put the extra zero on the right / bottom
+for i, (op, xs, ws, bias, o) in enumerate([
+        ("conv2d", (2, 3, 5, 6), (4, 3, 3, 3), True, {"padding": "same"}),
+        ("conv2d", (1, 2, 5, 7), (3, 2, 2, 4), True, {"padding": "same"}),
+        ("conv2d", (2, 4, 6, 5), (4, 2, 2, 3), False, {"padding": "same", "dilation": [3, 2], "groups": 2}),
+        ("conv2d", (3, 6, 7), (2, 3, 4, 2), True, {"padding": "same", "dilation": [1, 3]}),
+        ("conv2d", (2, 8, 6, 6), (8, 8, 3, 3), True, {"padding": "same"}),
+        ("conv2d", (1, 3, 7, 6), (2, 3, 3, 2), True, {"padding": "valid", "dilation": 2}),
+        ("conv1d", (2, 3, 9), (4, 3, 4), True, {"padding": "same"}),
+        ("conv1d", (1, 2, 8), (3, 2, 2), False, {"padding": "same", "dilation": 3}),
+        ("conv1d", (3, 10), (2, 3, 5), True, {"padding": "same", "dilation": 2}),
+        ("conv1d", (2, 2, 9), (3, 2, 3), True, {"padding": "valid", "stride": 2}),
+    ]):
+    tw = {"stride": o.get("stride", 1), "padding": o["padding"], "dilation": o.get("dilation", 1),
+          "groups": o.get("groups", 1)}
+    ins = [r(*xs), r(*ws)] + ([r(ws[0])] if bias else [])
+    fn = F.conv2d if op == "conv2d" else F.conv1d
+    add("%s padding %s %d" % (op, o["padding"], i + 1), op, lambda x, w, b=None: fn(x, w, b, **tw), ins, o, o)
+
 here = os.path.dirname(os.path.abspath(__file__))
 path = os.path.join(here, "fixtures", "conv.lua")
 with open(path, "w") as f:

@@ -13,7 +13,8 @@ local OPTS = { stride = true, padding = true, dilation = true, groups = true, bi
 local function conv(name, op, nd)
   local cls = Module:extend("nn." .. name)
   local fn = "cnn.nn." .. name
-  -- (in_channels, out_channels, kernel_size [, {stride = 1, padding = 0, dilation = 1, groups = 1, bias = true}])
+  -- (in_channels, out_channels, kernel_size [, {stride = 1, padding = 0, dilation = 1, groups = 1, bias = true}]);
+  -- padding may also be "valid" or "same" (stride 1), passed on to F.conv1d / F.conv2d
   function cls:__init(cin, cout, k, opts)
     cin, cout = A.int(fn, 1, "in_channels", cin, 1), A.int(fn, 2, "out_channels", cout, 1)
     opts = A.opts(fn, 4, opts, OPTS)
@@ -27,7 +28,15 @@ local function conv(name, op, nd)
     self.in_channels, self.out_channels, self.groups = cin, cout, g
     self.kernel_size = pick(fn, 3, "kernel_size", k, nil, 1)
     self.stride = pick(fn, 4, "stride", opts.stride, 1, 1)
-    self.padding = pick(fn, 4, "padding", opts.padding, 0, 0)
+    if opts.padding == "same" or opts.padding == "valid" then
+      self.padding = opts.padding         -- kept as the string, as PyTorch
+      local st = nd == 2 and self.stride or { self.stride }
+      if opts.padding == "same" and (st[1] ~= 1 or st[#st] ~= 1) then
+        A.fail(fn, 4, "stride", 'stride 1 with padding "same" (as PyTorch)', opts.stride)
+      end
+    else
+      self.padding = pick(fn, 4, "padding", opts.padding, 0, 0)
+    end
     self.dilation = pick(fn, 4, "dilation", opts.dilation, 1, 1)
     local ks = nd == 2 and self.kernel_size or { self.kernel_size }
     self.weight = L.param(cout, cin // g, table.unpack(ks))
