@@ -265,7 +265,7 @@ cnn_tensor *cnn_conv1d(cnn_ctx *c, const cnn_tensor *x, const cnn_tensor *w, con
  * the odd zero of an odd total on the right / bottom */
 cnn_tensor *cnn_conv_same(cnn_ctx *c, int nd, const cnn_tensor *x, const cnn_tensor *w, const cnn_tensor *b,
                           const int64_t dilation[2], int64_t groups);
-typedef enum { CNN_POOL_MAX, CNN_POOL_AVG, CNN_POOL_ADAPTIVE_AVG } cnn_pool;   /* lua_conv.c dispatches on it */
+typedef enum { CNN_POOL_MAX, CNN_POOL_AVG, CNN_POOL_ADAPTIVE_AVG, CNN_POOL_ADAPTIVE_MAX } cnn_pool;   /* lua_conv.c dispatches on it */
 cnn_tensor *cnn_max_pool2d(cnn_ctx *c, const cnn_tensor *x, const int64_t kernel[2], const int64_t stride[2],
                            const int64_t padding[2], const int64_t dilation[2], int ceil_mode);
 cnn_tensor *cnn_max_pool1d(cnn_ctx *c, const cnn_tensor *x, int64_t kernel, int64_t stride, int64_t padding,
@@ -275,6 +275,10 @@ cnn_tensor *cnn_avg_pool2d(cnn_ctx *c, const cnn_tensor *x, const int64_t kernel
 cnn_tensor *cnn_avg_pool1d(cnn_ctx *c, const cnn_tensor *x, int64_t kernel, int64_t stride, int64_t padding,
                            int ceil_mode, int count_include_pad);
 cnn_tensor *cnn_adaptive_avg_pool2d(cnn_ctx *c, const cnn_tensor *x, const int64_t output_size[2]);
+cnn_tensor *cnn_adaptive_avg_pool1d(cnn_ctx *c, const cnn_tensor *x, int64_t output_size);
+/* the maximum of each adaptive window (first in scan order, a NaN propagates) */
+cnn_tensor *cnn_adaptive_max_pool2d(cnn_ctx *c, const cnn_tensor *x, const int64_t output_size[2]);
+cnn_tensor *cnn_adaptive_max_pool1d(cnn_ctx *c, const cnn_tensor *x, int64_t output_size);
 
 /* ---- printing: malloc'd string (caller frees), NULL on OOM ---- */
 char *cnn_format(cnn_ctx *c, const cnn_tensor *t);

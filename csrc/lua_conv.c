@@ -1,5 +1,6 @@
 /* lua_conv.c: bindings of convolution and pooling (F.conv2d, F.conv1d, F.max_pool2d,
- * F.avg_pool2d, F.adaptive_avg_pool2d, F.max_pool1d, F.avg_pool1d). Core: op_conv.c, op_pool.c. Specs: conv2d_spec.lua,
+ * F.avg_pool2d, F.adaptive_avg_pool2d, F.max_pool1d, F.avg_pool1d, F.adaptive_avg_pool1d,
+ * F.adaptive_max_pool2d, F.adaptive_max_pool1d). Core: op_conv.c, op_pool.c. Specs: conv2d_spec.lua,
  * conv1d_spec.lua, pool_spec.lua, parity/conv_parity_spec.lua; reference: docs/api-conv.md. */
 #include "lua_util.h"
 
@@ -126,24 +127,37 @@ static int l_avg_pool2d(lua_State *L) { return pool(L, CNN_POOL_AVG, 2, "avg_poo
 static int l_max_pool1d(lua_State *L) { return pool(L, CNN_POOL_MAX, 1, "max_pool1d"); }
 static int l_avg_pool1d(lua_State *L) { return pool(L, CNN_POOL_AVG, 1, "avg_pool1d"); }
 
-/* adaptive_avg_pool2d(x, size): size an integer or a {h, w} pair */
-static int l_adaptive_avg_pool2d(lua_State *L) {
-    cnn_tensor *x = check_tensor(L, 1, "adaptive_avg_pool2d", "input");
+/* adaptive_{avg,max}_pool2d(x, output_size): an integer or a {h, w} pair; the 1d forms: an
+ * integer. A 3-D input to a 2d form is one unbatched (C,H,W) image, a 2-D input to a 1d form one
+ * (C,L) sequence, as PyTorch. */
+static int adaptive(lua_State *L, cnn_pool kind, int nd, const char *fn) {
+    check_tensor(L, 1, fn, "input");
     int64_t o[2];
+    if (lua_isnoneornil(L, 2))
+        arg_error(L, fn, 2, "output_size", "expected %s, got %s",
+                  nd == 2 ? "an integer or a {h,w} pair of integers" : "an integer", luaL_typename(L, 2));
     lua_pushvalue(L, 2);
-    opt_pair(L, "adaptive_avg_pool2d", 2, "output_size", NULL, 2, o);
+    opt_pair(L, fn, 2, "output_size", NULL, nd, o);
     lua_pop(L, 1);
     cnn_tensor **box = push_box(L);
-    x = check_tensor(L, 1, "adaptive_avg_pool2d", "input");
-    *box = cnn_adaptive_avg_pool2d(ctx_of(L), x, o);
-    return push_result(L, box, "adaptive_avg_pool2d");
+    cnn_tensor *x = check_tensor(L, 1, fn, "input");   /* last: the box may run finalizers */
+    if (kind == CNN_POOL_ADAPTIVE_AVG)
+        *box = nd == 2 ? cnn_adaptive_avg_pool2d(ctx_of(L), x, o) : cnn_adaptive_avg_pool1d(ctx_of(L), x, o[1]);
+    else
+        *box = nd == 2 ? cnn_adaptive_max_pool2d(ctx_of(L), x, o) : cnn_adaptive_max_pool1d(ctx_of(L), x, o[1]);
+    return push_result(L, box, fn);
 }
+static int l_adaptive_avg_pool2d(lua_State *L) { return adaptive(L, CNN_POOL_ADAPTIVE_AVG, 2, "adaptive_avg_pool2d"); }
+static int l_adaptive_avg_pool1d(lua_State *L) { return adaptive(L, CNN_POOL_ADAPTIVE_AVG, 1, "adaptive_avg_pool1d"); }
+static int l_adaptive_max_pool2d(lua_State *L) { return adaptive(L, CNN_POOL_ADAPTIVE_MAX, 2, "adaptive_max_pool2d"); }
+static int l_adaptive_max_pool1d(lua_State *L) { return adaptive(L, CNN_POOL_ADAPTIVE_MAX, 1, "adaptive_max_pool1d"); }
 
 static const luaL_Reg conv_fns[] = {
     { "conv2d", l_conv2d }, { "conv1d", l_conv1d },
     { "max_pool2d", l_max_pool2d }, { "avg_pool2d", l_avg_pool2d },
     { "max_pool1d", l_max_pool1d }, { "avg_pool1d", l_avg_pool1d },
-    { "adaptive_avg_pool2d", l_adaptive_avg_pool2d },
+    { "adaptive_avg_pool2d", l_adaptive_avg_pool2d }, { "adaptive_avg_pool1d", l_adaptive_avg_pool1d },
+    { "adaptive_max_pool2d", l_adaptive_max_pool2d }, { "adaptive_max_pool1d", l_adaptive_max_pool1d },
     { NULL, NULL }
 };
 

@@ -1,7 +1,8 @@
-/* op_pool.c: max_pool2d/1d, avg_pool2d/1d and adaptive_avg_pool2d with PyTorch's output sizes
+/* op_pool.c: max_pool2d/1d, avg_pool2d/1d, adaptive_avg_pool2d/1d and adaptive_max_pool2d/1d
+ * with PyTorch's output sizes
  * (ceil_mode, count_include_pad), and their autograd record. 1-D pools and unbatched inputs run
  * as 2-D on (P, H, W) planes (the kernels are named after the 2-D stems, the nodes after the
- * function the user called). Max-pool backward recomputes each window's argmax from the saved
+ * function the user called). Max-pool backward (fixed or adaptive windows) recomputes each window's argmax from the saved
  * input rather than keeping an index tensor. Kernels: op_pool.inc. Bindings: lua_conv.c;
  * specs: pool_spec.lua, parity/conv_parity_spec.lua. */
 #include "cnn.h"
@@ -25,7 +26,7 @@ typedef struct pool_geom {
  * count_include_pad is set; an adaptive window is [floor(i*H/OH), ceil((i+1)*H/OH)). */
 static inline int64_t pool_window(const pool_geom *g, int64_t oh, int64_t ow,
                                   int64_t *h0, int64_t *h1, int64_t *w0, int64_t *w1) {
-    if (g->kind == CNN_POOL_ADAPTIVE_AVG) {
+    if (g->kind == CNN_POOL_ADAPTIVE_AVG || g->kind == CNN_POOL_ADAPTIVE_MAX) {
         *h0 = oh * g->H / g->OH; *h1 = ((oh + 1) * g->H + g->OH - 1) / g->OH;
         *w0 = ow * g->W / g->OW; *w1 = ((ow + 1) * g->W + g->OW - 1) / g->OW;
         return (*h1 - *h0) * (*w1 - *w0);
@@ -115,7 +116,7 @@ static int pool_geom_init(cnn_ctx *c, pool_geom *g, cnn_pool kind, int nd, const
     for (int i = 0; i < x->ndim - nd; i++) g->P *= x->size[i];
     g->H = nd == 2 ? x->size[x->ndim - 2] : 1;
     g->W = x->size[x->ndim - 1];
-    if (kind == CNN_POOL_ADAPTIVE_AVG) {
+    if (kind == CNN_POOL_ADAPTIVE_AVG || kind == CNN_POOL_ADAPTIVE_MAX) {
         g->OH = nd == 2 ? k[0] : 1; g->OW = k[1];
         g->KH = g->KW = g->SH = g->SW = g->DH = g->DW = 1;
         g->PH = g->PW = 0;
@@ -177,7 +178,7 @@ static int pool_geom_init(cnn_ctx *c, pool_geom *g, cnn_pool kind, int nd, const
 static int pool_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_tensor **dx) {
     const pool_geom *g = n->extra;
     const cnn_tensor *x = NULL;
-    if (g->kind == CNN_POOL_MAX && (x = cnn_node_saved(c, n, 0)) == NULL) return -1;
+    if ((g->kind == CNN_POOL_MAX || g->kind == CNN_POOL_ADAPTIVE_MAX) && (x = cnn_node_saved(c, n, 0)) == NULL) return -1;
     cnn_dtype dt = n->in[0].dtype;
     cnn_tensor *d = cnn_contiguous_as(c, dy, dt);
     if (d == NULL) return -1;
@@ -185,6 +186,9 @@ static int pool_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_tens
     if (n->iarg[0] == 1) {
         if (dt == CNN_F32) max_pool2d_2x2_bwd_f32(cnn_data(dx[0]), cnn_data(d), cnn_data(x), g, pool_threads(c, g));
         else max_pool2d_2x2_bwd_f64(cnn_data(dx[0]), cnn_data(d), cnn_data(x), g, pool_threads(c, g));
+    } else if (g->kind == CNN_POOL_ADAPTIVE_MAX) {
+        if (dt == CNN_F32) adaptive_max_pool2d_bwd_f32(cnn_data(dx[0]), cnn_data(d), cnn_data(x), g);
+        else adaptive_max_pool2d_bwd_f64(cnn_data(dx[0]), cnn_data(d), cnn_data(x), g);
     } else if (g->kind == CNN_POOL_MAX) {
         void *ws = cnn_ws_get(c, pool_ws_bytes(g));
         if (ws == NULL) { cnn_tensor_release(d); cnn_tensor_release(dx[0]); dx[0] = NULL; return -1; }
@@ -204,6 +208,9 @@ static const cnn_op op_max_pool1d = { "max_pool1d", pool_backward, pool_release 
 static const cnn_op op_avg_pool2d = { "avg_pool2d", pool_backward, pool_release };
 static const cnn_op op_avg_pool1d = { "avg_pool1d", pool_backward, pool_release };
 static const cnn_op op_adaptive_avg_pool2d = { "adaptive_avg_pool2d", pool_backward, pool_release };
+static const cnn_op op_adaptive_avg_pool1d = { "adaptive_avg_pool1d", pool_backward, pool_release };
+static const cnn_op op_adaptive_max_pool2d = { "adaptive_max_pool2d", pool_backward, pool_release };
+static const cnn_op op_adaptive_max_pool1d = { "adaptive_max_pool1d", pool_backward, pool_release };
 
 /* the output keeps the input's leading dims and replaces the nd spatial ones */
 static cnn_tensor *pool_run(cnn_ctx *c, const cnn_tensor *x0, const pool_geom *g) {
@@ -226,6 +233,9 @@ static cnn_tensor *pool_run(cnn_ctx *c, const cnn_tensor *x0, const pool_geom *g
             unsigned char *ap = arg ? cnn_data(arg) : NULL;
             if (x->dtype == CNN_F32) max_pool2d_fwd_f32(cnn_data(y), ap, cnn_data(x), g, ws, T);
             else max_pool2d_fwd_f64(cnn_data(y), ap, cnn_data(x), g, ws, T);
+        } else if (g->kind == CNN_POOL_ADAPTIVE_MAX) {
+            if (x->dtype == CNN_F32) adaptive_max_pool2d_fwd_f32(cnn_data(y), cnn_data(x), g);
+            else adaptive_max_pool2d_fwd_f64(cnn_data(y), cnn_data(x), g);
         } else {
             if (x->dtype == CNN_F32) avg_pool2d_fwd_f32(cnn_data(y), cnn_data(x), g);
             else avg_pool2d_fwd_f64(cnn_data(y), cnn_data(x), g);
@@ -241,14 +251,15 @@ static cnn_tensor *pool_run(cnn_ctx *c, const cnn_tensor *x0, const pool_geom *g
         *keep = *g;
         const cnn_op *op = g->kind == CNN_POOL_MAX ? (g->nd == 2 ? &op_max_pool2d : &op_max_pool1d)
                          : g->kind == CNN_POOL_AVG ? (g->nd == 2 ? &op_avg_pool2d : &op_avg_pool1d)
-                         : &op_adaptive_avg_pool2d;
+                         : g->kind == CNN_POOL_ADAPTIVE_AVG ? (g->nd == 2 ? &op_adaptive_avg_pool2d : &op_adaptive_avg_pool1d)
+                         : (g->nd == 2 ? &op_adaptive_max_pool2d : &op_adaptive_max_pool1d);
         const cnn_tensor *ins[1] = { x0 };
         cnn_node *n = cnn_record(c, op, &y, 1, ins);
         if (n == NULL) free(keep);
         else {
             n->extra = keep;
             if (arg) { cnn_node_save(n, 0, arg); n->iarg[0] = 1; }
-            else if (g->kind == CNN_POOL_MAX) cnn_node_save(n, 0, x);
+            else if (g->kind == CNN_POOL_MAX || g->kind == CNN_POOL_ADAPTIVE_MAX) cnn_node_save(n, 0, x);
         }
     }
     cnn_tensor_release(arg);
@@ -291,5 +302,25 @@ cnn_tensor *cnn_avg_pool1d(cnn_ctx *c, const cnn_tensor *x, int64_t kernel, int6
 cnn_tensor *cnn_adaptive_avg_pool2d(cnn_ctx *c, const cnn_tensor *x, const int64_t output_size[2]) {
     pool_geom g;
     if (pool_geom_init(c, &g, CNN_POOL_ADAPTIVE_AVG, 2, x, output_size, NULL, NULL, NULL, 0, 1) < 0) return NULL;
+    return pool_run(c, x, &g);
+}
+
+cnn_tensor *cnn_adaptive_avg_pool1d(cnn_ctx *c, const cnn_tensor *x, int64_t output_size) {
+    int64_t o[2] = { 1, output_size };
+    pool_geom g;
+    if (pool_geom_init(c, &g, CNN_POOL_ADAPTIVE_AVG, 1, x, o, NULL, NULL, NULL, 0, 1) < 0) return NULL;
+    return pool_run(c, x, &g);
+}
+
+cnn_tensor *cnn_adaptive_max_pool2d(cnn_ctx *c, const cnn_tensor *x, const int64_t output_size[2]) {
+    pool_geom g;
+    if (pool_geom_init(c, &g, CNN_POOL_ADAPTIVE_MAX, 2, x, output_size, NULL, NULL, NULL, 0, 1) < 0) return NULL;
+    return pool_run(c, x, &g);
+}
+
+cnn_tensor *cnn_adaptive_max_pool1d(cnn_ctx *c, const cnn_tensor *x, int64_t output_size) {
+    int64_t o[2] = { 1, output_size };
+    pool_geom g;
+    if (pool_geom_init(c, &g, CNN_POOL_ADAPTIVE_MAX, 1, x, o, NULL, NULL, NULL, 0, 1) < 0) return NULL;
     return pool_run(c, x, &g);
 }

@@ -203,14 +203,14 @@ end
 local NN_CLASSES = {
   "Module", "Sequential", "ModuleList", "ModuleDict", "Concat", "Parallel", "Residual", "Linear", "Identity",
   "Flatten", "Dropout", "Embedding", "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d",
-  "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "ReLU", "LeakyReLU", "RReLU", "PReLU", "ELU", "SELU",
+  "AdaptiveAvgPool2d", "AdaptiveAvgPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool1d", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "ReLU", "LeakyReLU", "RReLU", "PReLU", "ELU", "SELU",
   "Sigmoid", "Tanh", "Hardtanh", "Softsign", "Softplus", "Softmax", "LogSoftmax", "CrossEntropyLoss", "NLLLoss",
   "BCELoss", "BCEWithLogitsLoss", "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "HingeEmbeddingLoss",
   "MultiMarginLoss",
 }
 -- valid constructor arguments, for the methods' instances
 local VALID = { Linear = { 3, 2 }, Embedding = { 5, 2 }, Conv1d = { 2, 2, 3 }, Conv2d = { 3, 2, 3 },
-  MaxPool1d = { 2 }, MaxPool2d = { 2 }, AvgPool1d = { 2 }, AvgPool2d = { 2 }, AdaptiveAvgPool2d = { 1 },
+  MaxPool1d = { 2 }, MaxPool2d = { 2 }, AvgPool1d = { 2 }, AvgPool2d = { 2 }, AdaptiveAvgPool2d = { 1 }, AdaptiveAvgPool1d = { 2 }, AdaptiveMaxPool2d = { { 2, 1 } }, AdaptiveMaxPool1d = { 2 },
   BatchNorm1d = { 3 }, BatchNorm2d = { 3 }, LayerNorm = { { 2, 3 } }, GroupNorm = { 2, 4 }, Softmax = { 2 }, LogSoftmax = { 2 }, Concat = { 1 }, Parallel = { 1 },
   Residual = {} }
 

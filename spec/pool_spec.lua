@@ -94,6 +94,128 @@ describe("adaptive_avg_pool2d", function()
   end)
 end)
 
+-- adaptive windows computed here, independently of the core: [floor(i*L/O), ceil((i+1)*L/O)), 1-based
+local function windows(L, O)
+  local w = {}
+  for i = 0, O - 1 do w[i + 1] = { i * L // O + 1, -((-(i + 1) * L) // O) } end
+  return w
+end
+-- reference adaptive pool of a plain (H x W) table with reducer f over a window's values
+local function ref_adaptive(t, OH, OW, f)
+  local H, W = #t, #t[1]
+  local out = {}
+  for i, wh in ipairs(windows(H, OH)) do
+    out[i] = {}
+    for j, ww in ipairs(windows(W, OW)) do
+      local vals = {}
+      for a = wh[1], wh[2] do for b = ww[1], ww[2] do vals[#vals + 1] = t[a][b] end end
+      out[i][j] = f(vals)
+    end
+  end
+  return out
+end
+local function vmax(v) local m = -math.huge; for _, x in ipairs(v) do if x > m then m = x end end; return m end
+local function vmean(v) local s = 0; for _, x in ipairs(v) do s = s + x end; return s / #v end
+
+describe("adaptive_max_pool2d, adaptive_avg_pool1d, adaptive_max_pool1d", function()
+  it("compute the maxima and means of PyTorch's overlapping windows (values computed independently)", function()
+    cnn.manual_seed(31)
+    local x = cnn.randn(2, 3, 7, 5, "float64")
+    for _, s in ipairs { {3, 2}, {4, 5}, {7, 5}, {2, 8}, {1, 1} } do
+      local y = F.adaptive_max_pool2d(x, s)
+      assert.same({2, 3, s[1], s[2]}, y:size())
+      for n = 1, 2 do for ch = 1, 3 do
+        H.close(y[n][ch], ref_adaptive(x[n][ch]:totable(), s[1], s[2], vmax), 0)
+      end end
+    end
+    local t = cnn.randn(2, 3, 11, "float64")
+    for _, o in ipairs { 1, 3, 4, 11, 13 } do
+      local ym, ya = F.adaptive_max_pool1d(t, o), F.adaptive_avg_pool1d(t, o)
+      assert.same({2, 3, o}, ym:size())
+      for n = 1, 2 do for ch = 1, 3 do
+        local row = { t[n][ch]:totable() }
+        H.close(ym[n][ch], ref_adaptive(row, 1, o, vmax)[1], 0)
+        H.close(ya[n][ch], ref_adaptive(row, 1, o, vmean)[1], 1e-15)
+      end end
+    end
+    H.close(F.adaptive_avg_pool1d(cnn.tensor({{{1, 2, 3, 4, 5}}}), 2), {{{2, 4}}}, 0)
+    H.close(F.adaptive_max_pool1d(cnn.tensor({{{1, 5, 2, 4, 3}}}), 2), {{{5, 4}}}, 0)
+  end)
+
+  it("take the first maximum of a tie, let a NaN win, and pass the gradient to the winner", function()
+    local x = cnn.tensor({{1, 3, 3, 2, 0}}, f64)
+    local y = F.adaptive_max_pool1d(x, 2)                 -- windows {1,2,3} and {3,4,5}
+    H.close(y, {{3, 3}}, 0)
+    y:sum():backward()
+    H.close(x.grad, {{0, 1, 1, 0, 0}}, 0)                 -- the first 3 of each window (PyTorch: indices 1, 2)
+    local nan = F.adaptive_max_pool1d(cnn.tensor({{1, 0 / 0, 3, 2, 0 / 0}}), 2)
+    assert.is_true(nan[1][1] ~= nan[1][1] and nan[1][2] ~= nan[1][2])
+    assert.equal(-math.huge, F.adaptive_max_pool1d(cnn.tensor({{-1 / 0, -1 / 0}}), 1)[1][1])
+  end)
+
+  it("treat a 3-D input to a 2d form as one unbatched (C,H,W) image and a 2-D input to a 1d form as (C,L), as PyTorch", function()
+    local x = cnn.randn(3, 6, 5, "float64")
+    assert.same({3, 2, 2}, F.adaptive_avg_pool2d(x, 2):size())
+    assert.same({3, 2, 2}, F.adaptive_max_pool2d(x, 2):size())
+    H.close(F.adaptive_avg_pool2d(x, {4, 3}), F.adaptive_avg_pool2d(x:unsqueeze(1), {4, 3}):squeeze(1), 0)
+    H.close(F.adaptive_max_pool2d(x, {4, 3}), F.adaptive_max_pool2d(x:unsqueeze(1), {4, 3}):squeeze(1), 0)
+    local s = cnn.randn(4, 9, "float64")
+    assert.same({4, 3}, F.adaptive_avg_pool1d(s, 3):size())
+    H.close(F.adaptive_max_pool1d(s, 3), F.adaptive_max_pool1d(s:unsqueeze(1), 3):squeeze(1), 0)
+    assert.same({3, 2, 2}, cnn.nn.AdaptiveAvgPool2d(2)(x:float()):size())
+    H.errors(function() F.adaptive_avg_pool2d(cnn.randn(6, 5), 2) end,
+      "cnn.adaptive_avg_pool2d: argument 1 (input): expected a 3-D (C,H,W) or 4-D (N,C,H,W) tensor, got float32 [6,5]")
+    H.errors(function() F.adaptive_max_pool1d(cnn.randn(9), 2) end,
+      "cnn.adaptive_max_pool1d: argument 1 (input): expected a 2-D (C,L) or 3-D (N,C,L) tensor, got float32 [9]")
+  end)
+
+  it("gradcheck shrinking and growing", function()
+    for _, s in ipairs { {3, 2}, {6, 7}, 1 } do
+      H.gradcheck(function(t) return F.adaptive_max_pool2d(t, s) end, {distinct({2, 2, 5, 4})})
+    end
+    for _, o in ipairs { 3, 8, 1 } do
+      H.gradcheck(function(t) return F.adaptive_max_pool1d(t, o) end, {distinct({2, 3, 7})})
+      H.gradcheck(function(t) return F.adaptive_avg_pool1d(t, o) end, {cnn.randn({2, 3, 7}, f64)})
+    end
+  end)
+
+  it("float32 agrees with float64; modules and messages", function()
+    local x = cnn.randn(2, 3, 9, 8, "float64")
+    H.close(F.adaptive_max_pool2d(x:float(), {4, 3}), F.adaptive_max_pool2d(x, {4, 3}), 1e-6)
+    local t = cnn.randn(2, 3, 10, "float64")
+    H.close(F.adaptive_avg_pool1d(t:float(), 4), F.adaptive_avg_pool1d(t, 4), 1e-6)
+    local nn = cnn.nn
+    H.close(nn.AdaptiveMaxPool2d({4, 3})(x), F.adaptive_max_pool2d(x, {4, 3}), 0)
+    H.close(nn.AdaptiveMaxPool1d(4)(t), F.adaptive_max_pool1d(t, 4), 0)
+    H.close(nn.AdaptiveAvgPool1d(4)(t), F.adaptive_avg_pool1d(t, 4), 0)
+    assert.same({4, 3}, nn.AdaptiveMaxPool2d({4, 3}).output_size)
+    assert.same({2, 2}, nn.AdaptiveMaxPool2d(2).output_size)
+    assert.equal(4, nn.AdaptiveAvgPool1d(4).output_size)
+    assert.equal("adaptive_max_pool1d", F.adaptive_max_pool1d(t:detach():requires_grad(true), 2):grad_fn())
+    assert.equal("adaptive_avg_pool1d", F.adaptive_avg_pool1d(t:detach():requires_grad(true), 2):grad_fn())
+    H.errors(function() F.adaptive_max_pool2d(x, {0, 2}) end,
+      "cnn.adaptive_max_pool2d: argument 2 (output_size): expected sizes >= 1, got 0x2")
+    H.errors(function() F.adaptive_avg_pool1d(t, {2, 2}) end,
+      "cnn.adaptive_avg_pool1d: argument 2 (output_size): expected an integer, got table")
+    H.errors(function() F.adaptive_max_pool1d(t) end,
+      "cnn.adaptive_max_pool1d: argument 2 (output_size): expected an integer, got no value")
+    H.errors(function() F.adaptive_max_pool1d(t, 2^62) end, "cnn.adaptive_max_pool1d: ")
+    H.errors(function() nn.AdaptiveMaxPool1d({2}) end,
+      "cnn.nn.AdaptiveMaxPool1d: argument 1 (output_size): expected a positive integer, got table")
+  end)
+
+  it("leak nothing", function()
+    H.no_leak(function()
+      local x = cnn.randn({2, 3, 5, 6}, {requires_grad = true})
+      F.adaptive_max_pool2d(x, {2, 3}):sum():backward()
+      F.adaptive_avg_pool1d(x:view(2, 3, 30), 7):sum():backward()
+      F.adaptive_max_pool1d(x:view(2, 3, 30), 7):sum():backward()
+      pcall(F.adaptive_max_pool2d, x, 0)
+      x = nil
+    end)
+  end)
+end)
+
 describe("1-D pools", function()
   it("compute hand-checked values and match the 2-D pools on H = 1", function()
     local x = cnn.tensor({{{1, 5, 2, 4, 3}}})

@@ -25,7 +25,7 @@ end
 local function run(c, xs)
   local a = c.args
   if c.op == "conv2d" or c.op == "conv1d" then return F[c.op](xs[1], xs[2], xs[3], a) end
-  if c.op == "adaptive_avg_pool2d" then return F[c.op](xs[1], a.k) end
+  if c.op:match("^adaptive_") then return F[c.op](xs[1], a.k) end
   return F[c.op](xs[1], a.k, a.options)
 end
 

@@ -143,6 +143,25 @@ for i, (op, xs, ws, bias, o) in enumerate([
     fn = F.conv2d if op == "conv2d" else F.conv1d
     add("%s padding %s %d" % (op, o["padding"], i + 1), op, lambda x, w, b=None: fn(x, w, b, **tw), ins, o, o)
 
+# adaptive pools added in issue 17 (appended: the earlier draws are unchanged); a 3-D input to a
+# 2d form is one unbatched (C,H,W) image, a 2-D input to a 1d form one (C,L) sequence
+for i, (op, xs, s) in enumerate([
+        ("adaptive_max_pool2d", (2, 3, 7, 5), [3, 2]),
+        ("adaptive_max_pool2d", (1, 2, 5, 4), [4, 5]),
+        ("adaptive_max_pool2d", (2, 6, 6), 1),
+        ("adaptive_max_pool2d", (1, 1, 9, 7), [4, 3]),
+        ("adaptive_avg_pool2d", (3, 7, 6), [4, 4]),
+        ("adaptive_avg_pool1d", (2, 3, 11), 4),
+        ("adaptive_avg_pool1d", (3, 5), 7),
+        ("adaptive_avg_pool1d", (1, 2, 9), 1),
+        ("adaptive_max_pool1d", (2, 3, 11), 4),
+        ("adaptive_max_pool1d", (3, 5), 7),
+        ("adaptive_max_pool1d", (1, 2, 10), 3),
+    ]):
+    kind = "max" if "max" in op else "avg"
+    x = distinct(*xs) if kind == "max" else r(*xs)
+    add("%s %d" % (op, i + 1), op, lambda x, op=op, s=s: getattr(F, op)(x, s), [x], {}, {"k": s})
+
 here = os.path.dirname(os.path.abspath(__file__))
 path = os.path.join(here, "fixtures", "conv.lua")
 with open(path, "w") as f:

@@ -17,6 +17,7 @@ local NAMES = {
   "batch_norm", "layer_norm", "group_norm", "dropout", "linear", "flatten", "pad",
   -- convolution and pooling
   "conv1d", "conv2d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool2d",
+  "adaptive_avg_pool1d", "adaptive_max_pool2d", "adaptive_max_pool1d",
 }
 
 local F = {}

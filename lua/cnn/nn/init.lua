@@ -10,7 +10,7 @@ local FILES = {
   Linear = "linear", Identity = "linear", Flatten = "linear", Dropout = "linear", Embedding = "linear",
   Conv1d = "conv", Conv2d = "conv",
   MaxPool1d = "pool", MaxPool2d = "pool", AvgPool1d = "pool", AvgPool2d = "pool",
-  AdaptiveAvgPool2d = "pool",
+  AdaptiveAvgPool2d = "pool", AdaptiveAvgPool1d = "pool", AdaptiveMaxPool2d = "pool", AdaptiveMaxPool1d = "pool",
   BatchNorm1d = "norm", BatchNorm2d = "norm", LayerNorm = "norm", GroupNorm = "norm",
   ReLU = "activation", LeakyReLU = "activation", RReLU = "activation", PReLU = "activation",
   ELU = "activation", SELU = "activation", GELU = "activation", SiLU = "activation",

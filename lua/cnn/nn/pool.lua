@@ -1,5 +1,5 @@
 -- Pooling: MaxPool1d/2d, AvgPool1d/2d (kernel_size [, {stride = kernel_size, padding = 0, ...}])
--- and AdaptiveAvgPool2d(output_size). Forward calls F. Spec: spec/layers_spec.lua.
+-- and AdaptiveAvgPool1d/2d, AdaptiveMaxPool1d/2d(output_size). Forward calls F. Spec: spec/layers_spec.lua.
 local A = require "cnn.nn.argcheck"
 local Module = require "cnn.nn.module"
 local F = require "cnn.nn.functional"
@@ -48,11 +48,26 @@ pool("MaxPool2d", "max_pool2d", "max", 2)
 pool("AvgPool1d", "avg_pool1d", "avg", 1)
 pool("AvgPool2d", "avg_pool2d", "avg", 2)
 
--- AdaptiveAvgPool2d(output_size): an int or {h, w}; output [N, C, h, w]
-local Adaptive = Module:extend("nn.AdaptiveAvgPool2d")
-function Adaptive:__init(size) self.output_size = A.pair("cnn.nn.AdaptiveAvgPool2d", 1, "output_size", size, nil, 1) end
-function Adaptive:forward(x) return A.call(F.adaptive_avg_pool2d, x, self.output_size) end
-function Adaptive:extra_repr() return table.concat(self.output_size, "x") end
-M.AdaptiveAvgPool2d = Adaptive
+-- AdaptiveAvgPool2d / AdaptiveMaxPool2d(output_size): an int or {h, w}; output [N, C, h, w]
+-- (a 3-D input is one unbatched (C,H,W) image, as PyTorch). AdaptiveAvgPool1d /
+-- AdaptiveMaxPool1d(output_size): an int; output [N, C, output_size] (a 2-D input is (C,L)).
+local function adaptive(name, op, nd)
+  local cls = Module:extend("nn." .. name)
+  local fn = "cnn.nn." .. name
+  function cls:__init(size)
+    if nd == 2 then self.output_size = A.pair(fn, 1, "output_size", size, nil, 1)
+    else self.output_size = A.int(fn, 1, "output_size", size, 1) end
+  end
+  function cls:forward(x) return A.call(F[op], x, self.output_size) end
+  function cls:extra_repr()
+    return nd == 2 and table.concat(self.output_size, "x") or tostring(self.output_size)
+  end
+  M[name] = cls
+end
+
+adaptive("AdaptiveAvgPool2d", "adaptive_avg_pool2d", 2)
+adaptive("AdaptiveAvgPool1d", "adaptive_avg_pool1d", 1)
+adaptive("AdaptiveMaxPool2d", "adaptive_max_pool2d", 2)
+adaptive("AdaptiveMaxPool1d", "adaptive_max_pool1d", 1)
 
 return M
