@@ -84,7 +84,9 @@ static int mat_dims(cnn_ctx *c, const cnn_tensor *t, int argn, const char *name,
     g->m = (int)m;
     g->n = (int)n;
     g->batch = 1;
-    for (int i = 0; i < t->ndim - 2; i++) g->batch *= t->size[i];
+    for (int i = 0; i < t->ndim - 2; i++)
+        if (__builtin_mul_overflow(g->batch, t->size[i], &g->batch))
+            return cnn_seterr(c, "argument %d (%s): too many matrices in %s", argn, name, cnn_tensor_desc(d, sizeof d, t));
     return 0;
 }
 

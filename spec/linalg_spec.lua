@@ -171,6 +171,9 @@ describe("cnn.linalg", function()
       local X = linalg.lstsq(Ab, B)
       -- the residual is orthogonal to A's columns
       H.close(mT(Ab):matmul(Ab:matmul(X) - B), cnn.zeros({2, 3, 2}, dt), tol * 10)
+      -- wide A: the minimum-norm solution, in A's row space (x = A^T y)
+      local W = cnn.tensor({ {1, 1, 0}, {0, 1, 1} }, dt)
+      H.close(linalg.lstsq(W, cnn.tensor({ {2}, {3} }, dt)), { {1 / 3}, {5 / 3}, {4 / 3} }, tol)
       local Sq = wellcond(dt, 4, 4)
       local Bs = cnn.randn({4, 3}, dt)
       H.close(linalg.lstsq(Sq, Bs), linalg.solve(Sq, Bs), tol * 10)
@@ -202,6 +205,10 @@ describe("cnn.linalg", function()
       return cnn.cat({ w, (V * V):reshape(2, 9) }, 2)
     end, { X })
     H.gradcheck(function(x) return (linalg.eigh(x + mT(x))) end, { X })
+    -- repeated eigenvalues: the eigenvalues' gradient alone stays finite (d sum(w) / dA = I)
+    local I = cnn.eye(3, 3, "float64"):requires_grad(true)
+    linalg.eigh(I):sum():backward()
+    H.close(I.grad, cnn.eye(3, 3, "float64"), 1e-12)
   end)
 
   it("a singular or non-positive-definite input names the function and LAPACK's info", function()
@@ -240,6 +247,28 @@ describe("cnn.linalg", function()
     H.errors(function() linalg.qr(cnn.ones(2, 2):requires_grad(true)) end,
       "cnn.linalg.qr: has no gradient yet")
     H.errors(function() linalg.solve(nil, cnn.ones(2)) end, "cnn.linalg.solve: argument 1 (A)")
+  end)
+
+  it("hostile arguments get a cnn.linalg message, never a raw error or a crash", function()
+    local nan = cnn.full({3, 3}, 0 / 0, "float64")
+    local vals = table.pack(nil, 3, "x", {}, { full_matrices = true }, true, cnn.zeros(0), cnn.ones(3), cnn.ones(2, 3),
+                   cnn.ones(3, 2), cnn.eye(3), cnn.eye(3, 3, "float64"), cnn.zeros(0, 0), cnn.zeros(2, 0, 0),
+                   cnn.ones(1, 1):expand(4, 3, 3), cnn.ones(2, 3, 3):transpose(1, 3), nan,
+                   cnn.tensor({ { 1 / 0, 0 }, { 0, 1 } }), cnn.eye(3):requires_grad(true), cnn.zeros(3, 3))
+    local n = 0
+    for name, f in pairs(linalg) do
+      for i = 1, vals.n + 1 do
+        for j = 1, vals.n + 1 do
+          local ok, err = pcall(f, vals[i], vals[j])
+          n = n + 1
+          if not ok then
+            assert(tostring(err):find("cnn.linalg." .. name .. ": ", 1, true),
+              ("linalg.%s(%d, %d): %s"):format(name, i, j, tostring(err)))
+          end
+        end
+      end
+    end
+    assert.is_true(n > 3000)
   end)
 
   it("empty matrices and the graph: nothing leaks", function()
