@@ -1,5 +1,5 @@
 /* op_linalg.c: cnn.linalg on the LAPACK inside OpenBLAS (no hand-written factorisation): solve,
- * cholesky, cholesky_solve, inv, slogdet, eigh (differentiable) and svd, qr, lstsq (values only).
+ * cholesky, cholesky_solve, inv, slogdet, eigh, lstsq (differentiable) and svd, qr (values only).
  * Matrices are the last two dims; the leading ones are a batch (broadcast between two operands).
  * A singular or non-positive-definite matrix is an error naming LAPACK's routine and info.
  * Kernels: op_linalg.inc. Bindings: lua_linalg.c; spec: linalg_spec.lua. */
@@ -578,7 +578,7 @@ int cnn_linalg_eigh(cnn_ctx *c, const cnn_tensor *A, cnn_tensor **w, cnn_tensor 
     return 0;
 }
 
-/* ---- values only: svd, qr, lstsq ---- */
+/* ---- svd, qr (values only) and lstsq ---- */
 
 static int no_grad(cnn_ctx *c, const cnn_tensor *a, const cnn_tensor *b) {
     if (!cnn_needs_grad(c, a, b)) return 0;
@@ -653,41 +653,91 @@ int cnn_linalg_qr(cnn_ctx *c, const cnn_tensor *A, cnn_tensor **Q, cnn_tensor **
     return 0;
 }
 
+/* a - b, NULL-safe */
+static cnn_tensor *sub2(cnn_ctx *c, const cnn_tensor *a, const cnn_tensor *b) {
+    return a && b ? cnn_binary(c, CNN_SUB, a, b) : NULL;
+}
+static cnn_tensor *solve2(cnn_ctx *c, const cnn_tensor *a, const cnn_tensor *b) {
+    return a && b ? solve_mat(c, a, b) : NULL;
+}
+
+/* saves A, B, X. Tall or square A (m >= n), X = (A^T A)^-1 A^T B: with Z = (A^T A)^-1 dX,
+ * dA = (B - A X) Z^T - A Z X^T and dB = A Z. Wide A, X = A^T (A A^T)^-1 B: with Y = (A A^T)^-1 B
+ * and U = (A A^T)^-1 A dX, dA = Y dX^T - U X^T - Y U^T A and dB = U. */
+static int lstsq_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_tensor **dx) {
+    const cnn_tensor *A = cnn_node_saved(c, n, 0), *B = cnn_node_saved(c, n, 1), *X = cnn_node_saved(c, n, 2);
+    if (A == NULL || B == NULL || X == NULL) return -1;
+    enum { NT = 12 };
+    cnn_tensor *t[NT] = { 0 };
+    cnn_tensor *At = t[0] = mT(c, A), *Xt = t[1] = mT(c, X), *gA = NULL, *gB = NULL;
+    if (A->size[A->ndim - 2] >= A->size[A->ndim - 1]) {
+        cnn_tensor *G = t[2] = mm2(c, At, A), *Z = t[3] = solve2(c, G, dy), *Zt = t[4] = Z ? mT(c, Z) : NULL;
+        cnn_tensor *AX = t[5] = mm2(c, A, X), *R = t[6] = sub2(c, B, AX);
+        cnn_tensor *AZ = t[7] = mm2(c, A, Z), *p = t[8] = mm2(c, R, Zt), *q = t[9] = mm2(c, AZ, Xt);
+        gA = sub2(c, p, q);
+        if (AZ) { cnn_tensor_retain(AZ); gB = AZ; }
+    } else {
+        cnn_tensor *H = t[2] = mm2(c, A, At), *Y = t[3] = solve2(c, H, B);
+        cnn_tensor *AgX = t[4] = mm2(c, A, dy), *U = t[5] = solve2(c, H, AgX);
+        cnn_tensor *gXt = t[6] = mT(c, dy), *Ut = t[7] = U ? mT(c, U) : NULL;
+        cnn_tensor *p = t[8] = mm2(c, Y, gXt), *q = t[9] = mm2(c, U, Xt), *YUt = t[10] = mm2(c, Y, Ut);
+        cnn_tensor *r = t[11] = mm2(c, YUt, A), *pq = sub2(c, p, q);
+        gA = sub2(c, pq, r);
+        cnn_tensor_release(pq);
+        if (U) { cnn_tensor_retain(U); gB = U; }
+    }
+    for (int i = 0; i < NT; i++) cnn_tensor_release(t[i]);
+    if (gA == NULL || gB == NULL) { cnn_tensor_release(gA); cnn_tensor_release(gB); return -1; }
+    if (n->in[0].node) dx[0] = gA; else cnn_tensor_release(gA);
+    if (n->in[1].node) dx[1] = gB; else cnn_tensor_release(gB);
+    return 0;
+}
+static const cnn_op op_lstsq = { "linalg_lstsq", lstsq_backward, NULL };
+
+/* A (..., m, n), B (..., m, k) with the same batch */
+static cnn_tensor *lstsq_mat(cnn_ctx *c, const cnn_tensor *A, const cnn_tensor *B) {
+    lmat g;
+    mat_dims(c, A, 1, "A", 0, &g);
+    int m = g.m, n = g.n, k = (int)B->size[B->ndim - 1], mx = m > n ? m : n, kk = m < n ? m : n;
+    if (k > 0 && mx > INT_MAX / k) { cnn_seterr(c, "argument 2 (B): too large for LAPACK"); return NULL; }
+    int lwork = kk == 0 || k == 0 ? 1 : A->dtype == CNN_F32 ? lstsq_lwork_f32(m, n, k) : lstsq_lwork_f64(m, n, k);
+    cnn_tensor *ac = cnn_contiguous_as(c, A, A->dtype), *bc = ac ? cnn_contiguous_as(c, B, A->dtype) : NULL;
+    cnn_shape xs = batch_shape(B, n, k);
+    cnn_tensor *x = bc ? cnn_empty(c, &xs, A->dtype) : NULL;
+    size_t rs = A->dtype == CNN_F32 ? sizeof(float) : sizeof(double);
+    char *ws = x ? ws_alloc(c, ((size_t)m * n + (size_t)mx * k + (size_t)lwork) * rs) : NULL;
+    int info = 0;
+    int64_t bad = 0;
+    if (ws && (kk == 0 || k == 0)) cnn_fill_(c, x, 0.0);
+    else if (ws) {
+        char *wb = ws + (size_t)m * n * rs, *work = wb + (size_t)mx * k * rs;
+        info = A->dtype == CNN_F32
+                   ? lstsq_f32(cnn_data(x), cnn_data(ac), cnn_data(bc), g.batch, m, n, k, (float *)ws, (float *)wb, (float *)work, lwork, &bad)
+                   : lstsq_f64(cnn_data(x), cnn_data(ac), cnn_data(bc), g.batch, m, n, k, (double *)ws, (double *)wb, (double *)work, lwork, &bad);
+    }
+    free(ws);
+    if (info != 0)
+        lapack_err(c, A->dtype, "gels", info, bad, g.batch,
+                   "the matrix does not have full rank: R[%d,%d] of its QR factorization is exactly zero", info, info);
+    if (ws == NULL || info != 0) { cnn_tensor_release(ac); cnn_tensor_release(bc); cnn_tensor_release(x); return NULL; }
+    const cnn_tensor *ins[2] = { A, B };
+    cnn_node *nd = cnn_record(c, &op_lstsq, &x, 2, ins);
+    if (nd) {
+        cnn_node_save(nd, 0, ac);
+        cnn_node_save(nd, 1, bc);
+        if (save_out(c, nd, 2, x) < 0) { cnn_tensor_release(x); x = NULL; }
+    }
+    cnn_tensor_release(ac); cnn_tensor_release(bc);
+    return x;
+}
+
 cnn_tensor *cnn_linalg_lstsq(cnn_ctx *c, const cnn_tensor *A, const cnn_tensor *B) {
     lmat g;
     int vec;
-    if (mat_dims(c, A, 1, "A", 0, &g) < 0 || same_dtype(c, A, B, 2, "B", "A") < 0 || no_grad(c, A, B) < 0) return NULL;
+    if (mat_dims(c, A, 1, "A", 0, &g) < 0 || same_dtype(c, A, B, 2, "B", "A") < 0) return NULL;
     cnn_tensor *b2 = rhs_matrix(c, A, B, 2, "B", g.m, 0, &vec), *ae, *be;
     if (b2 == NULL) return NULL;
-    int r = bcast_pair(c, A, b2, &ae, &be);
-    cnn_tensor_release(b2);
-    if (r < 0) return NULL;
-    int m = g.m, n = g.n, k = (int)be->size[be->ndim - 1], mx = m > n ? m : n, kk = m < n ? m : n;
-    int64_t batch = 1;
-    for (int i = 0; i < ae->ndim - 2; i++) batch *= ae->size[i];
-    cnn_tensor *x = NULL;
-    if (k > 0 && mx > INT_MAX / k) cnn_seterr(c, "argument 2 (B): too large for LAPACK");
-    else {
-        int lwork = kk == 0 || k == 0 ? 1 : A->dtype == CNN_F32 ? lstsq_lwork_f32(m, n, k) : lstsq_lwork_f64(m, n, k);
-        cnn_tensor *ac = cnn_contiguous_as(c, ae, A->dtype), *bc = ac ? cnn_contiguous_as(c, be, A->dtype) : NULL;
-        cnn_shape xs = batch_shape(be, n, k);
-        x = bc ? cnn_empty(c, &xs, A->dtype) : NULL;
-        size_t rs = A->dtype == CNN_F32 ? sizeof(float) : sizeof(double);
-        char *ws = x ? ws_alloc(c, ((size_t)m * n + (size_t)mx * k + (size_t)lwork) * rs) : NULL;
-        int info = 0;
-        int64_t bad = 0;
-        if (ws && (kk == 0 || k == 0)) cnn_fill_(c, x, 0.0);
-        else if (ws) {
-            char *wb = ws + (size_t)m * n * rs, *work = wb + (size_t)mx * k * rs;
-            info = A->dtype == CNN_F32
-                       ? lstsq_f32(cnn_data(x), cnn_data(ac), cnn_data(bc), batch, m, n, k, (float *)ws, (float *)wb, (float *)work, lwork, &bad)
-                       : lstsq_f64(cnn_data(x), cnn_data(ac), cnn_data(bc), batch, m, n, k, (double *)ws, (double *)wb, (double *)work, lwork, &bad);
-        }
-        free(ws);
-        cnn_tensor_release(ac); cnn_tensor_release(bc);
-        if (info != 0) lapack_err(c, A->dtype, "gels", info, bad, batch, "the matrix does not have full rank: R[%d,%d] of its QR factorization is exactly zero", info, info);
-        if (ws == NULL || info != 0) { cnn_tensor_release(x); x = NULL; }
-    }
-    cnn_tensor_release(ae); cnn_tensor_release(be);
+    cnn_tensor *x = bcast_pair(c, A, b2, &ae, &be) == 0 ? lstsq_mat(c, ae, be) : NULL;
+    cnn_tensor_release(b2); cnn_tensor_release(ae); cnn_tensor_release(be);
     return x;
 }

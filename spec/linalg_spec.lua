@@ -180,7 +180,7 @@ describe("cnn.linalg", function()
     end
   end)
 
-  it("gradcheck in float64: solve, cholesky, cholesky_solve, inv, slogdet, eigh", function()
+  it("gradcheck in float64: solve, cholesky, cholesky_solve, inv, slogdet, eigh, lstsq", function()
     local A = wellcond("float64", 3, 3):requires_grad(true)
     local Ab = wellcond("float64", 2, 3, 3):requires_grad(true)
     local B = cnn.randn({3, 2}, "float64"):requires_grad(true)
@@ -205,6 +205,12 @@ describe("cnn.linalg", function()
       return cnn.cat({ w, (V * V):reshape(2, 9) }, 2)
     end, { X })
     H.gradcheck(function(x) return (linalg.eigh(x + mT(x))) end, { X })
+    -- lstsq: tall (least squares), square and wide (minimum norm) A, broadcast B
+    H.gradcheck(function(a, y) return linalg.lstsq(a, y) end,
+      { cnn.randn({2, 5, 3}, "float64"):requires_grad(true), cnn.randn({5, 2}, "float64"):requires_grad(true) })
+    H.gradcheck(function(a, y) return linalg.lstsq(a, y) end, { A, B })
+    H.gradcheck(function(a, y) return linalg.lstsq(a, y) end,
+      { cnn.randn({2, 3, 5}, "float64"):requires_grad(true), cnn.randn({2, 3, 2}, "float64"):requires_grad(true) })
     -- repeated eigenvalues: the eigenvalues' gradient alone stays finite (d sum(w) / dA = I)
     local I = cnn.eye(3, 3, "float64"):requires_grad(true)
     linalg.eigh(I):sum():backward()
