@@ -1,5 +1,6 @@
 /* op_linalg.c: cnn.linalg on the LAPACK inside OpenBLAS (no hand-written factorisation): solve,
- * cholesky, cholesky_solve, inv, slogdet, eigh, lstsq (differentiable) and svd, qr (values only).
+ * cholesky, cholesky_solve, inv, slogdet, eigh, lstsq, qr (differentiable; qr for m >= n) and svd
+ * (values only).
  * Matrices are the last two dims; the leading ones are a batch (broadcast between two operands).
  * A singular or non-positive-definite matrix is an error naming LAPACK's routine and info.
  * Kernels: op_linalg.inc. Bindings: lua_linalg.c; spec: linalg_spec.lua. */
@@ -578,7 +579,7 @@ int cnn_linalg_eigh(cnn_ctx *c, const cnn_tensor *A, cnn_tensor **w, cnn_tensor 
     return 0;
 }
 
-/* ---- svd, qr (values only) and lstsq ---- */
+/* ---- svd (values only), qr and lstsq ---- */
 
 static int no_grad(cnn_ctx *c, const cnn_tensor *a, const cnn_tensor *b) {
     if (!cnn_needs_grad(c, a, b)) return 0;
@@ -626,11 +627,46 @@ int cnn_linalg_svd(cnn_ctx *c, const cnn_tensor *A, int full, cnn_tensor **U, cn
     return 0;
 }
 
+/* with a gradient (m >= n), the output is one packed tensor P (..., m+n, n) = [Q; R], of which Q
+ * and R are views, as eigh's. Saves P. */
+static int qr_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_tensor **dx) {
+    const cnn_tensor *P = cnn_node_saved(c, n, 0);
+    if (P == NULL) return -1;
+    int N = (int)P->size[P->ndim - 1], M = (int)P->size[P->ndim - 2] - N;
+    int64_t batch = 1;
+    for (int i = 0; i < P->ndim - 2; i++) batch *= P->size[i];
+    cnn_tensor *gp = cnn_contiguous_as(c, dy, P->dtype);
+    cnn_shape s = batch_shape(P, M, N);
+    cnn_tensor *da = gp ? cnn_empty(c, &s, P->dtype) : NULL;
+    size_t rs = P->dtype == CNN_F32 ? sizeof(float) : sizeof(double);
+    void *t = da ? ws_alloc(c, (size_t)N * N * rs) : NULL;
+    if (t) {
+        int64_t pm = (int64_t)(M + N) * N, am = (int64_t)M * N;
+        for (int64_t i = 0; i < batch && N > 0; i++) {
+            if (P->dtype == CNN_F32)
+                qr_bwd_f32((float *)cnn_data(da) + i * am, (const float *)cnn_data(P) + i * pm,
+                           (const float *)cnn_data(gp) + i * pm, M, N, t);
+            else
+                qr_bwd_f64((double *)cnn_data(da) + i * am, (const double *)cnn_data(P) + i * pm,
+                           (const double *)cnn_data(gp) + i * pm, M, N, t);
+        }
+    }
+    free(t);
+    cnn_tensor_release(gp);
+    if (t == NULL) { cnn_tensor_release(da); return -1; }
+    dx[0] = da;
+    return 0;
+}
+static const cnn_op op_qr = { "linalg_qr", qr_backward, NULL };
+
 int cnn_linalg_qr(cnn_ctx *c, const cnn_tensor *A, cnn_tensor **Q, cnn_tensor **R) {
     lmat g;
     *Q = *R = NULL;
-    if (mat_dims(c, A, 1, "A", 0, &g) < 0 || no_grad(c, A, NULL) < 0) return -1;
+    if (mat_dims(c, A, 1, "A", 0, &g) < 0) return -1;
     int m = g.m, n = g.n, kk = m < n ? m : n;
+    if (m < n && cnn_needs_grad(c, A, NULL))
+        return cnn_seterr(c, "has no gradient for a wide matrix (m < n) yet: call it on a detached input "
+                             "(t:detach()) or inside cnn.no_grad");
     int lwork = kk == 0 ? 1 : A->dtype == CNN_F32 ? qr_lwork_f32(m, n) : qr_lwork_f64(m, n);
     cnn_tensor *ac = cnn_contiguous_as(c, A, A->dtype);
     cnn_shape sq = batch_shape(A, m, kk), sr = batch_shape(A, kk, n);
@@ -649,7 +685,23 @@ int cnn_linalg_qr(cnn_ctx *c, const cnn_tensor *A, cnn_tensor **Q, cnn_tensor **
     cnn_tensor_release(ac);
     if (info != 0) lapack_err(c, A->dtype, "geqrf", info, bad, g.batch, "failed");
     if (ws == NULL || info != 0) { cnn_tensor_release(q); cnn_tensor_release(r); return -1; }
-    *Q = q; *R = r;
+    if (!cnn_needs_grad(c, A, NULL)) { *Q = q; *R = r; return 0; }
+    cnn_tensor *qr2[2] = { q, r };
+    cnn_tensor *p = cnn_cat(c, qr2, 2, A->ndim - 2);          /* q, r need no grad: a plain copy */
+    cnn_tensor_release(q); cnn_tensor_release(r);
+    if (p == NULL) return -1;
+    const cnn_tensor *ins[1] = { A };
+    cnn_node *nd = cnn_record(c, &op_qr, &p, 1, ins);
+    if (nd && save_out(c, nd, 0, p) < 0) { cnn_tensor_release(p); return -1; }
+    if (p == NULL) return -1;
+    *Q = cnn_narrow(c, p, p->ndim - 2, 0, m);
+    *R = cnn_narrow(c, p, p->ndim - 2, m, n);
+    cnn_tensor_release(p);
+    if (*Q == NULL || *R == NULL) {
+        cnn_tensor_release(*Q); cnn_tensor_release(*R);
+        *Q = *R = NULL;
+        return -1;
+    }
     return 0;
 }
 

@@ -180,7 +180,7 @@ describe("cnn.linalg", function()
     end
   end)
 
-  it("gradcheck in float64: solve, cholesky, cholesky_solve, inv, slogdet, eigh, lstsq", function()
+  it("gradcheck in float64: solve, cholesky, cholesky_solve, inv, slogdet, eigh, lstsq, qr", function()
     local A = wellcond("float64", 3, 3):requires_grad(true)
     local Ab = wellcond("float64", 2, 3, 3):requires_grad(true)
     local B = cnn.randn({3, 2}, "float64"):requires_grad(true)
@@ -211,6 +211,10 @@ describe("cnn.linalg", function()
     H.gradcheck(function(a, y) return linalg.lstsq(a, y) end, { A, B })
     H.gradcheck(function(a, y) return linalg.lstsq(a, y) end,
       { cnn.randn({2, 3, 5}, "float64"):requires_grad(true), cnn.randn({2, 3, 2}, "float64"):requires_grad(true) })
+    -- qr (m >= n): Q and R both carry gradients; Householder signs are fixed, so no gauge
+    local T = cnn.randn({2, 4, 3}, "float64"):requires_grad(true)
+    H.gradcheck(function(a) local q, r = linalg.qr(a); return cnn.cat({ q, r }, 2) end, { T })
+    H.gradcheck(function(a) local q, r = linalg.qr(a); return q:matmul(r) end, { A })
     -- repeated eigenvalues: the eigenvalues' gradient alone stays finite (d sum(w) / dA = I)
     local I = cnn.eye(3, 3, "float64"):requires_grad(true)
     linalg.eigh(I):sum():backward()
@@ -250,8 +254,11 @@ describe("cnn.linalg", function()
       "cnn.linalg.svd: argument 2 (options): unknown option 'full' (expected full_matrices)")
     H.errors(function() linalg.svd(cnn.ones(2, 2), { full_matrices = 1 }) end,
       "cnn.linalg.svd: argument 2 (options): full_matrices must be a boolean, got number")
-    H.errors(function() linalg.qr(cnn.ones(2, 2):requires_grad(true)) end,
-      "cnn.linalg.qr: has no gradient yet")
+    H.errors(function() linalg.qr(cnn.ones(2, 3):requires_grad(true)) end,
+      "cnn.linalg.qr: has no gradient for a wide matrix (m < n) yet")
+    H.errors(function() linalg.svd(cnn.ones(2, 2):requires_grad(true)) end,
+      "cnn.linalg.svd: has no gradient yet")
+    assert.are.same({2, 2}, cnn.no_grad(function() return (linalg.qr(cnn.ones(2, 3):requires_grad(true))) end):size())
     H.errors(function() linalg.solve(nil, cnn.ones(2)) end, "cnn.linalg.solve: argument 1 (A)")
   end)
 

@@ -55,7 +55,8 @@ OPS = {
     "eigh": (lambda a: (lambda w, v: [w, colsign(v)])(*torch.linalg.eigh(a)), True),
     "svd": (lambda a: (lambda u, s, vh: [u.abs(), s, vh.abs()])(*torch.linalg.svd(a, full_matrices=False)), False),
     "svd_full": (lambda a: (lambda u, s, vh: [u.abs(), s, vh.abs()])(*torch.linalg.svd(a, full_matrices=True)), False),
-    "qr": (lambda a: list(torch.linalg.qr(a)), False),
+    "qr": (lambda a: list(torch.linalg.qr(a)), True),
+    "qr_wide": (lambda a: list(torch.linalg.qr(a)), False),     # cnn has no gradient for m < n
     "lstsq": (lambda a, b: [torch.linalg.lstsq(a, b, driver="gels").solution], True),
 }
 
@@ -97,7 +98,8 @@ def main():
     c.append(case("svd reduced wide", "svd", [randn(2, 3, 5)]))
     c.append(case("svd full tall", "svd_full", [randn(4, 3)]))
     c.append(case("qr tall batched", "qr", [randn(2, 5, 3)]))
-    c.append(case("qr wide", "qr", [randn(3, 4)]))
+    c.append(case("qr square", "qr", [randn(3, 3)]))
+    c.append(case("qr wide", "qr_wide", [randn(3, 4)]))
     c.append(case("lstsq tall batched", "lstsq", [randn(2, 6, 3), randn(2, 6, 2)]))
     c.append(case("lstsq wide", "lstsq", [randn(3, 5), randn(3, 2)]))
     path = os.path.join(OUT, "linalg.lua")
