@@ -1,6 +1,5 @@
 /* op_linalg.c: cnn.linalg on the LAPACK inside OpenBLAS (no hand-written factorisation): solve,
- * cholesky, cholesky_solve, inv, slogdet, eigh, lstsq, qr (differentiable; qr for m >= n) and svd
- * (values only).
+ * cholesky, cholesky_solve, inv, slogdet, eigh, svd, qr and lstsq, all differentiable (qr for m >= n).
  * Matrices are the last two dims; the leading ones are a batch (broadcast between two operands).
  * A singular or non-positive-definite matrix is an error naming LAPACK's routine and info.
  * Kernels: op_linalg.inc. Bindings: lua_linalg.c; spec: linalg_spec.lua. */
@@ -579,18 +578,81 @@ int cnn_linalg_eigh(cnn_ctx *c, const cnn_tensor *A, cnn_tensor **w, cnn_tensor 
     return 0;
 }
 
-/* ---- svd (values only), qr and lstsq ---- */
+/* ---- svd, qr and lstsq ---- */
 
-static int no_grad(cnn_ctx *c, const cnn_tensor *a, const cnn_tensor *b) {
-    if (!cnn_needs_grad(c, a, b)) return 0;
-    return cnn_seterr(c, "has no gradient yet: call it on detached inputs (t:detach()) or inside cnn.no_grad");
+/* with a gradient, the output is one packed tensor P (..., m*k + k + k*n) = [U | S | Vh] (each
+ * matrix flattened), of which U, S and Vh are reshaped views, as eigh's. Saves P. */
+static int svd_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_tensor **dx) {
+    const cnn_tensor *P = cnn_node_saved(c, n, 0);
+    if (P == NULL) return -1;
+    int M = (int)n->iarg[0], N = (int)n->iarg[1], k = M < N ? M : N, ldu = (int)n->iarg[2];
+    int64_t batch = 1, pm = P->size[P->ndim - 1], am = (int64_t)M * N;
+    for (int i = 0; i < P->ndim - 1; i++) batch *= P->size[i];
+    cnn_tensor *gp = cnn_contiguous_as(c, dy, P->dtype);
+    cnn_shape s = n->in[0].shape;
+    cnn_tensor *da = gp ? cnn_empty(c, &s, P->dtype) : NULL;
+    size_t rs = P->dtype == CNN_F32 ? sizeof(float) : sizeof(double);
+    void *t = da ? ws_alloc(c, (3 * (size_t)k * k + 2 * (size_t)M * N) * rs) : NULL;
+    if (t && k == 0) cnn_fill_(c, da, 0.0);
+    else if (t) {
+        for (int64_t i = 0; i < batch; i++) {
+            if (P->dtype == CNN_F32)
+                svd_bwd_f32((float *)cnn_data(da) + i * am, (const float *)cnn_data(P) + i * pm,
+                            (const float *)cnn_data(gp) + i * pm, M, N, ldu, t);
+            else
+                svd_bwd_f64((double *)cnn_data(da) + i * am, (const double *)cnn_data(P) + i * pm,
+                            (const double *)cnn_data(gp) + i * pm, M, N, ldu, t);
+        }
+    }
+    free(t);
+    cnn_tensor_release(gp);
+    if (t == NULL) { cnn_tensor_release(da); return -1; }
+    dx[0] = da;
+    return 0;
+}
+static const cnn_op op_svd = { "linalg_svd", svd_backward, NULL };
+
+/* packs u, s, vh (taken) into P, records op_svd on it and returns its views */
+static int svd_record(cnn_ctx *c, const cnn_tensor *A, cnn_tensor *u, cnn_tensor *s, cnn_tensor *vh,
+                      cnn_tensor **U, cnn_tensor **S, cnn_tensor **Vh) {
+    int m = (int)A->size[A->ndim - 2], n = (int)A->size[A->ndim - 1], k = m < n ? m : n;
+    int ku = (int)u->size[u->ndim - 1], kv = (int)vh->size[vh->ndim - 2];    /* k, or m and n if full */
+    cnn_shape fu = batch_shape(A, (int64_t)m * ku, -1), fv = batch_shape(A, (int64_t)kv * n, -1);
+    cnn_tensor *parts[3] = { cnn_reshape(c, u, &fu), s, cnn_reshape(c, vh, &fv) };
+    cnn_tensor *p = parts[0] && parts[2] ? cnn_cat(c, parts, 3, A->ndim - 2) : NULL;
+    cnn_tensor_release(parts[0]); cnn_tensor_release(parts[2]);
+    cnn_tensor_release(u); cnn_tensor_release(s); cnn_tensor_release(vh);
+    if (p == NULL) return -1;
+    const cnn_tensor *ins[1] = { A };
+    cnn_node *nd = cnn_record(c, &op_svd, &p, 1, ins);
+    if (nd) {
+        nd->iarg[0] = m;
+        nd->iarg[1] = n;
+        nd->iarg[2] = ku;
+        if (save_out(c, nd, 0, p) < 0) { cnn_tensor_release(p); return -1; }
+    }
+    if (p == NULL) return -1;
+    int d = p->ndim - 1;
+    cnn_shape su = batch_shape(A, m, ku), sv = batch_shape(A, kv, n);
+    int64_t nu = (int64_t)m * ku;
+    cnn_tensor *pu = cnn_narrow(c, p, d, 0, nu), *pv = cnn_narrow(c, p, d, nu + k, (int64_t)kv * n);
+    *U = pu ? cnn_reshape(c, pu, &su) : NULL;
+    *S = cnn_narrow(c, p, d, nu, k);
+    *Vh = pv ? cnn_reshape(c, pv, &sv) : NULL;
+    cnn_tensor_release(pu); cnn_tensor_release(pv); cnn_tensor_release(p);
+    if (*U == NULL || *S == NULL || *Vh == NULL) {
+        cnn_tensor_release(*U); cnn_tensor_release(*S); cnn_tensor_release(*Vh);
+        *U = *S = *Vh = NULL;
+        return -1;
+    }
+    return 0;
 }
 
 int cnn_linalg_svd(cnn_ctx *c, const cnn_tensor *A, int full, cnn_tensor **U, cnn_tensor **S, cnn_tensor **Vh) {
     lmat g;
     *U = *S = *Vh = NULL;
-    if (mat_dims(c, A, 1, "A", 0, &g) < 0 || no_grad(c, A, NULL) < 0) return -1;
-    int m = g.m, n = g.n, kk = m < n ? m : n;
+    if (mat_dims(c, A, 1, "A", 0, &g) < 0) return -1;
+    int m = g.m, n = g.n, kk = m < n ? m : n, grad = cnn_needs_grad(c, A, NULL);
     int lwork = kk == 0 ? 1 : A->dtype == CNN_F32 ? svd_lwork_f32(m, n, full) : svd_lwork_f64(m, n, full);
     cnn_tensor *ac = cnn_contiguous_as(c, A, A->dtype);
     cnn_shape su = batch_shape(A, m, full ? m : kk), ss = batch_shape(A, kk, -1), sv = batch_shape(A, full ? n : kk, n);
@@ -623,8 +685,8 @@ int cnn_linalg_svd(cnn_ctx *c, const cnn_tensor *A, int full, cnn_tensor **U, cn
     cnn_tensor_release(ac);
     if (info != 0) lapack_err(c, A->dtype, "gesdd", info, bad, g.batch, "the SVD algorithm failed to converge");
     if (ws == NULL || info != 0) { cnn_tensor_release(u); cnn_tensor_release(s); cnn_tensor_release(vh); return -1; }
-    *U = u; *S = s; *Vh = vh;
-    return 0;
+    if (!grad) { *U = u; *S = s; *Vh = vh; return 0; }
+    return svd_record(c, A, u, s, vh, U, S, Vh);
 }
 
 /* with a gradient (m >= n), the output is one packed tensor P (..., m+n, n) = [Q; R], of which Q

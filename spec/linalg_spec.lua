@@ -180,7 +180,7 @@ describe("cnn.linalg", function()
     end
   end)
 
-  it("gradcheck in float64: solve, cholesky, cholesky_solve, inv, slogdet, eigh, lstsq, qr", function()
+  it("gradcheck in float64: solve, cholesky, cholesky_solve, inv, slogdet, eigh, lstsq, qr, svd", function()
     local A = wellcond("float64", 3, 3):requires_grad(true)
     local Ab = wellcond("float64", 2, 3, 3):requires_grad(true)
     local B = cnn.randn({3, 2}, "float64"):requires_grad(true)
@@ -215,6 +215,25 @@ describe("cnn.linalg", function()
     local T = cnn.randn({2, 4, 3}, "float64"):requires_grad(true)
     H.gradcheck(function(a) local q, r = linalg.qr(a); return cnn.cat({ q, r }, 2) end, { T })
     H.gradcheck(function(a) local q, r = linalg.qr(a); return q:matmul(r) end, { A })
+    -- svd: U and Vh through sign-free functions (their columns/rows are defined up to sign)
+    local function svd_fn(full)
+      return function(a)
+        local u, s, vh = linalg.svd(a, { full_matrices = full })
+        local k = s:size(-1)
+        u, vh = u:narrow(-1, 1, k), vh:narrow(-2, 1, k)
+        return cnn.cat({ (u * u):reshape(-1), s:reshape(-1), (vh * vh):reshape(-1), u:matmul(vh):reshape(-1) }, 1)
+      end
+    end
+    for _, shape in ipairs({ {4, 3}, {2, 3, 5}, {3, 3} }) do
+      local M = cnn.randn(shape, "float64"):requires_grad(true)
+      H.gradcheck(svd_fn(false), { M })
+      H.gradcheck(svd_fn(true), { M })
+    end
+    -- repeated singular values: S alone keeps a finite gradient (d sum(S) / dA = U Vh = I here)
+    local I2 = cnn.eye(3, 3, "float64"):requires_grad(true)
+    local _, S2 = linalg.svd(I2)
+    S2:sum():backward()
+    H.close(I2.grad, cnn.eye(3, 3, "float64"), 1e-12)
     -- repeated eigenvalues: the eigenvalues' gradient alone stays finite (d sum(w) / dA = I)
     local I = cnn.eye(3, 3, "float64"):requires_grad(true)
     linalg.eigh(I):sum():backward()
@@ -256,8 +275,6 @@ describe("cnn.linalg", function()
       "cnn.linalg.svd: argument 2 (options): full_matrices must be a boolean, got number")
     H.errors(function() linalg.qr(cnn.ones(2, 3):requires_grad(true)) end,
       "cnn.linalg.qr: has no gradient for a wide matrix (m < n) yet")
-    H.errors(function() linalg.svd(cnn.ones(2, 2):requires_grad(true)) end,
-      "cnn.linalg.svd: has no gradient yet")
     assert.are.same({2, 2}, cnn.no_grad(function() return (linalg.qr(cnn.ones(2, 3):requires_grad(true))) end):size())
     H.errors(function() linalg.solve(nil, cnn.ones(2)) end, "cnn.linalg.solve: argument 1 (A)")
   end)

@@ -53,8 +53,8 @@ OPS = {
     "inv": (lambda a: [torch.linalg.inv(a)], True),
     "slogdet": (lambda a: list(torch.linalg.slogdet(a)), True),
     "eigh": (lambda a: (lambda w, v: [w, colsign(v)])(*torch.linalg.eigh(a)), True),
-    "svd": (lambda a: (lambda u, s, vh: [u.abs(), s, vh.abs()])(*torch.linalg.svd(a, full_matrices=False)), False),
-    "svd_full": (lambda a: (lambda u, s, vh: [u.abs(), s, vh.abs()])(*torch.linalg.svd(a, full_matrices=True)), False),
+    "svd": (lambda a: (lambda u, s, vh: [u.abs(), s, vh.abs()])(*torch.linalg.svd(a, full_matrices=False)), True),
+    "svd_full": (lambda a: (lambda u, s, vh: [u.abs(), s, vh.abs()])(*torch.linalg.svd(a, full_matrices=True)), True),
     "qr": (lambda a: list(torch.linalg.qr(a)), True),
     "qr_wide": (lambda a: list(torch.linalg.qr(a)), False),     # cnn has no gradient for m < n
     "lstsq": (lambda a, b: [torch.linalg.lstsq(a, b, driver="gels").solution], True),
