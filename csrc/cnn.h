@@ -192,8 +192,7 @@ cnn_tensor *cnn_sum_to(cnn_ctx *c, const cnn_tensor *g, const cnn_shape *s);
 /* ---- linear algebra ---- */
 cnn_tensor *cnn_matmul(cnn_ctx *c, const cnn_tensor *a, const cnn_tensor *b);
 /* cnn.linalg (op_linalg.c, on OpenBLAS's LAPACK): matrices are the last two dims, the leading
- * ones a batch (broadcast between A and B). All are differentiable (slogdet through logabsdet)
- * except qr of a wide matrix, which refuses inputs that need a gradient. */
+ * ones a batch (broadcast between A and B). All are differentiable (slogdet through logabsdet). */
 cnn_tensor *cnn_linalg_solve(cnn_ctx *c, const cnn_tensor *A, const cnn_tensor *B);
 cnn_tensor *cnn_linalg_cholesky(cnn_ctx *c, const cnn_tensor *A);                  /* lower L */
 cnn_tensor *cnn_linalg_cholesky_solve(cnn_ctx *c, const cnn_tensor *B, const cnn_tensor *L);

@@ -1,5 +1,5 @@
 /* op_linalg.c: cnn.linalg on the LAPACK inside OpenBLAS (no hand-written factorisation): solve,
- * cholesky, cholesky_solve, inv, slogdet, eigh, svd, qr and lstsq, all differentiable (qr for m >= n).
+ * cholesky, cholesky_solve, inv, slogdet, eigh, svd, qr and lstsq, all differentiable.
  * Matrices are the last two dims; the leading ones are a batch (broadcast between two operands).
  * A singular or non-positive-definite matrix is an error naming LAPACK's routine and info.
  * Kernels: op_linalg.inc. Bindings: lua_linalg.c; spec: linalg_spec.lua. */
@@ -689,28 +689,33 @@ int cnn_linalg_svd(cnn_ctx *c, const cnn_tensor *A, int full, cnn_tensor **U, cn
     return svd_record(c, A, u, s, vh, U, S, Vh);
 }
 
-/* with a gradient (m >= n), the output is one packed tensor P (..., m+n, n) = [Q; R], of which Q
- * and R are views, as eigh's. Saves P. */
+/* with a gradient, the output is one packed tensor P = [Q; R] (..., m+n, n) when m >= n, or
+ * [Q | R] (..., m, m+n) when m < n, of which Q and R are views, as eigh's. Saves P. */
 static int qr_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_tensor **dx) {
     const cnn_tensor *P = cnn_node_saved(c, n, 0);
     if (P == NULL) return -1;
-    int N = (int)P->size[P->ndim - 1], M = (int)P->size[P->ndim - 2] - N;
-    int64_t batch = 1;
+    int M = (int)n->iarg[0], N = (int)n->iarg[1];
+    int64_t batch = 1, pm = (int64_t)(M + N) * (M < N ? M : N), am = (int64_t)M * N;
     for (int i = 0; i < P->ndim - 2; i++) batch *= P->size[i];
     cnn_tensor *gp = cnn_contiguous_as(c, dy, P->dtype);
-    cnn_shape s = batch_shape(P, M, N);
+    cnn_shape s = n->in[0].shape;
     cnn_tensor *da = gp ? cnn_empty(c, &s, P->dtype) : NULL;
     size_t rs = P->dtype == CNN_F32 ? sizeof(float) : sizeof(double);
-    void *t = da ? ws_alloc(c, (size_t)N * N * rs) : NULL;
-    if (t) {
-        int64_t pm = (int64_t)(M + N) * N, am = (int64_t)M * N;
-        for (int64_t i = 0; i < batch && N > 0; i++) {
-            if (P->dtype == CNN_F32)
-                qr_bwd_f32((float *)cnn_data(da) + i * am, (const float *)cnn_data(P) + i * pm,
-                           (const float *)cnn_data(gp) + i * pm, M, N, t);
-            else
-                qr_bwd_f64((double *)cnn_data(da) + i * am, (const double *)cnn_data(P) + i * pm,
-                           (const double *)cnn_data(gp) + i * pm, M, N, t);
+    void *t = da ? ws_alloc(c, (2 * (size_t)M * M + (size_t)N * N + (size_t)M * N) * rs) : NULL;
+    if (t && (M == 0 || N == 0)) cnn_fill_(c, da, 0.0);
+    else if (t) {
+        for (int64_t i = 0; i < batch; i++) {
+            if (P->dtype == CNN_F32) {
+                float *d = (float *)cnn_data(da) + i * am;
+                const float *pp = (const float *)cnn_data(P) + i * pm, *g = (const float *)cnn_data(gp) + i * pm;
+                if (M >= N) qr_bwd_tall_f32(d, N, pp, N, pp + (int64_t)M * N, N, g, N, g + (int64_t)M * N, N, M, N, t);
+                else qr_bwd_wide_f32(d, pp, g, M, N, t);
+            } else {
+                double *d = (double *)cnn_data(da) + i * am;
+                const double *pp = (const double *)cnn_data(P) + i * pm, *g = (const double *)cnn_data(gp) + i * pm;
+                if (M >= N) qr_bwd_tall_f64(d, N, pp, N, pp + (int64_t)M * N, N, g, N, g + (int64_t)M * N, N, M, N, t);
+                else qr_bwd_wide_f64(d, pp, g, M, N, t);
+            }
         }
     }
     free(t);
@@ -726,9 +731,6 @@ int cnn_linalg_qr(cnn_ctx *c, const cnn_tensor *A, cnn_tensor **Q, cnn_tensor **
     *Q = *R = NULL;
     if (mat_dims(c, A, 1, "A", 0, &g) < 0) return -1;
     int m = g.m, n = g.n, kk = m < n ? m : n;
-    if (m < n && cnn_needs_grad(c, A, NULL))
-        return cnn_seterr(c, "has no gradient for a wide matrix (m < n) yet: call it on a detached input "
-                             "(t:detach()) or inside cnn.no_grad");
     int lwork = kk == 0 ? 1 : A->dtype == CNN_F32 ? qr_lwork_f32(m, n) : qr_lwork_f64(m, n);
     cnn_tensor *ac = cnn_contiguous_as(c, A, A->dtype);
     cnn_shape sq = batch_shape(A, m, kk), sr = batch_shape(A, kk, n);
@@ -749,15 +751,20 @@ int cnn_linalg_qr(cnn_ctx *c, const cnn_tensor *A, cnn_tensor **Q, cnn_tensor **
     if (ws == NULL || info != 0) { cnn_tensor_release(q); cnn_tensor_release(r); return -1; }
     if (!cnn_needs_grad(c, A, NULL)) { *Q = q; *R = r; return 0; }
     cnn_tensor *qr2[2] = { q, r };
-    cnn_tensor *p = cnn_cat(c, qr2, 2, A->ndim - 2);          /* q, r need no grad: a plain copy */
+    int d = m >= n ? A->ndim - 2 : A->ndim - 1;                  /* stack rows when tall, columns when wide */
+    cnn_tensor *p = cnn_cat(c, qr2, 2, d);                        /* q, r need no grad: a plain copy */
     cnn_tensor_release(q); cnn_tensor_release(r);
     if (p == NULL) return -1;
     const cnn_tensor *ins[1] = { A };
     cnn_node *nd = cnn_record(c, &op_qr, &p, 1, ins);
-    if (nd && save_out(c, nd, 0, p) < 0) { cnn_tensor_release(p); return -1; }
+    if (nd) {
+        nd->iarg[0] = m;
+        nd->iarg[1] = n;
+        if (save_out(c, nd, 0, p) < 0) { cnn_tensor_release(p); return -1; }
+    }
     if (p == NULL) return -1;
-    *Q = cnn_narrow(c, p, p->ndim - 2, 0, m);
-    *R = cnn_narrow(c, p, p->ndim - 2, m, n);
+    *Q = cnn_narrow(c, p, d, 0, m);
+    *R = cnn_narrow(c, p, d, m, n);
     cnn_tensor_release(p);
     if (*Q == NULL || *R == NULL) {
         cnn_tensor_release(*Q); cnn_tensor_release(*R);

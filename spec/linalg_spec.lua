@@ -211,9 +211,11 @@ describe("cnn.linalg", function()
     H.gradcheck(function(a, y) return linalg.lstsq(a, y) end, { A, B })
     H.gradcheck(function(a, y) return linalg.lstsq(a, y) end,
       { cnn.randn({2, 3, 5}, "float64"):requires_grad(true), cnn.randn({2, 3, 2}, "float64"):requires_grad(true) })
-    -- qr (m >= n): Q and R both carry gradients; Householder signs are fixed, so no gauge
+    -- qr: Q and R both carry gradients, tall, square and wide; Householder signs are fixed (no gauge)
     local T = cnn.randn({2, 4, 3}, "float64"):requires_grad(true)
     H.gradcheck(function(a) local q, r = linalg.qr(a); return cnn.cat({ q, r }, 2) end, { T })
+    local Wd = cnn.randn({2, 3, 5}, "float64"):requires_grad(true)
+    H.gradcheck(function(a) local q, r = linalg.qr(a); return cnn.cat({ q, r }, 3) end, { Wd })
     H.gradcheck(function(a) local q, r = linalg.qr(a); return q:matmul(r) end, { A })
     -- svd: U and Vh through sign-free functions (their columns/rows are defined up to sign)
     local function svd_fn(full)
@@ -273,9 +275,6 @@ describe("cnn.linalg", function()
       "cnn.linalg.svd: argument 2 (options): unknown option 'full' (expected full_matrices)")
     H.errors(function() linalg.svd(cnn.ones(2, 2), { full_matrices = 1 }) end,
       "cnn.linalg.svd: argument 2 (options): full_matrices must be a boolean, got number")
-    H.errors(function() linalg.qr(cnn.ones(2, 3):requires_grad(true)) end,
-      "cnn.linalg.qr: has no gradient for a wide matrix (m < n) yet")
-    assert.are.same({2, 2}, cnn.no_grad(function() return (linalg.qr(cnn.ones(2, 3):requires_grad(true))) end):size())
     H.errors(function() linalg.solve(nil, cnn.ones(2)) end, "cnn.linalg.solve: argument 1 (A)")
   end)
 
@@ -313,6 +312,37 @@ describe("cnn.linalg", function()
     local U, S, Vh = linalg.svd(cnn.ones(0, 2))
     assert.are.same({ {0, 0}, {0}, {2, 2} }, { U:size(), S:size(), Vh:size() })
     assert.are.same({ {1, 0}, {0, 1} }, Vh:totable())
+    -- every function forward and backward on empty batches and empty matrices
+    for _, shape in ipairs({ {0, 3, 3}, {2, 0, 0}, {0, 0}, {3, 0} }) do
+      local E = cnn.zeros(shape, "float64"):requires_grad(true)
+      local m, n = shape[#shape - 1], shape[#shape]
+      local rhs = cnn.zeros(#shape == 3 and { shape[1], m, 2 } or { m, 2 }, "float64")
+      local function total(...)
+        local t = 0
+        for _, r in ipairs({ ... }) do t = t + r:sum() end
+        return t
+      end
+      local calls = {
+        function() return total(linalg.svd(E)) end,
+        function() return total(linalg.svd(E, { full_matrices = false })) end,
+        function() return total(linalg.qr(E)) end,
+        function() return total(linalg.lstsq(E, rhs)) end,
+      }
+      if m == n then
+        for _, f in ipairs({
+          function() return total(linalg.solve(E, rhs)) end,
+          function() return total(linalg.inv(E)) end,
+          function() return total(linalg.cholesky(E)) end,
+          function() return total(select(2, linalg.slogdet(E))) end,
+          function() return total(linalg.eigh(E)) end,
+        }) do calls[#calls + 1] = f end
+      end
+      for _, f in ipairs(calls) do
+        E.grad = nil
+        f():backward()
+        assert.are.same(shape, E.grad:size())
+      end
+    end
     H.no_leak(function()
       local A = wellcond("float64", 2, 3, 3):requires_grad(true)
       local w, V = linalg.eigh(A + mT(A))

@@ -20,7 +20,6 @@ local OPS = {
   svd = function(a) local u, s, vh = linalg.svd(a, { full_matrices = false }); return { u:abs(), s, vh:abs() } end,
   svd_full = function(a) local u, s, vh = linalg.svd(a); return { u:abs(), s, vh:abs() } end,
   qr = function(a) return { linalg.qr(a) } end,
-  qr_wide = function(a) return { linalg.qr(a) } end,
   lstsq = function(a, b) return { linalg.lstsq(a, b) } end,
 }
 
