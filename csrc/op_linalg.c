@@ -63,6 +63,13 @@ LP_ROUTINES(double, d)
 #define trsm_f32 cblas_strsm
 #define trsm_f64 cblas_dtrsm
 
+/* a workspace size (LAPACK's query answer, or a formula) as LAPACK's int: rounded up with a margin
+ * (a float32 query can round down), at most INT_MAX (LAPACK then reports a too small lwork) */
+static int lwork_int(double w) {
+    w = w * (1 + 1e-6) + 2;
+    return w >= INT_MAX ? INT_MAX : (int)w;
+}
+
 #define CNN_GEN_FILE "op_linalg.inc"
 #include "gen.h"
 
@@ -653,6 +660,11 @@ int cnn_linalg_svd(cnn_ctx *c, const cnn_tensor *A, int full, cnn_tensor **U, cn
     *U = *S = *Vh = NULL;
     if (mat_dims(c, A, 1, "A", 0, &g) < 0) return -1;
     int m = g.m, n = g.n, kk = m < n ? m : n, grad = cnn_needs_grad(c, A, NULL);
+    if (full && ((int64_t)m * m > INT_MAX || (int64_t)n * n > INT_MAX)) {
+        char d[200];
+        return cnn_seterr(c, "argument 1 (A): full_matrices = true would make a matrix of 2^31 elements or more "
+                             "(too large for LAPACK) from %s", cnn_tensor_desc(d, sizeof d, A));
+    }
     int lwork = kk == 0 ? 1 : A->dtype == CNN_F32 ? svd_lwork_f32(m, n, full) : svd_lwork_f64(m, n, full);
     cnn_tensor *ac = cnn_contiguous_as(c, A, A->dtype);
     cnn_shape su = batch_shape(A, m, full ? m : kk), ss = batch_shape(A, kk, -1), sv = batch_shape(A, full ? n : kk, n);

@@ -276,6 +276,8 @@ describe("cnn.linalg", function()
     H.errors(function() linalg.svd(cnn.ones(2, 2), { full_matrices = 1 }) end,
       "cnn.linalg.svd: argument 2 (options): full_matrices must be a boolean, got number")
     H.errors(function() linalg.solve(nil, cnn.ones(2)) end, "cnn.linalg.solve: argument 1 (A)")
+    H.errors(function() linalg.svd(cnn.ones(50000, 1):expand(50000, 2)) end,
+      "cnn.linalg.svd: argument 1 (A): full_matrices = true would make a matrix of 2^31 elements or more")
   end)
 
   it("hostile arguments get a cnn.linalg message, never a raw error or a crash", function()
