@@ -191,6 +191,17 @@ cnn_tensor *cnn_sum_to(cnn_ctx *c, const cnn_tensor *g, const cnn_shape *s);
 
 /* ---- linear algebra ---- */
 cnn_tensor *cnn_matmul(cnn_ctx *c, const cnn_tensor *a, const cnn_tensor *b);
+/* cnn.linalg (op_linalg.c, on OpenBLAS's LAPACK): matrices are the last two dims, the leading
+ * ones a batch (broadcast between A and B). All are differentiable (slogdet through logabsdet). */
+cnn_tensor *cnn_linalg_solve(cnn_ctx *c, const cnn_tensor *A, const cnn_tensor *B);
+cnn_tensor *cnn_linalg_cholesky(cnn_ctx *c, const cnn_tensor *A);                  /* lower L */
+cnn_tensor *cnn_linalg_cholesky_solve(cnn_ctx *c, const cnn_tensor *B, const cnn_tensor *L);
+cnn_tensor *cnn_linalg_inv(cnn_ctx *c, const cnn_tensor *A);
+int cnn_linalg_slogdet(cnn_ctx *c, const cnn_tensor *A, cnn_tensor **sign, cnn_tensor **logabsdet);
+int cnn_linalg_eigh(cnn_ctx *c, const cnn_tensor *A, cnn_tensor **w, cnn_tensor **V);  /* w ascending */
+int cnn_linalg_svd(cnn_ctx *c, const cnn_tensor *A, int full, cnn_tensor **U, cnn_tensor **S, cnn_tensor **Vh);
+int cnn_linalg_qr(cnn_ctx *c, const cnn_tensor *A, cnn_tensor **Q, cnn_tensor **R);  /* reduced */
+cnn_tensor *cnn_linalg_lstsq(cnn_ctx *c, const cnn_tensor *A, const cnn_tensor *B);
 
 /* ---- neural-network functional ops (op_activation.c, op_loss.c, op_norm.c, op_linear.c, op_pad.c) ---- */
 /* pointwise activations: y = f(x; a, b) with the parameters noted */

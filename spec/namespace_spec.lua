@@ -23,6 +23,7 @@ local NS = {
   { "cnn.image", function() return cnn.image end, { "cnn.image.", "image." } },
   { "cnn.metrics", function() return cnn.metrics end, { "cnn.metrics.", "metrics." } },
   { "cnn.plot", function() return cnn.plot end, { "cnn.plot.", "plot." } },
+  { "cnn.linalg", function() return cnn.linalg end, { "cnn.linalg.", "linalg." } },
   { "cnn.Tensor", function() return cnn.Tensor end, { "cnn.Tensor.", "t:" } },
 }
 -- the directories whose files a lazy namespace loads on demand
