@@ -126,6 +126,8 @@ static void check_loss_opts(lua_State *L, int idx, const char *fn, const char *c
         cnn_tensor **box = luaL_testudata(L, -1, CNN_TENSOR_MT);
         if (box == NULL || *box == NULL)
             arg_error(L, fn, idx, "options", "%s must be a tensor, got %s", tk[i], type_desc(L, -1));
+        if (!cnn_dtype_is_float((*box)->dtype))
+            arg_error(L, fn, idx, "options", "%s: expected a float32 or float64 tensor, got %s", tk[i], type_desc(L, -1));
         *at[i] = lua_gettop(L);          /* left on the stack */
     }
     if (opt_rawget(L, idx, "ignore_index") != LUA_TNIL) {

@@ -32,6 +32,7 @@ static cnn_tensor *copy_record(cnn_ctx *c, const cnn_op *op, const cnn_tensor *t
     cnn_tensor *y = cnn_empty(c, &s, dt);
     if (y == NULL) return NULL;
     cnn_copy_raw(y, t);
+    if (dt == CNN_I64) return y;                /* no gradient flows through int64 */
     const cnn_tensor *ins[1] = { t };
     cnn_record(c, op, &y, 1, ins);
     return y;
