@@ -143,6 +143,7 @@ void cnn_set(cnn_tensor *t, const int64_t *idx, double v);     /* int64: truncat
 int64_t cnn_get_i64(const cnn_tensor *t, const int64_t *idx);  /* any dtype; floats truncated */
 void cnn_set_i64(cnn_tensor *t, const int64_t *idx, int64_t v);
 int cnn_to_doubles(cnn_ctx *c, const cnn_tensor *t, double *out);  /* row-major order */
+int cnn_to_int64s(cnn_ctx *c, const cnn_tensor *t, int64_t *out);  /* row-major; floats truncated */
 
 /* ---- in-place (bump the version; refuse on tensors that need grad while recording) ---- */
 int cnn_copy_(cnn_ctx *c, cnn_tensor *dst, const cnn_tensor *src);  /* broadcasts src, casts */

@@ -316,19 +316,28 @@ static int l_stack(lua_State *L) {
 
 /* index_select(t, dim, indices): indices as a tensor or a table, 1-based */
 static int l_index_select(lua_State *L) {
-    cnn_tensor *t = check_tensor(L, 1, "index_select", "input");
+    cnn_tensor *t = check_tensor_any(L, 1, "index_select", "input");   /* a copy: every dtype */
     int d = check_dim(L, 2, "index_select", "dim", t->ndim, 0);
     int64_t n;
     int64_t *idx;
     if (is_tensor(L, 3)) {
-        cnn_tensor *it = check_tensor(L, 3, "index_select", "index");
+        cnn_tensor *it = check_tensor_any(L, 3, "index_select", "index");   /* int64, or floats holding integers */
         if (it->ndim > 1) arg_error(L, "index_select", 3, "index", "expected a 1-D tensor of indices, got %s", type_desc(L, 3));
         n = cnn_numel(it);
         double *dv = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *dv, 0);
         idx = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *idx, 0);
-        cnn_to_doubles(ctx_of(L), check_tensor(L, 3, "index_select", "index"), dv);   /* after the allocations */
-        int64_t size = check_tensor(L, 1, "index_select", "input")->size[d];
-        for (int64_t k = 0; k < n; k++) {
+        it = check_tensor_any(L, 3, "index_select", "index");               /* after the allocations */
+        int64_t size = check_tensor_any(L, 1, "index_select", "input")->size[d];
+        if (it->dtype == CNN_I64) {
+            cnn_to_int64s(ctx_of(L), it, idx);
+            for (int64_t k = 0; k < n; k++) {
+                if (idx[k] < 1 || idx[k] > size)
+                    arg_error(L, "index_select", 3, "index", "index %lld (position %lld) is out of range for dimension %d of size %lld",
+                              (long long)idx[k], (long long)k + 1, d + 1, (long long)size);
+                idx[k]--;
+            }
+        } else cnn_to_doubles(ctx_of(L), it, dv);
+        for (int64_t k = 0; k < n && it->dtype != CNN_I64; k++) {
             if (dv[k] != floor(dv[k])) arg_error(L, "index_select", 3, "index", "index %g (position %lld) is not an integer", dv[k], (long long)k + 1);
             /* outside int64 the cast below is undefined; the core reports the range */
             if (!(fabs(dv[k]) < 9e18)) arg_error(L, "index_select", 3, "index", "index %g (position %lld) is out of range for dimension %d of size %lld", dv[k], (long long)k + 1, d + 1, (long long)size);
@@ -349,7 +358,7 @@ static int l_index_select(lua_State *L) {
         return arg_error(L, "index_select", 3, "index", "expected a tensor or a table of indices, got %s", type_desc(L, 3));
     }
     cnn_tensor **box = push_box(L);
-    t = check_tensor(L, 1, "index_select", "input");
+    t = check_tensor_any(L, 1, "index_select", "input");
     *box = cnn_index_select(ctx_of(L), t, d, idx, n);
     return push_result(L, box, "index_select");
 }

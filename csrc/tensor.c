@@ -520,6 +520,21 @@ int cnn_to_doubles(cnn_ctx *c, const cnn_tensor *t, double *out) {
     return 0;
 }
 
+int cnn_to_int64s(cnn_ctx *c, const cnn_tensor *t, int64_t *out) {
+    (void)c;
+    cnn_tensor view = *t;
+    cnn_tensor dst;
+    memset(&dst, 0, sizeof dst);
+    cnn_storage st = { 1, out, (size_t)cnn_numel(t) * 8, 0, NULL };
+    dst.dtype = CNN_I64;
+    dst.ndim = t->ndim;
+    memcpy(dst.size, t->size, sizeof dst.size);
+    cnn_contiguous_strides(dst.ndim, dst.size, dst.stride);
+    dst.storage = &st;
+    cnn_copy_raw(&dst, &view);
+    return 0;
+}
+
 cnn_tensor *cnn_arange(cnn_ctx *c, double a, double b, double step, cnn_dtype dt) {
     if (step == 0 || !isfinite(a) || !isfinite(b) || !isfinite(step)) {
         cnn_seterr(c, "expected finite bounds and a non-zero step, got %g, %g, %g", a, b, step);

@@ -106,6 +106,12 @@ describe("int64: the dtype", function()
     assert.are.same({1, 2, 2^62}, f:totable())
     k:zero_()
     assert.are.same({0, 0, 0}, k[2]:totable())
+    local ci = cnn.cat({cnn.tensor({1}, "int64"), cnn.tensor({BIG}, "int64")}, 1)
+    assert.are.equal("int64", ci:dtype())
+    assert.are.same({1, BIG}, ci:totable())
+    assert.are.equal("float32", cnn.cat({cnn.tensor({1}, "int64"), cnn.tensor({0.5})}, 1):dtype())
+    assert.are.equal("float64", cnn.stack({cnn.tensor({1}, "int64"), cnn.tensor({0.5}, "float64")}):dtype())
+    assert.are.same({{1, 2}, {3, 4}}, cnn.stack({cnn.tensor({1, 2}, "int64"), cnn.tensor({3, 4}, "int64")}):totable())
   end)
 
   it("prints integers", function()
@@ -220,5 +226,78 @@ describe("int64: ops without an int64 kernel refuse it (check_tensor, lua_util.c
       end
     end
     assert(calls > 1000, calls)
+  end)
+end)
+
+describe("int64: class targets and indices", function()
+  local F, nn = cnn.F, cnn.nn
+
+  it("cross_entropy, nll_loss and multi_margin_loss take int64 targets (floats holding integers too)", function()
+    cnn.manual_seed(1)
+    local x = cnn.randn(4, 3, {requires_grad = true})
+    local tf = cnn.tensor({1, 3, 2, 3})
+    local ti = cnn.tensor({1, 3, 2, 3}, "int64")
+    for _, name in ipairs({"cross_entropy", "nll_loss", "multi_margin_loss"}) do
+      local a, b = F[name](x, tf), F[name](x, ti)
+      assert.are.equal(a:item(), b:item())
+    end
+    local ga = cnn.grad(F.cross_entropy(x, tf), {x})[1]
+    local gb = cnn.grad(F.cross_entropy(x, ti), {x})[1]
+    H.close(ga, gb, 0)
+    -- ignore_index with int64, a 0-d int64 target for one sample, spatial targets
+    local ig = cnn.tensor({1, -100, 2, -100}, "int64")
+    local o = {ignore_index = -100}
+    assert.are.equal(F.cross_entropy(x, cnn.tensor({1, -100, 2, -100}), o):item(), F.cross_entropy(x, ig, o):item())
+    assert.are.equal(F.cross_entropy(x:narrow(1, 1, 1), cnn.tensor({1})):item(), F.cross_entropy(x, cnn.tensor({1, 0, 0, 0}, "int64"), {ignore_index = 0}):item())
+    assert.are.equal(F.cross_entropy(x[1], cnn.tensor(1)):item(), F.cross_entropy(x[1], cnn.tensor(1, "int64")):item())
+    local xs = cnn.randn(2, 3, 2, 2)
+    local ts = cnn.randint(1, 4, {2, 2, 2}, "int64")
+    assert.are.equal(F.cross_entropy(xs, ts:float()):item(), F.cross_entropy(xs, ts):item())
+    assert.are.equal(nn.CrossEntropyLoss():forward(x, tf):item(), nn.CrossEntropyLoss():forward(x, ti):item())
+    H.errors(function() return F.cross_entropy(x, cnn.tensor({1, 4, 2, 3}, "int64")) end,
+      "cnn.cross_entropy: argument 2 (target): expected class indices 1..3, got 4 at position 2")
+    H.errors(function() return F.nll_loss(x, cnn.tensor({1, 0, 2, 3}, "int64")) end,
+      "cnn.nll_loss: argument 2 (target): expected class indices 1..3, got 0 at position 2")
+    H.errors(function() return F.cross_entropy(x, cnn.tensor({1, 2, 2, 3}, "int64"):view(2, 2)) end,
+      "cnn.cross_entropy: argument 2 (target): expected shape [4]")
+    H.errors(function() return F.cross_entropy(x, cnn.tensor({1, 2.5, 2, 3})) end,
+      "expected class indices 1..3, got 2.5 at position 2")
+  end)
+
+  it("index_select and nn.Embedding take int64 indices; index_select copies int64 inputs", function()
+    local t = cnn.arange(12):view(4, 3)
+    local a = t:index_select(1, cnn.tensor({4, 1, 4}))
+    local b = t:index_select(1, cnn.tensor({4, 1, 4}, "int64"))
+    assert.are.same(a:totable(), b:totable())
+    assert.are.same({{2, 0}, {5, 3}, {8, 6}, {11, 9}}, t:index_select(2, cnn.tensor({3, 1}, "int64")):totable())
+    local ti = cnn.arange(12, "int64"):view(4, 3)
+    local c = ti:index_select(1, cnn.tensor({2, 2}, "int64"))
+    assert.are.equal("int64", c:dtype())
+    assert.are.same({{3, 4, 5}, {3, 4, 5}}, c:totable())
+    H.errors(function() return t:index_select(1, cnn.tensor({5}, "int64")) end,
+      "cnn.index_select: argument 2 (index): index 5 (position 1) is out of range for dimension 1 of size 4")
+    H.errors(function() return t:index_select(1, cnn.tensor({math.mininteger}, "int64")) end,
+      "index -9223372036854775808 (position 1) is out of range for dimension 1 of size 4")
+    -- gradients through the float input, indexed by int64
+    local w = cnn.randn(4, 3, {requires_grad = true})
+    local g = cnn.grad(w:index_select(1, cnn.tensor({2, 2}, "int64")):sum(), {w})[1]
+    assert.are.same({{0, 0, 0}, {2, 2, 2}, {0, 0, 0}, {0, 0, 0}}, g:totable())
+    local e = nn.Embedding(5, 2)
+    local ii = cnn.tensor({{1, 5}, {2, 2}}, "int64")
+    local y = e:forward(ii)
+    assert.are.same({2, 2, 2}, y:size())
+    H.close(y, e:forward(ii:float()), 0)
+    H.close(y[1][2], e.weight[5], 0)
+  end)
+
+  it("metrics take int64 labels and predictions", function()
+    local pred = cnn.tensor({1, 2, 2, 3}, "int64")
+    local target = cnn.tensor({1, 2, 3, 3}, "int64")
+    assert.are.equal(0.75, cnn.metrics.accuracy(pred, target))
+    assert.are.equal(0.75, cnn.metrics.accuracy(pred, target:float()))
+    assert.are.same(cnn.metrics.confusion_matrix(pred:float(), target:float(), 3):totable(),
+      cnn.metrics.confusion_matrix(pred, target, 3):totable())
+    local s = cnn.tensor({0.1, 0.9, 0.4, 0.8})
+    assert.are.equal(cnn.metrics.roc_auc(s, cnn.tensor({0, 1, 0, 1})), cnn.metrics.roc_auc(s, cnn.tensor({0, 1, 0, 1}, "int64")))
   end)
 end)
