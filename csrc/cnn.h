@@ -191,7 +191,7 @@ cnn_tensor *cnn_masked_fill(cnn_ctx *c, const cnn_tensor *a, const cnn_tensor *m
 /* ---- reductions (dim < 0: over all elements, giving a 0-d tensor) ---- */
 typedef enum { CNN_SUM, CNN_MEAN, CNN_MAX, CNN_MIN, CNN_ARGMAX, CNN_ARGMIN } cnn_redop;
 cnn_tensor *cnn_reduce(cnn_ctx *c, cnn_redop op, const cnn_tensor *a, int dim, int keepdim);
-/* max/min over a dim with 0-based indices (as the input's dtype) */
+/* max/min over a dim with 0-based indices (int64; argmax/argmin give int64 as well) */
 int cnn_reduce_idx(cnn_ctx *c, cnn_redop op, const cnn_tensor *a, int dim, int keepdim,
                    cnn_tensor **values, cnn_tensor **indices);
 cnn_tensor *cnn_var(cnn_ctx *c, const cnn_tensor *a, int dim, int keepdim, int correction);

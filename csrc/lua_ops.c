@@ -23,8 +23,23 @@ static int binary(lua_State *L, cnn_binop op) {
     if (tb && !ta && lua_type(L, 1) != LUA_TNUMBER)
         arg_error(L, fn, 1, "input", "expected a tensor or a number, got %s", type_desc(L, 1));
     cnn_tensor **box = push_box(L);             /* may run finalizers: fetch the tensors after it */
-    cnn_tensor *a = ta ? check_tensor(L, 1, fn, "input") : NULL;
-    cnn_tensor *b = tb ? check_tensor(L, 2, fn, "other") : NULL;
+    cnn_tensor *a = ta ? check_tensor_any(L, 1, fn, "input") : NULL;
+    cnn_tensor *b = tb ? check_tensor_any(L, 2, fn, "other") : NULL;
+    cnn_tensor *t = a ? a : b;
+    if (!(a && b) && t->dtype == CNN_I64) {
+        /* int64 with a number, as PyTorch: an integer keeps int64, a float gives float32 */
+        int sn = a ? 2 : 1;
+        cnn_shape s0 = { 0, { 0 } };
+        int64_t iv = lua_isinteger(L, sn) ? (int64_t)lua_tointeger(L, sn) : 0;
+        cnn_tensor **k = push_box(L);
+        *k = lua_isinteger(L, sn) ? cnn_from_int64s(c, &s0, CNN_I64, &iv) : cnn_full(c, &s0, CNN_F32, lua_tonumber(L, sn));
+        if (*k == NULL) return fail(L, fn);
+        a = ta ? check_tensor_any(L, 1, fn, "input") : NULL;   /* again: push_box may run finalizers */
+        b = tb ? check_tensor_any(L, 2, fn, "other") : NULL;
+        *box = a ? cnn_binary(c, op, a, *k) : cnn_binary(c, op, *k, b);
+        lua_pop(L, 1);
+        return push_result(L, box, fn);
+    }
     if (a && b) *box = cnn_binary(c, op, a, b);
     else if (a) *box = cnn_binary_scalar(c, op, a, lua_tonumber(L, 2), 0);
     else *box = cnn_binary_scalar(c, op, b, lua_tonumber(L, 1), 1);
@@ -183,7 +198,7 @@ static int reduce_dims(lua_State *L, cnn_redop op, const char *fn, cnn_tensor *a
     }
     cnn_ctx *c = ctx_of(L);
     cnn_tensor **box = push_box(L);
-    a = check_tensor(L, 1, fn, "input");        /* again: push_box may run finalizers */
+    a = check_tensor_any(L, 1, fn, "input");        /* again: push_box may run finalizers */
     cnn_tensor_retain(a); *box = a;
     for (int d = a->ndim - 1; d >= 0; d--) {
         if (!seen[d]) continue;
@@ -200,18 +215,23 @@ static int reduce_dims(lua_State *L, cnn_redop op, const char *fn, cnn_tensor *a
     return 1;
 }
 
+/* 0-based int64 indices (a new contiguous tensor) made 1-based, as Lua counts */
+static void one_based(cnn_tensor *t) {
+    int64_t *p = cnn_data(t), n = cnn_numel(t);
+    for (int64_t k = 0; k < n; k++) p[k]++;
+}
+
 static int reduce(lua_State *L, cnn_redop op, const char *fn) {
-    cnn_tensor *a = check_tensor(L, 1, fn, "input");
+    /* sum, max, min, argmax, argmin take int64 too; mean does not (as PyTorch) */
+    cnn_tensor *a = op == CNN_MEAN ? check_tensor(L, 1, fn, "input") : check_tensor_any(L, 1, fn, "input");
     if ((op == CNN_SUM || op == CNN_MEAN) && lua_type(L, 2) == LUA_TTABLE) return reduce_dims(L, op, fn, a);
     int dim = lua_isnoneornil(L, 2) ? -1 : check_dim(L, 2, fn, "dim", a->ndim, 0);
     int keep = lua_toboolean(L, 3);
     cnn_tensor **box = push_box(L);
-    a = check_tensor(L, 1, fn, "input");
+    a = check_tensor_any(L, 1, fn, "input");
     *box = cnn_reduce(ctx_of(L), op, a, dim, keep);
     if (*box == NULL) return fail(L, fn);
-    if (op == CNN_ARGMAX || op == CNN_ARGMIN) {       /* Lua's indices are 1-based */
-        if (cnn_binary_scalar_(ctx_of(L), CNN_ADD, *box, 1.0) < 0) return fail(L, fn);
-    }
+    if (op == CNN_ARGMAX || op == CNN_ARGMIN) one_based(*box);
     return 1;
 }
 static int l_sum(lua_State *L) { return reduce(L, CNN_SUM, "sum"); }
@@ -222,17 +242,18 @@ static int l_argmin(lua_State *L) { return reduce(L, CNN_ARGMIN, "argmin"); }
 /* max(t) -> 0-d; max(t, dim [, keepdim]) -> values, indices (1-based); max(a, b) -> maximum */
 static int maxmin(lua_State *L, cnn_redop op, const char *fn) {
     if (is_tensor(L, 2)) return binary(L, op == CNN_MAX ? CNN_MAXIMUM : CNN_MINIMUM);
-    cnn_tensor *a = check_tensor(L, 1, fn, "input");
+    cnn_tensor *a = check_tensor_any(L, 1, fn, "input");
     if (lua_isnoneornil(L, 2)) return reduce(L, op, fn);
     int dim = check_dim(L, 2, fn, "dim", a->ndim, 0);
     int keep = lua_toboolean(L, 3);
     cnn_tensor **v = push_box(L), **i = push_box(L), *i0;
     cnn_ctx *c = ctx_of(L);
-    a = check_tensor(L, 1, fn, "input");        /* again: push_box may run finalizers */
+    a = check_tensor_any(L, 1, fn, "input");        /* again: push_box may run finalizers */
     if (cnn_reduce_idx(c, op, a, dim, keep, v, &i0) < 0) return fail(L, fn);
     /* a new tensor: the 0-based indices are saved for backward and must stay as they are */
-    *i = cnn_binary_scalar(c, CNN_ADD, i0, 1.0, 0);
+    *i = cnn_clone(c, i0);
     cnn_tensor_release(i0);
+    if (*i) one_based(*i);
     return push_result(L, i, fn) + 1;
 }
 static int l_max(lua_State *L) { return maxmin(L, CNN_MAX, "max"); }

@@ -211,6 +211,9 @@ static int l_randint(lua_State *L) {
     check_shape(L, 3, "randint", "shape", &s, 0, lua_isnoneornil(L, 3) ? NULL : &next);  /* required */
     cnn_dtype dt;
     check_opts(L, next, "randint", &dt, NULL);
+    /* int64 unless a dtype is given, as PyTorch */
+    if (lua_isnoneornil(L, next)) dt = CNN_I64;
+    else if (lua_istable(L, next)) { if (opt_rawget(L, next, "dtype") == LUA_TNIL) dt = CNN_I64; lua_pop(L, 1); }
     if (hi <= lo) arg_error(L, "randint", 2, "high", "expected high > low, got low %lld and high %lld", (long long)lo, (long long)hi);
     cnn_tensor **box = push_box(L);
     *box = cnn_randint(ctx_of(L), lo, hi, &s, dt);

@@ -104,7 +104,7 @@ describe("random", function()
 
   it("does not leak", function()
     H.no_leak(function()
-      for _ = 1, 3 do local _ = cnn.rand(8) + cnn.randn(8) + cnn.randint(0, 3, {8}) end
+      for _ = 1, 3 do local _ = cnn.rand(8) + cnn.randn(8) + cnn.randint(0, 3, {8}, "float32") + cnn.randint(0, 3, {8}):float() end
     end)
   end)
 end)
