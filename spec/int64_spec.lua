@@ -128,6 +128,7 @@ describe("int64: the dtype", function()
       "only float32 and float64 tensors can require grad, not int64")
     H.errors(function() cnn.tensor({1}, "int64"):requires_grad(true) end,
       "cnn.requires_grad: only float32 and float64 tensors can require grad, not int64")
+    assert.is_true(cnn.tensor(cnn.tensor({1}, "int64"), {dtype = "float32", requires_grad = true}):requires_grad())
     local i = cnn.tensor({1}, "int64")
     i:requires_grad(false)                               -- turning it off is fine
     H.errors(function() i.grad = cnn.zeros(1) end, "an int64 tensor has no gradient")
