@@ -85,7 +85,20 @@ static int unary(lua_State *L, cnn_unop op) {
     *box = cnn_unary(ctx_of(L), op, a);
     return push_result(L, box, fn);
 }
-static int l_neg(lua_State *L) { return unary(L, CNN_NEG); }
+static int l_neg(lua_State *L) {
+    if (is_tensor(L, 1) && check_tensor_any(L, 1, "neg", "input")->dtype == CNN_I64) {
+        /* int64: 0 - t, exact (wrapping at -2^63, as PyTorch) */
+        cnn_ctx *c = ctx_of(L);
+        cnn_shape s0 = { 0, { 0 } };
+        int64_t zero = 0;
+        cnn_tensor **k = push_box(L);
+        if ((*k = cnn_from_int64s(c, &s0, CNN_I64, &zero)) == NULL) return fail(L, "neg");
+        cnn_tensor **box = push_box(L);
+        *box = cnn_binary(c, CNN_SUB, *k, check_tensor_any(L, 1, "neg", "input"));
+        return push_result(L, box, "neg");
+    }
+    return unary(L, CNN_NEG);
+}
 static int l_exp(lua_State *L) { return unary(L, CNN_EXP); }
 static int l_log(lua_State *L) { return unary(L, CNN_LOG); }
 static int l_sqrt(lua_State *L) { return unary(L, CNN_SQRT); }
