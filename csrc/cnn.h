@@ -12,7 +12,9 @@
 
 #define CNN_MAX_DIM 8
 
-typedef enum { CNN_F32 = 0, CNN_F64 = 1 } cnn_dtype;
+/* int64 holds integers (indices, class labels, counts): no gradients flow through it, and the
+ * ops that have no int64 kernel refuse it (their bindings check the dtype) */
+typedef enum { CNN_F32 = 0, CNN_F64 = 1, CNN_I64 = 2 } cnn_dtype;
 
 typedef struct cnn_ctx cnn_ctx;
 typedef struct cnn_node cnn_node;
@@ -85,6 +87,9 @@ cnn_rng *cnn_ctx_rng(cnn_ctx *c);
 
 /* ---- shapes ---- */
 size_t cnn_dtype_size(cnn_dtype d);
+int cnn_dtype_is_float(cnn_dtype d);           /* float32 or float64 */
+/* a double as int64, truncated toward 0; NaN and out of range give INT64_MIN (as x86 does) */
+int64_t cnn_double_to_i64(double v);
 const char *cnn_dtype_name(cnn_dtype d);
 int64_t cnn_shape_numel(const cnn_shape *s);
 int cnn_shape_check(cnn_ctx *c, const cnn_shape *s);   /* negative sizes, overflow */
@@ -120,6 +125,7 @@ void cnn_bump_version(cnn_tensor *t);
 cnn_tensor *cnn_empty(cnn_ctx *c, const cnn_shape *s, cnn_dtype dt);
 cnn_tensor *cnn_full(cnn_ctx *c, const cnn_shape *s, cnn_dtype dt, double v);
 cnn_tensor *cnn_from_doubles(cnn_ctx *c, const cnn_shape *s, cnn_dtype dt, const double *v);
+cnn_tensor *cnn_from_int64s(cnn_ctx *c, const cnn_shape *s, cnn_dtype dt, const int64_t *v);
 cnn_tensor *cnn_arange(cnn_ctx *c, double a, double b, double step, cnn_dtype dt);
 cnn_tensor *cnn_linspace(cnn_ctx *c, double a, double b, int64_t n, cnn_dtype dt);
 cnn_tensor *cnn_eye(cnn_ctx *c, int64_t n, int64_t m, cnn_dtype dt);
@@ -133,8 +139,11 @@ cnn_tensor *cnn_detach(cnn_ctx *c, const cnn_tensor *t);           /* shares sto
 
 /* ---- element access (0-based, already range-checked by the caller) ---- */
 double cnn_get(const cnn_tensor *t, const int64_t *idx);
-void cnn_set(cnn_tensor *t, const int64_t *idx, double v);
+void cnn_set(cnn_tensor *t, const int64_t *idx, double v);     /* int64: truncated toward 0 */
+int64_t cnn_get_i64(const cnn_tensor *t, const int64_t *idx);  /* any dtype; floats truncated */
+void cnn_set_i64(cnn_tensor *t, const int64_t *idx, int64_t v);
 int cnn_to_doubles(cnn_ctx *c, const cnn_tensor *t, double *out);  /* row-major order */
+int cnn_to_int64s(cnn_ctx *c, const cnn_tensor *t, int64_t *out);  /* row-major; floats truncated */
 
 /* ---- in-place (bump the version; refuse on tensors that need grad while recording) ---- */
 int cnn_copy_(cnn_ctx *c, cnn_tensor *dst, const cnn_tensor *src);  /* broadcasts src, casts */
@@ -182,7 +191,7 @@ cnn_tensor *cnn_masked_fill(cnn_ctx *c, const cnn_tensor *a, const cnn_tensor *m
 /* ---- reductions (dim < 0: over all elements, giving a 0-d tensor) ---- */
 typedef enum { CNN_SUM, CNN_MEAN, CNN_MAX, CNN_MIN, CNN_ARGMAX, CNN_ARGMIN } cnn_redop;
 cnn_tensor *cnn_reduce(cnn_ctx *c, cnn_redop op, const cnn_tensor *a, int dim, int keepdim);
-/* max/min over a dim with 0-based indices (as the input's dtype) */
+/* max/min over a dim with 0-based indices (int64; argmax/argmin give int64 as well) */
 int cnn_reduce_idx(cnn_ctx *c, cnn_redop op, const cnn_tensor *a, int dim, int keepdim,
                    cnn_tensor **values, cnn_tensor **indices);
 cnn_tensor *cnn_var(cnn_ctx *c, const cnn_tensor *a, int dim, int keepdim, int correction);

@@ -46,7 +46,10 @@ static int64_t next_shown(const fmtctx *f, int d, int64_t i) {
     return i + 1;
 }
 
-static void fmt_value(const fmtctx *f, char *buf, size_t n, double v) {
+/* the element at idx: int64 exactly, floats with the chosen format */
+static void fmt_value(const fmtctx *f, char *buf, size_t n, const int64_t *idx) {
+    if (f->t->dtype == CNN_I64) { snprintf(buf, n, "%lld", (long long)cnn_get_i64(f->t, idx)); return; }
+    double v = cnn_get(f->t, idx);
     if (isnan(v)) snprintf(buf, n, "nan");
     else if (isinf(v)) snprintf(buf, n, v > 0 ? "inf" : "-inf");
     else snprintf(buf, n, f->fmt, v == 0 ? 0.0 : v);   /* no "-0" */
@@ -72,7 +75,7 @@ static void width_scan(fmtctx *f, int64_t *idx, int d) {
     const cnn_tensor *t = f->t;
     if (d == t->ndim) {
         char buf[64];
-        fmt_value(f, buf, sizeof buf, cnn_get(t, idx));
+        fmt_value(f, buf, sizeof buf, idx);
         int w = (int)strlen(buf);
         if (w > f->width) f->width = w;
         return;
@@ -86,7 +89,7 @@ static void put_row(sbuf *b, const fmtctx *f, int64_t *idx) {
     int d = t->ndim - 1;
     for (idx[d] = 0; idx[d] < t->size[d]; ) {
         char buf[64];
-        fmt_value(f, buf, sizeof buf, cnn_get(t, idx));
+        fmt_value(f, buf, sizeof buf, idx);
         sb_put(b, " %*s", f->width, buf);
         int64_t nx = next_shown(f, d, idx[d]);
         if (nx != idx[d] + 1) sb_put(b, " ...");
@@ -143,7 +146,7 @@ char *cnn_format(cnn_ctx *c, const cnn_tensor *t) {
         width_scan(&f, idx, 0);
         if (t->ndim == 0) {
             char buf[64];
-            fmt_value(&f, buf, sizeof buf, cnn_get(t, idx));
+            fmt_value(&f, buf, sizeof buf, idx);
             sb_put(&b, "%s\n", buf);
         } else if (t->ndim == 1) {
             put_row(&b, &f, idx);

@@ -133,6 +133,7 @@ static cnn_tensor *decode(cnn_ctx *c, idx_src *s, cnn_dtype dt, double scale) {
     int64_t done = 0, per = (int64_t)(sizeof chunk / es);
     float *y32 = dt == CNN_F32 ? cnn_data(y) : NULL;
     double *y64 = dt == CNN_F64 ? cnn_data(y) : NULL;
+    int64_t *yi = dt == CNN_I64 ? cnn_data(y) : NULL;      /* labels: values as stored (times scale, truncated) */
     while (done < numel) {
         int64_t want = numel - done < per ? numel - done : per;
         k = src_read(c, s, chunk, (size_t)(want * es));
@@ -145,11 +146,14 @@ static cnn_tensor *decode(cnn_ctx *c, idx_src *s, cnn_dtype dt, double scale) {
         }
         if (t == 0x08) {      /* the common case (images, labels) gets its own loop */
             if (y32) for (int64_t i = 0; i < want; i++) y32[done + i] = (float)(chunk[i] * scale);
+            else if (yi) for (int64_t i = 0; i < want; i++) yi[done + i] = cnn_double_to_i64(chunk[i] * scale);
             else for (int64_t i = 0; i < want; i++) y64[done + i] = chunk[i] * scale;
         } else {
             for (int64_t i = 0; i < want; i++) {
                 double v = be_value(chunk + i * es, t) * scale;
-                if (y32) y32[done + i] = (float)v; else y64[done + i] = v;
+                if (y32) y32[done + i] = (float)v;
+                else if (yi) yi[done + i] = cnn_double_to_i64(v);
+                else y64[done + i] = v;
             }
         }
         done += want;

@@ -83,6 +83,8 @@ static int l_grad(lua_State *L) {
         if (ogrid && !lua_isnil(L, ogrid)) {
             lua_rawgeti(L, ogrid, k + 1);
             cnn_tensor **b = luaL_testudata(L, -1, CNN_TENSOR_MT);
+            if (b && *b && !cnn_dtype_is_float((*b)->dtype))
+                arg_error(L, "grad", 3, "grad_outputs", "element %d: expected a float32 or float64 tensor, got %s", k + 1, type_desc(L, -1));
             if (b && *b) go = *b;
             else if (!lua_isnil(L, -1)) arg_error(L, "grad", 3, "grad_outputs", "element %d is not a tensor", k + 1);
             lua_pop(L, 1);
@@ -119,7 +121,7 @@ static int l_zero_grad(lua_State *L) {
 }
 
 static int l_is_leaf(lua_State *L) {
-    lua_pushboolean(L, check_tensor(L, 1, "is_leaf", "self")->node == NULL);
+    lua_pushboolean(L, check_tensor_any(L, 1, "is_leaf", "self")->node == NULL);
     return 1;
 }
 
@@ -131,12 +133,12 @@ static int l_retain_grad(lua_State *L) {
 }
 
 static int l_retains_grad(lua_State *L) {
-    lua_pushboolean(L, cnn_retains_grad(check_tensor(L, 1, "retains_grad", "self")));
+    lua_pushboolean(L, cnn_retains_grad(check_tensor_any(L, 1, "retains_grad", "self")));
     return 1;
 }
 
 static int l_grad_fn(lua_State *L) {
-    const char *n = cnn_grad_fn_name(check_tensor(L, 1, "grad_fn", "self"));
+    const char *n = cnn_grad_fn_name(check_tensor_any(L, 1, "grad_fn", "self"));
     if (n) lua_pushstring(L, n); else lua_pushnil(L);
     return 1;
 }

@@ -188,6 +188,7 @@ static int l_bed_read(lua_State *L) {
     const char *path = check_str(L, 1, fn, "path");
     int64_t N = check_int(L, 2, fn, "samples"), P = check_int(L, 3, fn, "variants");
     cnn_dtype dt = lua_isnoneornil(L, 4) ? CNN_F32 : check_dtype(L, 4, fn, "dtype");
+    if (!cnn_dtype_is_float(dt)) arg_error(L, fn, 4, "dtype", "expected \"float32\" or \"float64\", got \"int64\"");
     size_t n;
     unsigned char *buf = slurp(L, fn, path, &n);
     cnn_tensor **box = push_box(L);
@@ -202,9 +203,10 @@ static int l_standardize(lua_State *L) { return push_map(L, "data.genotype.stand
 /* gather(t, indices) -> rows of t at the 1-based indices (a tensor) */
 static int l_gather(lua_State *L) {
     const char *fn = "data.TensorDataset:get_batch";
-    cnn_tensor *t = check_tensor(L, 1, fn, "tensor"), *ix = check_tensor(L, 2, fn, "indices");
+    /* rows of any dtype (a memcpy each), indices int64 or floats holding integers */
+    cnn_tensor *t = check_tensor_any(L, 1, fn, "tensor"), *ix = check_tensor_any(L, 2, fn, "indices");
     cnn_tensor **box = push_box(L);
-    t = check_tensor(L, 1, fn, "tensor"); ix = check_tensor(L, 2, fn, "indices");
+    t = check_tensor_any(L, 1, fn, "tensor"); ix = check_tensor_any(L, 2, fn, "indices");
     *box = cnn_gather_rows(ctx_of(L), t, ix);
     return push_result(L, box, fn);
 }
@@ -290,6 +292,7 @@ static int l_csv_read(lua_State *L) {
         if (lua_getfield(L, 2, "matrix_from") != LUA_TNIL) o.matrix_from = check_int(L, -1, o.fn, "matrix_from") - 1;
         lua_pop(L, 1);
         if (lua_getfield(L, 2, "dtype") != LUA_TNIL) o.dt = check_dtype(L, lua_gettop(L), o.fn, "dtype");
+        if (!cnn_dtype_is_float(o.dt)) arg_error(L, o.fn, 2, "options", "dtype: expected \"float32\" or \"float64\", got \"int64\"");
         lua_pop(L, 1);
     }
     size_t n;
@@ -465,7 +468,7 @@ static uint64_t below(cnn_rng *r, uint64_t n) {
     return (uint64_t)(m >> 64);
 }
 
-/* randperm(n [, seed]): 1-based float64 permutation, Fisher-Yates on the context generator,
+/* randperm(n [, seed]): 1-based int64 permutation (as PyTorch's, but 1-based), Fisher-Yates on the context generator,
  * or on a fresh one seeded with `seed` (a loader's own, reproducible stream) */
 static int l_randperm(lua_State *L) {
     int64_t n = check_int(L, 1, "randperm", "n");
@@ -474,12 +477,12 @@ static int l_randperm(lua_State *L) {
     if (!lua_isnoneornil(L, 2)) { cnn_rng_seed(&own, (uint64_t)check_int(L, 2, "randperm", "seed")); r = &own; }
     cnn_shape s = { 1, { n } };
     cnn_tensor **box = push_box(L);
-    if ((*box = cnn_empty(ctx_of(L), &s, CNN_F64)) == NULL) return fail(L, "randperm");
-    double *p = cnn_data(*box);
-    for (int64_t i = 0; i < n; i++) p[i] = (double)(i + 1);
+    if ((*box = cnn_empty(ctx_of(L), &s, CNN_I64)) == NULL) return fail(L, "randperm");
+    int64_t *p = cnn_data(*box);
+    for (int64_t i = 0; i < n; i++) p[i] = i + 1;
     for (int64_t i = n - 1; i > 0; i--) {
         int64_t j = (int64_t)below(r, (uint64_t)i + 1);
-        double t = p[i]; p[i] = p[j]; p[j] = t;
+        int64_t t = p[i]; p[i] = p[j]; p[j] = t;
     }
     return 1;
 }

@@ -18,10 +18,10 @@ static const char *fn_at(lua_State *L, int idx, const char *dflt) {
 /* a tensor or an array of numbers as doubles (owned by a userdata left on the stack) */
 static double *check_vec(lua_State *L, int idx, const char *fn, const char *name, int64_t *n) {
     if (is_tensor(L, idx)) {
-        *n = cnn_numel(check_tensor(L, idx, fn, name));
+        *n = cnn_numel(check_tensor_any(L, idx, fn, name));
         double *v = lua_newuserdatauv(L, (size_t)(*n ? *n : 1) * sizeof *v, 0);
         /* fetched again: the allocation may have run a finalizer that closed it */
-        cnn_to_doubles(ctx_of(L), check_tensor(L, idx, fn, name), v);
+        cnn_to_doubles(ctx_of(L), check_tensor_any(L, idx, fn, name), v);
         return v;
     }
     if (!lua_istable(L, idx)) arg_error(L, fn, idx, name, "expected a tensor or a table of numbers, got %s", type_desc(L, idx));

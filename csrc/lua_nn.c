@@ -126,6 +126,8 @@ static void check_loss_opts(lua_State *L, int idx, const char *fn, const char *c
         cnn_tensor **box = luaL_testudata(L, -1, CNN_TENSOR_MT);
         if (box == NULL || *box == NULL)
             arg_error(L, fn, idx, "options", "%s must be a tensor, got %s", tk[i], type_desc(L, -1));
+        if (!cnn_dtype_is_float((*box)->dtype))
+            arg_error(L, fn, idx, "options", "%s: expected a float32 or float64 tensor, got %s", tk[i], type_desc(L, -1));
         *at[i] = lua_gettop(L);          /* left on the stack */
     }
     if (opt_rawget(L, idx, "ignore_index") != LUA_TNIL) {
@@ -221,10 +223,19 @@ static int l_hinge_embedding_loss(lua_State *L) {
 
 /* ---- class-index losses ---- */
 
-/* the n values dv of the target as 0-based classes in idx (-1 for ignore_index); raises */
+/* the n values of the target as 0-based classes in idx (-1 for ignore_index); raises. An int64
+ * target comes in idx itself (dv NULL), a float one in dv. */
 static void check_classes(lua_State *L, const char *fn, const double *dv, int64_t n, int64_t C, const loss_opts *o,
                           int64_t *idx) {
-    for (int64_t k = 0; k < n; k++) {
+    for (int64_t k = 0; k < n && !dv; k++) {
+        int64_t v = idx[k];
+        if (o->has_ignore && v == o->ignore_index) { idx[k] = -1; continue; }
+        if (v < 1 || v > C)
+            arg_error(L, fn, 2, "target", "expected class indices 1..%lld, got %lld at position %lld",
+                      (long long)C, (long long)v, (long long)k + 1);
+        idx[k] = v - 1;
+    }
+    for (int64_t k = 0; k < n && dv; k++) {
         double v = dv[k];
         if (o->has_ignore && v == (double)o->ignore_index) { idx[k] = -1; continue; }
         if (!(v >= 1 && v <= (double)C && v == floor(v)))
@@ -240,12 +251,12 @@ static int class_loss(lua_State *L, const char *fn, int kind) {
     cnn_ctx *c = ctx_of(L);
     int mm = kind == 2;
     check_tensor(L, 1, fn, "input");
-    check_tensor(L, 2, fn, "target");
+    check_tensor_any(L, 2, fn, "target");      /* class indices: int64, or floats holding integers */
     lua_settop(L, 3);                    /* the options' tensors go above */
     loss_opts o = { CNN_RED_MEAN, NULL, NULL, 0, 0, 0, 0, 1.0, 1 };
     check_loss_opts(L, 3, fn, mm ? k_mm : k_nll, mm ? "margin" : NULL, &o);
     cnn_tensor *x = check_tensor(L, 1, fn, "input");
-    cnn_tensor *t = check_tensor(L, 2, fn, "target");
+    cnn_tensor *t = check_tensor_any(L, 2, fn, "target");
     char a[200], b[200], e[200];
     if (x->ndim < 1 || (mm && x->ndim > 2))
         arg_error(L, fn, 1, "input", "expected %s, got %s", mm ? "(N,C) or (C) scores" : "(N,C), (N,C,d1,...) or (C) scores",
@@ -270,10 +281,11 @@ static int class_loss(lua_State *L, const char *fn, int kind) {
     cnn_tensor **xb = push_box(L);                   /* the (1,C) view of a single sample */
     cnn_tensor **box = push_box(L);
     x = check_tensor(L, 1, fn, "input");
-    t = check_tensor(L, 2, fn, "target");
+    t = check_tensor_any(L, 2, fn, "target");
     loss_tensors(L, fn, 3, &o);
-    cnn_to_doubles(c, t, dv);
-    check_classes(L, fn, dv, n, C, &o, idx);
+    if (t->dtype == CNN_I64) cnn_to_int64s(c, t, idx);
+    else cnn_to_doubles(c, t, dv);
+    check_classes(L, fn, t->dtype == CNN_I64 ? NULL : dv, n, C, &o, idx);
     if (single) {
         *xb = cnn_unsqueeze(c, x, 0);
         push_result(L, xb, fn);

@@ -23,8 +23,23 @@ static int binary(lua_State *L, cnn_binop op) {
     if (tb && !ta && lua_type(L, 1) != LUA_TNUMBER)
         arg_error(L, fn, 1, "input", "expected a tensor or a number, got %s", type_desc(L, 1));
     cnn_tensor **box = push_box(L);             /* may run finalizers: fetch the tensors after it */
-    cnn_tensor *a = ta ? check_tensor(L, 1, fn, "input") : NULL;
-    cnn_tensor *b = tb ? check_tensor(L, 2, fn, "other") : NULL;
+    cnn_tensor *a = ta ? check_tensor_any(L, 1, fn, "input") : NULL;
+    cnn_tensor *b = tb ? check_tensor_any(L, 2, fn, "other") : NULL;
+    cnn_tensor *t = a ? a : b;
+    if (!(a && b) && t->dtype == CNN_I64) {
+        /* int64 with a number, as PyTorch: an integer keeps int64, a float gives float32 */
+        int sn = a ? 2 : 1;
+        cnn_shape s0 = { 0, { 0 } };
+        int64_t iv = lua_isinteger(L, sn) ? (int64_t)lua_tointeger(L, sn) : 0;
+        cnn_tensor **k = push_box(L);
+        *k = lua_isinteger(L, sn) ? cnn_from_int64s(c, &s0, CNN_I64, &iv) : cnn_full(c, &s0, CNN_F32, lua_tonumber(L, sn));
+        if (*k == NULL) return fail(L, fn);
+        a = ta ? check_tensor_any(L, 1, fn, "input") : NULL;   /* again: push_box may run finalizers */
+        b = tb ? check_tensor_any(L, 2, fn, "other") : NULL;
+        *box = a ? cnn_binary(c, op, a, *k) : cnn_binary(c, op, *k, b);
+        lua_pop(L, 1);
+        return push_result(L, box, fn);
+    }
     if (a && b) *box = cnn_binary(c, op, a, b);
     else if (a) *box = cnn_binary_scalar(c, op, a, lua_tonumber(L, 2), 0);
     else *box = cnn_binary_scalar(c, op, b, lua_tonumber(L, 1), 1);
@@ -70,7 +85,20 @@ static int unary(lua_State *L, cnn_unop op) {
     *box = cnn_unary(ctx_of(L), op, a);
     return push_result(L, box, fn);
 }
-static int l_neg(lua_State *L) { return unary(L, CNN_NEG); }
+static int l_neg(lua_State *L) {
+    if (is_tensor(L, 1) && check_tensor_any(L, 1, "neg", "input")->dtype == CNN_I64) {
+        /* int64: 0 - t, exact (wrapping at -2^63, as PyTorch) */
+        cnn_ctx *c = ctx_of(L);
+        cnn_shape s0 = { 0, { 0 } };
+        int64_t zero = 0;
+        cnn_tensor **k = push_box(L);
+        if ((*k = cnn_from_int64s(c, &s0, CNN_I64, &zero)) == NULL) return fail(L, "neg");
+        cnn_tensor **box = push_box(L);
+        *box = cnn_binary(c, CNN_SUB, *k, check_tensor_any(L, 1, "neg", "input"));
+        return push_result(L, box, "neg");
+    }
+    return unary(L, CNN_NEG);
+}
 static int l_exp(lua_State *L) { return unary(L, CNN_EXP); }
 static int l_log(lua_State *L) { return unary(L, CNN_LOG); }
 static int l_sqrt(lua_State *L) { return unary(L, CNN_SQRT); }
@@ -183,7 +211,7 @@ static int reduce_dims(lua_State *L, cnn_redop op, const char *fn, cnn_tensor *a
     }
     cnn_ctx *c = ctx_of(L);
     cnn_tensor **box = push_box(L);
-    a = check_tensor(L, 1, fn, "input");        /* again: push_box may run finalizers */
+    a = check_tensor_any(L, 1, fn, "input");        /* again: push_box may run finalizers */
     cnn_tensor_retain(a); *box = a;
     for (int d = a->ndim - 1; d >= 0; d--) {
         if (!seen[d]) continue;
@@ -200,18 +228,23 @@ static int reduce_dims(lua_State *L, cnn_redop op, const char *fn, cnn_tensor *a
     return 1;
 }
 
+/* 0-based int64 indices (a new contiguous tensor) made 1-based, as Lua counts */
+static void one_based(cnn_tensor *t) {
+    int64_t *p = cnn_data(t), n = cnn_numel(t);
+    for (int64_t k = 0; k < n; k++) p[k]++;
+}
+
 static int reduce(lua_State *L, cnn_redop op, const char *fn) {
-    cnn_tensor *a = check_tensor(L, 1, fn, "input");
+    /* sum, max, min, argmax, argmin take int64 too; mean does not (as PyTorch) */
+    cnn_tensor *a = op == CNN_MEAN ? check_tensor(L, 1, fn, "input") : check_tensor_any(L, 1, fn, "input");
     if ((op == CNN_SUM || op == CNN_MEAN) && lua_type(L, 2) == LUA_TTABLE) return reduce_dims(L, op, fn, a);
     int dim = lua_isnoneornil(L, 2) ? -1 : check_dim(L, 2, fn, "dim", a->ndim, 0);
     int keep = lua_toboolean(L, 3);
     cnn_tensor **box = push_box(L);
-    a = check_tensor(L, 1, fn, "input");
+    a = check_tensor_any(L, 1, fn, "input");
     *box = cnn_reduce(ctx_of(L), op, a, dim, keep);
     if (*box == NULL) return fail(L, fn);
-    if (op == CNN_ARGMAX || op == CNN_ARGMIN) {       /* Lua's indices are 1-based */
-        if (cnn_binary_scalar_(ctx_of(L), CNN_ADD, *box, 1.0) < 0) return fail(L, fn);
-    }
+    if (op == CNN_ARGMAX || op == CNN_ARGMIN) one_based(*box);
     return 1;
 }
 static int l_sum(lua_State *L) { return reduce(L, CNN_SUM, "sum"); }
@@ -222,17 +255,18 @@ static int l_argmin(lua_State *L) { return reduce(L, CNN_ARGMIN, "argmin"); }
 /* max(t) -> 0-d; max(t, dim [, keepdim]) -> values, indices (1-based); max(a, b) -> maximum */
 static int maxmin(lua_State *L, cnn_redop op, const char *fn) {
     if (is_tensor(L, 2)) return binary(L, op == CNN_MAX ? CNN_MAXIMUM : CNN_MINIMUM);
-    cnn_tensor *a = check_tensor(L, 1, fn, "input");
+    cnn_tensor *a = check_tensor_any(L, 1, fn, "input");
     if (lua_isnoneornil(L, 2)) return reduce(L, op, fn);
     int dim = check_dim(L, 2, fn, "dim", a->ndim, 0);
     int keep = lua_toboolean(L, 3);
     cnn_tensor **v = push_box(L), **i = push_box(L), *i0;
     cnn_ctx *c = ctx_of(L);
-    a = check_tensor(L, 1, fn, "input");        /* again: push_box may run finalizers */
+    a = check_tensor_any(L, 1, fn, "input");        /* again: push_box may run finalizers */
     if (cnn_reduce_idx(c, op, a, dim, keep, v, &i0) < 0) return fail(L, fn);
     /* a new tensor: the 0-based indices are saved for backward and must stay as they are */
-    *i = cnn_binary_scalar(c, CNN_ADD, i0, 1.0, 0);
+    *i = cnn_clone(c, i0);
     cnn_tensor_release(i0);
+    if (*i) one_based(*i);
     return push_result(L, i, fn) + 1;
 }
 static int l_max(lua_State *L) { return maxmin(L, CNN_MAX, "max"); }
@@ -316,19 +350,28 @@ static int l_stack(lua_State *L) {
 
 /* index_select(t, dim, indices): indices as a tensor or a table, 1-based */
 static int l_index_select(lua_State *L) {
-    cnn_tensor *t = check_tensor(L, 1, "index_select", "input");
+    cnn_tensor *t = check_tensor_any(L, 1, "index_select", "input");   /* a copy: every dtype */
     int d = check_dim(L, 2, "index_select", "dim", t->ndim, 0);
     int64_t n;
     int64_t *idx;
     if (is_tensor(L, 3)) {
-        cnn_tensor *it = check_tensor(L, 3, "index_select", "index");
+        cnn_tensor *it = check_tensor_any(L, 3, "index_select", "index");   /* int64, or floats holding integers */
         if (it->ndim > 1) arg_error(L, "index_select", 3, "index", "expected a 1-D tensor of indices, got %s", type_desc(L, 3));
         n = cnn_numel(it);
         double *dv = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *dv, 0);
         idx = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *idx, 0);
-        cnn_to_doubles(ctx_of(L), check_tensor(L, 3, "index_select", "index"), dv);   /* after the allocations */
-        int64_t size = check_tensor(L, 1, "index_select", "input")->size[d];
-        for (int64_t k = 0; k < n; k++) {
+        it = check_tensor_any(L, 3, "index_select", "index");               /* after the allocations */
+        int64_t size = check_tensor_any(L, 1, "index_select", "input")->size[d];
+        if (it->dtype == CNN_I64) {
+            cnn_to_int64s(ctx_of(L), it, idx);
+            for (int64_t k = 0; k < n; k++) {
+                if (idx[k] < 1 || idx[k] > size)
+                    arg_error(L, "index_select", 3, "index", "index %lld (position %lld) is out of range for dimension %d of size %lld",
+                              (long long)idx[k], (long long)k + 1, d + 1, (long long)size);
+                idx[k]--;
+            }
+        } else cnn_to_doubles(ctx_of(L), it, dv);
+        for (int64_t k = 0; k < n && it->dtype != CNN_I64; k++) {
             if (dv[k] != floor(dv[k])) arg_error(L, "index_select", 3, "index", "index %g (position %lld) is not an integer", dv[k], (long long)k + 1);
             /* outside int64 the cast below is undefined; the core reports the range */
             if (!(fabs(dv[k]) < 9e18)) arg_error(L, "index_select", 3, "index", "index %g (position %lld) is out of range for dimension %d of size %lld", dv[k], (long long)k + 1, d + 1, (long long)size);
@@ -349,7 +392,7 @@ static int l_index_select(lua_State *L) {
         return arg_error(L, "index_select", 3, "index", "expected a tensor or a table of indices, got %s", type_desc(L, 3));
     }
     cnn_tensor **box = push_box(L);
-    t = check_tensor(L, 1, "index_select", "input");
+    t = check_tensor_any(L, 1, "index_select", "input");
     *box = cnn_index_select(ctx_of(L), t, d, idx, n);
     return push_result(L, box, "index_select");
 }

@@ -39,6 +39,8 @@ static cnn_tensor *list_tensor(lua_State *L, int tbl, lua_Integer i, int arg, co
     cnn_tensor **box = luaL_testudata(L, -1, CNN_TENSOR_MT);
     if (box == NULL || *box == NULL)
         arg_error(L, FN, arg, name, "element %lld is not a tensor (got %s)", (long long)i, type_desc(L, -1));
+    if (!cnn_dtype_is_float((*box)->dtype))
+        arg_error(L, FN, arg, name, "element %lld: expected a float32 or float64 tensor, got %s", (long long)i, type_desc(L, -1));
     t = *box;
     lua_pop(L, 1);      /* still referenced by the table */
     return t;

@@ -27,13 +27,28 @@ static void table_shape(lua_State *L, int idx, cnn_shape *s) {
     lua_pop(L, 1);
 }
 
-/* fill out[] in row-major order, checking every sub-table against the shape */
-static void table_fill(lua_State *L, const cnn_shape *s, int depth, double *out, int64_t *pos, char *path, size_t pl) {
+/* the number at idx as an int64 (an integer, or a float holding one in range), else raises */
+static int64_t int_value(lua_State *L, int idx, const char *where) {
+    int ok;
+    lua_Integer v = lua_tointegerx(L, idx, &ok);
+    if (ok) return (int64_t)v;
+    double d = lua_tonumber(L, idx);
+    if (d == floor(d))
+        fn_error(L, "tensor", "argument 1 (data): %s at %s is out of the range of int64", lua_tostring(L, idx), where);
+    return fn_error(L, "tensor", "argument 1 (data): expected an integer for an int64 tensor at %s, got %s",
+                    where, lua_tostring(L, idx));
+}
+
+/* fill out[] (doubles) or iout[] (int64, when not NULL) in row-major order, checking every
+ * sub-table against the shape */
+static void table_fill(lua_State *L, const cnn_shape *s, int depth, double *out, int64_t *iout, int64_t *pos,
+                       char *path, size_t pl) {
     int t = lua_gettop(L);
     if (depth == s->ndim) {
         if (lua_type(L, t) != LUA_TNUMBER)
             fn_error(L, "tensor", "argument 1 (data): expected a number at %s, got %s", pl ? path : "[]", type_desc(L, t));
-        out[(*pos)++] = lua_tonumber(L, t);
+        if (iout) iout[(*pos)++] = int_value(L, t, pl ? path : "[]");
+        else out[(*pos)++] = lua_tonumber(L, t);
         return;
     }
     if (!lua_istable(L, t) || is_tensor(L, t))
@@ -47,13 +62,15 @@ static void table_fill(lua_State *L, const cnn_shape *s, int depth, double *out,
         size_t k = pl + (size_t)snprintf(path + pl, 256 - pl, "[%lld]", (long long)i);
         if (k > 255) k = 255;
         lua_rawgeti(L, t, i);
-        table_fill(L, s, depth + 1, out, pos, path, k);
+        table_fill(L, s, depth + 1, out, iout, pos, path, k);
         lua_pop(L, 1);
         path[pl] = 0;
     }
 }
 
 static void set_requires_grad(lua_State *L, cnn_tensor *t, int on, const char *fn) {
+    if (on && !cnn_dtype_is_float(t->dtype))
+        fn_error(L, fn, "only float32 and float64 tensors can require grad, not %s", cnn_dtype_name(t->dtype));
     if (on && t->node) fn_error(L, fn, "only leaf tensors can be set to require grad (this one comes from '%s')", t->node->op->name);
     t->requires_grad = on;
 }
@@ -65,17 +82,19 @@ static int l_tensor(lua_State *L) {
     check_opts(L, 2, "tensor", &dt, &rg);
     if (lua_type(L, 1) == LUA_TNUMBER) {
         cnn_shape s0 = { 0, {0} };
+        int64_t iv = dt == CNN_I64 ? int_value(L, 1, "[]") : 0;
         cnn_tensor **box = push_box(L);
-        *box = cnn_full(c, &s0, dt, lua_tonumber(L, 1));
+        if (dt == CNN_I64) *box = cnn_from_int64s(c, &s0, dt, &iv);
+        else *box = cnn_full(c, &s0, dt, lua_tonumber(L, 1));
         push_result(L, box, "tensor");
         (*box)->requires_grad = rg;
         return 1;
     }
     if (is_tensor(L, 1)) {
         lua_settop(L, 2);                              /* the box goes at 3 */
-        check_tensor(L, 1, "tensor", "data");
+        check_tensor_any(L, 1, "tensor", "data");
         cnn_tensor **box = push_box(L);                /* may run finalizers: fetch src after it */
-        cnn_tensor *src = check_tensor(L, 1, "tensor", "data");
+        cnn_tensor *src = check_tensor_any(L, 1, "tensor", "data");
         cnn_shape s = cnn_shape_of(src);
         if ((*box = cnn_empty(c, &s, lua_isnoneornil(L, 2) ? src->dtype : dt)) == NULL) return fail(L, "tensor");
         int mode = cnn_set_grad_enabled(c, 0);
@@ -90,14 +109,15 @@ static int l_tensor(lua_State *L) {
     table_shape(L, 1, &s);
     if (cnn_shape_check(c, &s) < 0) return fail(L, "tensor");
     int64_t n = cnn_shape_numel(&s);
-    double *buf = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof(double), 0);  /* freed by the GC even if we raise */
+    /* freed by the GC even if we raise; int64 values are kept exact (beyond 2^53) */
+    void *buf = lua_newuserdatauv(L, (size_t)(n ? n : 1) * 8, 0);
     int64_t pos = 0;
     char path[256] = "";
     lua_pushvalue(L, 1);
-    table_fill(L, &s, 0, buf, &pos, path, 0);
+    table_fill(L, &s, 0, buf, dt == CNN_I64 ? buf : NULL, &pos, path, 0);
     lua_pop(L, 1);
     cnn_tensor **box = push_box(L);
-    *box = cnn_from_doubles(c, &s, dt, buf);
+    *box = dt == CNN_I64 ? cnn_from_int64s(c, &s, dt, buf) : cnn_from_doubles(c, &s, dt, buf);
     push_result(L, box, "tensor");
     (*box)->requires_grad = rg;
     return 1;
@@ -191,6 +211,9 @@ static int l_randint(lua_State *L) {
     check_shape(L, 3, "randint", "shape", &s, 0, lua_isnoneornil(L, 3) ? NULL : &next);  /* required */
     cnn_dtype dt;
     check_opts(L, next, "randint", &dt, NULL);
+    /* int64 unless a dtype is given, as PyTorch */
+    if (lua_isnoneornil(L, next)) dt = CNN_I64;
+    else if (lua_istable(L, next)) { if (opt_rawget(L, next, "dtype") == LUA_TNIL) dt = CNN_I64; lua_pop(L, 1); }
     if (hi <= lo) arg_error(L, "randint", 2, "high", "expected high > low, got low %lld and high %lld", (long long)lo, (long long)hi);
     cnn_tensor **box = push_box(L);
     *box = cnn_randint(ctx_of(L), lo, hi, &s, dt);
@@ -239,7 +262,7 @@ static int l_set_rng_state(lua_State *L) {
 /* ---- inspection ---- */
 
 static int l_size(lua_State *L) {
-    cnn_tensor *t = check_tensor(L, 1, "size", "self");
+    cnn_tensor *t = check_tensor_any(L, 1, "size", "self");
     if (!lua_isnoneornil(L, 2)) {
         int d = check_dim(L, 2, "size", "dim", t->ndim, 0);
         lua_pushinteger(L, t->size[d]);
@@ -271,7 +294,7 @@ static int l_size_tostring(lua_State *L) {
 }
 
 static int l_stride(lua_State *L) {
-    cnn_tensor *t = check_tensor(L, 1, "stride", "self");
+    cnn_tensor *t = check_tensor_any(L, 1, "stride", "self");
     if (!lua_isnoneornil(L, 2)) {
         int d = check_dim(L, 2, "stride", "dim", t->ndim, 0);
         lua_pushinteger(L, t->stride[d]);
@@ -285,25 +308,31 @@ static int l_stride(lua_State *L) {
     return 1;
 }
 
-static int l_dim(lua_State *L) { lua_pushinteger(L, check_tensor(L, 1, "dim", "self")->ndim); return 1; }
-static int l_numel(lua_State *L) { lua_pushinteger(L, cnn_numel(check_tensor(L, 1, "numel", "self"))); return 1; }
-static int l_dtype(lua_State *L) { lua_pushstring(L, cnn_dtype_name(check_tensor(L, 1, "dtype", "self")->dtype)); return 1; }
-static int l_is_contiguous(lua_State *L) { lua_pushboolean(L, cnn_is_contiguous(check_tensor(L, 1, "is_contiguous", "self"))); return 1; }
+static int l_dim(lua_State *L) { lua_pushinteger(L, check_tensor_any(L, 1, "dim", "self")->ndim); return 1; }
+static int l_numel(lua_State *L) { lua_pushinteger(L, cnn_numel(check_tensor_any(L, 1, "numel", "self"))); return 1; }
+static int l_dtype(lua_State *L) { lua_pushstring(L, cnn_dtype_name(check_tensor_any(L, 1, "dtype", "self")->dtype)); return 1; }
+static int l_is_contiguous(lua_State *L) { lua_pushboolean(L, cnn_is_contiguous(check_tensor_any(L, 1, "is_contiguous", "self"))); return 1; }
 static int l_is_tensor(lua_State *L) { lua_pushboolean(L, is_tensor(L, 1)); return 1; }
 
+/* an element as a Lua number: an integer for int64 (3, not 3.0) */
+static void push_elem(lua_State *L, const cnn_tensor *t, const int64_t *idx) {
+    if (t->dtype == CNN_I64) lua_pushinteger(L, (lua_Integer)cnn_get_i64(t, idx));
+    else lua_pushnumber(L, cnn_get(t, idx));
+}
+
 static int l_item(lua_State *L) {
-    cnn_tensor *t = check_tensor(L, 1, "item", "self");
+    cnn_tensor *t = check_tensor_any(L, 1, "item", "self");
     if (cnn_numel(t) != 1) {
         char d[256];
         fn_error(L, "item", "expected a tensor with one element, got %s", cnn_tensor_desc(d, sizeof d, t));
     }
     int64_t idx[CNN_MAX_DIM] = {0};
-    lua_pushnumber(L, cnn_get(t, idx));
+    push_elem(L, t, idx);
     return 1;
 }
 
 static void push_nested(lua_State *L, const cnn_tensor *t, int d, int64_t *idx) {
-    if (d == t->ndim) { lua_pushnumber(L, cnn_get(t, idx)); return; }
+    if (d == t->ndim) { push_elem(L, t, idx); return; }
     lua_createtable(L, (int)t->size[d], 0);
     for (idx[d] = 0; idx[d] < t->size[d]; idx[d]++) {
         push_nested(L, t, d + 1, idx);
@@ -314,7 +343,7 @@ static void push_nested(lua_State *L, const cnn_tensor *t, int d, int64_t *idx) 
 #define TOTABLE_MAX (INT64_C(1) << 27)        /* 128 M numbers: about 2 GB of Lua tables */
 
 static int l_totable(lua_State *L) {
-    cnn_tensor *t = hold_tensor(L, 1, "totable", "self");   /* the tables below may run finalizers */
+    cnn_tensor *t = hold_tensor_any(L, 1, "totable", "self");   /* the tables below may run finalizers */
     /* refused up front: an expanded view can have 2^40 elements without owning any memory */
     if (cnn_numel(t) > TOTABLE_MAX) {
         char d[256];
@@ -345,7 +374,7 @@ static int l_release(lua_State *L) {        /* both __gc and __close */
 }
 
 static int l_len(lua_State *L) {
-    cnn_tensor *t = check_tensor(L, 1, "len", "self");
+    cnn_tensor *t = check_tensor_any(L, 1, "len", "self");
     if (t->ndim == 0) fn_error(L, "len", "a 0-d tensor has no length");
     lua_pushinteger(L, t->size[0]);
     return 1;
@@ -381,24 +410,25 @@ static void check_index(lua_State *L, int idx, const char *fn, const cnn_tensor 
 }
 
 static int l_get(lua_State *L) {
-    cnn_tensor *t = check_tensor(L, 1, "get", "self");
+    cnn_tensor *t = check_tensor_any(L, 1, "get", "self");
     int nargs = lua_gettop(L) - 1;
     if (nargs != t->ndim) fn_error(L, "get", "expected %d indices for a %d-D tensor, got %d", t->ndim, t->ndim, nargs);
     int64_t idx[CNN_MAX_DIM];
     check_index(L, 2, "get", t, idx);
-    lua_pushnumber(L, cnn_get(t, idx));
+    push_elem(L, t, idx);
     return 1;
 }
 
 static int l_set(lua_State *L) {
-    cnn_tensor *t = check_tensor(L, 1, "set", "self");
+    cnn_tensor *t = check_tensor_any(L, 1, "set", "self");
     int nargs = lua_gettop(L) - 2;
     if (nargs != t->ndim) fn_error(L, "set", "expected %d indices and a value for a %d-D tensor, got %d arguments", t->ndim, t->ndim, nargs + 1);
     int64_t idx[CNN_MAX_DIM];
     check_index(L, 2, "set", t, idx);
     double v = check_num(L, 2 + t->ndim, "set", "value");
     if (cnn_check_inplace(ctx_of(L), t) < 0) return fail(L, "set");
-    cnn_set(t, idx, v);
+    if (t->dtype == CNN_I64 && lua_isinteger(L, 2 + t->ndim)) cnn_set_i64(t, idx, (int64_t)lua_tointeger(L, 2 + t->ndim));
+    else cnn_set(t, idx, v);
     lua_settop(L, 1);
     return 1;
 }
@@ -411,11 +441,11 @@ static int index_int(lua_State *L, cnn_tensor *t, int64_t i) {
     i = i > 0 ? i - 1 : n + i;
     if (t->ndim == 1) {
         int64_t idx[1] = { i };
-        lua_pushnumber(L, cnn_get(t, idx));
+        push_elem(L, t, idx);
         return 1;
     }
     cnn_tensor **box = push_box(L);
-    t = check_tensor(L, 1, "index", "self");           /* again: push_box may run finalizers */
+    t = check_tensor_any(L, 1, "index", "self");           /* again: push_box may run finalizers */
     *box = cnn_select(ctx_of(L), t, 0, i);
     return push_result(L, box, "index");
 }
@@ -454,10 +484,12 @@ static void check_untracked_src(lua_State *L, const cnn_tensor *src, const char 
 }
 
 static int l_newindex(lua_State *L) {
-    cnn_tensor *t = check_tensor(L, 1, "newindex", "self");
+    cnn_tensor *t = check_tensor_any(L, 1, "newindex", "self");
     cnn_ctx *c = ctx_of(L);
     if (lua_type(L, 2) == LUA_TSTRING && strcmp(lua_tostring(L, 2), "grad") == 0) {
         cnn_tensor *g = opt_tensor(L, 3, "newindex", "grad");
+        if (g && !cnn_dtype_is_float(t->dtype))
+            fn_error(L, "newindex", "an int64 tensor has no gradient (only float32 and float64 tensors do)");
         if (g) {
             cnn_shape a = cnn_shape_of(g), b = cnn_shape_of(t);
             if (!cnn_shape_eq(&a, &b)) {
@@ -481,15 +513,15 @@ static int l_newindex(lua_State *L) {
     int64_t sz[CNN_MAX_DIM], st[CNN_MAX_DIM];
     for (int k = 1; k < t->ndim; k++) { sz[k - 1] = t->size[k]; st[k - 1] = t->stride[k]; }
     cnn_tensor **box = push_box(L);          /* the row view, so that it is freed even if we raise */
-    t = check_tensor(L, 1, "newindex", "self");
+    t = check_tensor_any(L, 1, "newindex", "self");
     *box = cnn_make_view(c, t, t->ndim - 1, sz, st, t->offset + i * t->stride[0]);
     if (*box == NULL) return fail(L, "newindex");
     (*box)->requires_grad = t->requires_grad;
     int rc;
     if (lua_type(L, 3) == LUA_TNUMBER) rc = cnn_fill_(c, *box, lua_tonumber(L, 3));
     else if (is_tensor(L, 3)) {
-        check_untracked_src(L, check_tensor(L, 3, "newindex", "value"), "newindex", 3, "value");
-        rc = cnn_copy_(c, *box, check_tensor(L, 3, "newindex", "value"));
+        check_untracked_src(L, check_tensor_any(L, 3, "newindex", "value"), "newindex", 3, "value");
+        rc = cnn_copy_(c, *box, check_tensor_any(L, 3, "newindex", "value"));
     }
     else return fn_error(L, "newindex", "expected a number or a tensor to assign, got %s", type_desc(L, 3));
     if (rc < 0) return fail(L, "newindex");
@@ -498,19 +530,27 @@ static int l_newindex(lua_State *L) {
 
 /* ---- copies ---- */
 
-static int l_clone(lua_State *L) { return push_map(L, "clone", "self", cnn_clone); }
+/* clone and detach take every dtype (push_map takes float tensors only) */
+static int map_any(lua_State *L, const char *fn, cnn_tensor *(*f)(cnn_ctx *, const cnn_tensor *)) {
+    check_tensor_any(L, 1, fn, "self");
+    cnn_tensor **box = push_box(L);              /* may run finalizers: fetch the tensor after it */
+    *box = f(ctx_of(L), check_tensor_any(L, 1, fn, "self"));
+    return push_result(L, box, fn);
+}
+
+static int l_clone(lua_State *L) { return map_any(L, "clone", cnn_clone); }
 
 static int l_contiguous(lua_State *L) {
-    cnn_tensor *t = check_tensor(L, 1, "contiguous", "self");
+    cnn_tensor *t = check_tensor_any(L, 1, "contiguous", "self");
     cnn_tensor **box = push_box(L);
-    t = check_tensor(L, 1, "contiguous", "self");
+    t = check_tensor_any(L, 1, "contiguous", "self");
     *box = cnn_contiguous(ctx_of(L), t);
     return push_result(L, box, "contiguous");
 }
 
 static int l_copy(lua_State *L) {
-    cnn_tensor *t = check_tensor(L, 1, "copy", "self");
-    cnn_tensor *src = check_tensor(L, 2, "copy", "src");
+    cnn_tensor *t = check_tensor_any(L, 1, "copy", "self");
+    cnn_tensor *src = check_tensor_any(L, 2, "copy", "src");
     check_untracked_src(L, src, "copy", 2, "src");
     if (cnn_copy_(ctx_of(L), t, src) < 0) return fail(L, "copy");
     lua_settop(L, 1);
@@ -518,26 +558,27 @@ static int l_copy(lua_State *L) {
 }
 
 static int l_to(lua_State *L) {
-    cnn_tensor *t = check_tensor(L, 1, "to", "self");
+    cnn_tensor *t = check_tensor_any(L, 1, "to", "self");
     cnn_dtype dt = check_dtype(L, 2, "to", "dtype");
     cnn_tensor **box = push_box(L);
-    t = check_tensor(L, 1, "to", "self");
+    t = check_tensor_any(L, 1, "to", "self");
     *box = cnn_to(ctx_of(L), t, dt);
     return push_result(L, box, "to");
 }
 
 static int to_dtype(lua_State *L, const char *fn, cnn_dtype dt) {
-    cnn_tensor *t = check_tensor(L, 1, fn, "self");
+    cnn_tensor *t = check_tensor_any(L, 1, fn, "self");
     cnn_tensor **box = push_box(L);
-    t = check_tensor(L, 1, fn, "self");
+    t = check_tensor_any(L, 1, fn, "self");
     *box = cnn_to(ctx_of(L), t, dt);
     return push_result(L, box, fn);
 }
 static int l_float(lua_State *L) { return to_dtype(L, "float", CNN_F32); }
 static int l_double(lua_State *L) { return to_dtype(L, "double", CNN_F64); }
+static int l_long(lua_State *L) { return to_dtype(L, "long", CNN_I64); }
 
 static int l_fill_(lua_State *L) {
-    cnn_tensor *t = check_tensor(L, 1, "fill_", "self");
+    cnn_tensor *t = check_tensor_any(L, 1, "fill_", "self");
     double v = check_num(L, 2, "fill_", "value");
     if (cnn_fill_(ctx_of(L), t, v) < 0) return fail(L, "fill_");
     lua_settop(L, 1);
@@ -545,7 +586,7 @@ static int l_fill_(lua_State *L) {
 }
 
 static int l_zero_(lua_State *L) {
-    cnn_tensor *t = check_tensor(L, 1, "zero_", "self");
+    cnn_tensor *t = check_tensor_any(L, 1, "zero_", "self");
     if (cnn_fill_(ctx_of(L), t, 0.0) < 0) return fail(L, "zero_");
     lua_settop(L, 1);
     return 1;
@@ -574,43 +615,43 @@ static int l_normal_(lua_State *L) {
 /* ---- views ---- */
 
 static int l_view(lua_State *L) {
-    cnn_tensor *t = check_tensor(L, 1, "view", "self");
+    cnn_tensor *t = check_tensor_any(L, 1, "view", "self");
     cnn_shape s;
     check_shape(L, 2, "view", "shape", &s, 1, NULL);
     cnn_tensor **box = push_box(L);
-    t = check_tensor(L, 1, "view", "self");
+    t = check_tensor_any(L, 1, "view", "self");
     *box = cnn_view(ctx_of(L), t, &s);
     return push_result(L, box, "view");
 }
 
 static int l_reshape(lua_State *L) {
-    cnn_tensor *t = check_tensor(L, 1, "reshape", "self");
+    cnn_tensor *t = check_tensor_any(L, 1, "reshape", "self");
     cnn_shape s;
     check_shape(L, 2, "reshape", "shape", &s, 1, NULL);
     cnn_tensor **box = push_box(L);
-    t = check_tensor(L, 1, "reshape", "self");
+    t = check_tensor_any(L, 1, "reshape", "self");
     *box = cnn_reshape(ctx_of(L), t, &s);
     return push_result(L, box, "reshape");
 }
 
 static int l_transpose(lua_State *L) {
-    cnn_tensor *t = check_tensor(L, 1, "transpose", "self");
+    cnn_tensor *t = check_tensor_any(L, 1, "transpose", "self");
     int d0 = check_dim(L, 2, "transpose", "dim0", t->ndim, 0);
     int d1 = check_dim(L, 3, "transpose", "dim1", t->ndim, 0);
     cnn_tensor **box = push_box(L);
-    t = check_tensor(L, 1, "transpose", "self");
+    t = check_tensor_any(L, 1, "transpose", "self");
     *box = cnn_transpose(ctx_of(L), t, d0, d1);
     return push_result(L, box, "transpose");
 }
 
 static int l_t(lua_State *L) {
-    cnn_tensor *t = check_tensor(L, 1, "t", "self");
+    cnn_tensor *t = check_tensor_any(L, 1, "t", "self");
     if (t->ndim > 2) {
         char d[256];
         fn_error(L, "t", "expected a tensor of at most 2 dimensions, got %s (use transpose)", cnn_tensor_desc(d, sizeof d, t));
     }
     cnn_tensor **box = push_box(L);
-    t = check_tensor(L, 1, "t", "self");
+    t = check_tensor_any(L, 1, "t", "self");
     if (t->ndim < 2) { cnn_tensor_retain(t); *box = t; return 1; }
     *box = cnn_transpose(ctx_of(L), t, 0, 1);
     return push_result(L, box, "t");
@@ -618,7 +659,7 @@ static int l_t(lua_State *L) {
 
 /* permute(d1, d2, ..) or permute({d1, d2, ..}): 1-based dims, negative ones count from the end */
 static int l_permute(lua_State *L) {
-    cnn_tensor *t = check_tensor(L, 1, "permute", "self");
+    cnn_tensor *t = check_tensor_any(L, 1, "permute", "self");
     int tab = lua_istable(L, 2) && !is_tensor(L, 2);
     lua_Unsigned len = tab ? lua_rawlen(L, 2) : (lua_Unsigned)(lua_gettop(L) - 1);   /* raw: no metamethod */
     int n = len > CNN_MAX_DIM ? CNN_MAX_DIM + 1 : (int)len;
@@ -635,72 +676,72 @@ static int l_permute(lua_State *L) {
         if (seen[perm[i]]++) arg_error(L, "permute", 2, "dims", "the dimensions are not a permutation of 1..%d", t->ndim);
     }
     cnn_tensor **box = push_box(L);
-    t = check_tensor(L, 1, "permute", "self");
+    t = check_tensor_any(L, 1, "permute", "self");
     *box = cnn_permute(ctx_of(L), t, perm);
     return push_result(L, box, "permute");
 }
 
 static int l_narrow(lua_State *L) {
-    cnn_tensor *t = check_tensor(L, 1, "narrow", "self");
+    cnn_tensor *t = check_tensor_any(L, 1, "narrow", "self");
     int d = check_dim(L, 2, "narrow", "dim", t->ndim, 0);
     int64_t start = check_int(L, 3, "narrow", "start"), len = check_int(L, 4, "narrow", "length");
     if (start < 1 || start > t->size[d] + 1) arg_error(L, "narrow", 3, "start", "expected 1..%lld, got %lld", (long long)t->size[d] + 1, (long long)start);
     if (len < 0 || len > t->size[d] - (start - 1))      /* not start - 1 + len: it may overflow */
         arg_error(L, "narrow", 4, "length", "start %lld + length %lld exceeds size %lld of dimension %d", (long long)start, (long long)len, (long long)t->size[d], d + 1);
     cnn_tensor **box = push_box(L);
-    t = check_tensor(L, 1, "narrow", "self");
+    t = check_tensor_any(L, 1, "narrow", "self");
     *box = cnn_narrow(ctx_of(L), t, d, start - 1, len);
     return push_result(L, box, "narrow");
 }
 
 static int l_select(lua_State *L) {
-    cnn_tensor *t = check_tensor(L, 1, "select", "self");
+    cnn_tensor *t = check_tensor_any(L, 1, "select", "self");
     int d = check_dim(L, 2, "select", "dim", t->ndim, 0);
     int64_t i = check_int(L, 3, "select", "index"), n = t->size[d];
     if (i == 0 || i > n || i < -n) arg_error(L, "select", 3, "index", "index %lld is out of range for dimension %d of size %lld", (long long)i, d + 1, (long long)n);
     cnn_tensor **box = push_box(L);
-    t = check_tensor(L, 1, "select", "self");
+    t = check_tensor_any(L, 1, "select", "self");
     *box = cnn_select(ctx_of(L), t, d, i > 0 ? i - 1 : n + i);
     return push_result(L, box, "select");
 }
 
 static int l_squeeze(lua_State *L) {
-    cnn_tensor *t = check_tensor(L, 1, "squeeze", "self");
+    cnn_tensor *t = check_tensor_any(L, 1, "squeeze", "self");
     int d = lua_isnoneornil(L, 2) ? -1 : check_dim(L, 2, "squeeze", "dim", t->ndim, 0);
     cnn_tensor **box = push_box(L);
-    t = check_tensor(L, 1, "squeeze", "self");
+    t = check_tensor_any(L, 1, "squeeze", "self");
     *box = cnn_squeeze(ctx_of(L), t, d);
     return push_result(L, box, "squeeze");
 }
 
 static int l_unsqueeze(lua_State *L) {
-    cnn_tensor *t = check_tensor(L, 1, "unsqueeze", "self");
+    cnn_tensor *t = check_tensor_any(L, 1, "unsqueeze", "self");
     int d = check_dim(L, 2, "unsqueeze", "dim", t->ndim, 1);
     cnn_tensor **box = push_box(L);
-    t = check_tensor(L, 1, "unsqueeze", "self");
+    t = check_tensor_any(L, 1, "unsqueeze", "self");
     *box = cnn_unsqueeze(ctx_of(L), t, d);
     return push_result(L, box, "unsqueeze");
 }
 
 static int l_expand(lua_State *L) {
-    cnn_tensor *t = check_tensor(L, 1, "expand", "self");
+    cnn_tensor *t = check_tensor_any(L, 1, "expand", "self");
     cnn_shape s;
-    if (is_tensor(L, 2)) s = cnn_shape_of(check_tensor(L, 2, "expand", "other"));
+    if (is_tensor(L, 2)) s = cnn_shape_of(check_tensor_any(L, 2, "expand", "other"));
     else check_shape(L, 2, "expand", "shape", &s, 1, NULL);
     cnn_tensor **box = push_box(L);
-    t = check_tensor(L, 1, "expand", "self");
+    t = check_tensor_any(L, 1, "expand", "self");
     *box = cnn_expand(ctx_of(L), t, &s);
     return push_result(L, box, "expand");
 }
 
 static int l_flatten(lua_State *L) {
-    cnn_tensor *t = check_tensor(L, 1, "flatten", "self");
+    cnn_tensor *t = check_tensor_any(L, 1, "flatten", "self");
     int nd = t->ndim ? t->ndim : 1;
     int d0 = lua_isnoneornil(L, 2) ? 0 : check_dim(L, 2, "flatten", "start_dim", nd, 0);
     int d1 = lua_isnoneornil(L, 3) ? nd - 1 : check_dim(L, 3, "flatten", "end_dim", nd, 0);
     if (d1 < d0) fn_error(L, "flatten", "start_dim %d comes after end_dim %d", d0 + 1, d1 + 1);
     cnn_tensor **box = push_box(L);
-    t = check_tensor(L, 1, "flatten", "self");
+    t = check_tensor_any(L, 1, "flatten", "self");
     *box = cnn_flatten(ctx_of(L), t, d0, d1);
     return push_result(L, box, "flatten");
 }
@@ -722,7 +763,7 @@ static int push_pieces(lua_State *L, const char *fn, cnn_tensor *t, int d, const
 
 static int l_split(lua_State *L) {
     lua_settop(L, 3);                                        /* the hold box goes at 4 */
-    cnn_tensor *t = hold_tensor(L, 1, "split", "self");     /* the pieces' boxes may run finalizers */
+    cnn_tensor *t = hold_tensor_any(L, 1, "split", "self");     /* the pieces' boxes may run finalizers */
     int d = lua_isnoneornil(L, 3) ? 0 : check_dim(L, 3, "split", "dim", t->ndim, 0);
     if (t->ndim == 0) fn_error(L, "split", "a 0-d tensor cannot be split");
     int64_t total = t->size[d];
@@ -756,7 +797,7 @@ static int l_split(lua_State *L) {
 
 static int l_chunk(lua_State *L) {
     lua_settop(L, 3);                                        /* the hold box goes at 4 */
-    cnn_tensor *t = hold_tensor(L, 1, "chunk", "self");     /* the pieces' boxes may run finalizers */
+    cnn_tensor *t = hold_tensor_any(L, 1, "chunk", "self");     /* the pieces' boxes may run finalizers */
     int64_t k = check_int(L, 2, "chunk", "chunks");
     if (k <= 0) arg_error(L, "chunk", 2, "chunks", "expected a number of chunks > 0, got %lld", (long long)k);
     int d = lua_isnoneornil(L, 3) ? 0 : check_dim(L, 3, "chunk", "dim", t->ndim, 0);
@@ -771,10 +812,10 @@ static int l_chunk(lua_State *L) {
     return push_pieces(L, "chunk", t, d, len, (int)n);
 }
 
-static int l_detach(lua_State *L) { return push_map(L, "detach", "self", cnn_detach); }
+static int l_detach(lua_State *L) { return map_any(L, "detach", cnn_detach); }
 
 static int l_requires_grad(lua_State *L) {
-    cnn_tensor *t = check_tensor(L, 1, "requires_grad", "self");
+    cnn_tensor *t = check_tensor_any(L, 1, "requires_grad", "self");
     if (lua_isnone(L, 2)) { lua_pushboolean(L, t->requires_grad); return 1; }
     set_requires_grad(L, t, lua_toboolean(L, 2), "requires_grad");
     lua_settop(L, 1);
@@ -795,7 +836,7 @@ static const luaL_Reg shared_fns[] = {
     { "size", l_size }, { "stride", l_stride }, { "dim", l_dim }, { "numel", l_numel }, { "dtype", l_dtype },
     { "is_contiguous", l_is_contiguous }, { "item", l_item }, { "totable", l_totable },
     { "get", l_get }, { "set", l_set }, { "clone", l_clone }, { "contiguous", l_contiguous },
-    { "copy", l_copy }, { "copy_", l_copy }, { "to", l_to }, { "float", l_float }, { "double", l_double },
+    { "copy", l_copy }, { "copy_", l_copy }, { "to", l_to }, { "float", l_float }, { "double", l_double }, { "long", l_long },
     { "fill_", l_fill_ }, { "zero_", l_zero_ }, { "uniform_", l_uniform_ }, { "normal_", l_normal_ },
     { "view", l_view }, { "reshape", l_reshape }, { "transpose", l_transpose }, { "t", l_t },
     { "permute", l_permute }, { "narrow", l_narrow }, { "select", l_select }, { "squeeze", l_squeeze },

@@ -103,20 +103,37 @@ const char *type_desc(lua_State *L, int idx) {
     return cnn_tensor_desc(b, sizeof buf[0], *box);
 }
 
-cnn_tensor *check_tensor(lua_State *L, int idx, const char *fn, const char *name) {
+cnn_tensor *check_tensor_any(lua_State *L, int idx, const char *fn, const char *name) {
     cnn_tensor **box = luaL_testudata(L, idx, CNN_TENSOR_MT);
     if (box == NULL) arg_error(L, fn, idx, name, "expected a tensor, got %s", type_desc(L, idx));
     if (*box == NULL) arg_error(L, fn, idx, name, "the tensor was closed");
     return *box;
 }
 
-cnn_tensor *hold_tensor(lua_State *L, int idx, const char *fn, const char *name) {
-    check_tensor(L, idx, fn, name);                   /* the argument error first */
+/* the one dtype gate: ops without int64 kernels take their tensors through here */
+cnn_tensor *check_tensor(lua_State *L, int idx, const char *fn, const char *name) {
+    cnn_tensor *t = check_tensor_any(L, idx, fn, name);
+    if (!cnn_dtype_is_float(t->dtype))
+        arg_error(L, fn, idx, name, "expected a float32 or float64 tensor, got %s", type_desc(L, idx));
+    return t;
+}
+
+static cnn_tensor *hold_with(lua_State *L, int idx, const char *fn, const char *name,
+                             cnn_tensor *(*check)(lua_State *, int, const char *, const char *)) {
+    check(L, idx, fn, name);                          /* the argument error first */
     cnn_tensor **hold = push_box(L);                  /* may run finalizers, which may close it */
-    cnn_tensor *t = check_tensor(L, idx, fn, name);
+    cnn_tensor *t = check(L, idx, fn, name);
     cnn_tensor_retain(t);
     *hold = t;
     return t;
+}
+
+cnn_tensor *hold_tensor(lua_State *L, int idx, const char *fn, const char *name) {
+    return hold_with(L, idx, fn, name, check_tensor);
+}
+
+cnn_tensor *hold_tensor_any(lua_State *L, int idx, const char *fn, const char *name) {
+    return hold_with(L, idx, fn, name, check_tensor_any);
 }
 
 cnn_tensor *opt_tensor(lua_State *L, int idx, const char *fn, const char *name) {
@@ -195,11 +212,12 @@ void check_shape(lua_State *L, int idx, const char *fn, const char *name, cnn_sh
 /* the dtype named by the string at vidx, reported as argument argn (name) if it is not one */
 static cnn_dtype dtype_at(lua_State *L, int vidx, int argn, const char *fn, const char *name) {
     if (lua_type(L, vidx) != LUA_TSTRING)
-        arg_error(L, fn, argn, name, "expected \"float32\" or \"float64\", got %s", type_desc(L, vidx));
+        arg_error(L, fn, argn, name, "expected \"float32\", \"float64\" or \"int64\", got %s", type_desc(L, vidx));
     const char *s = lua_tostring(L, vidx);
     if (strcmp(s, "float32") == 0 || strcmp(s, "float") == 0) return CNN_F32;
     if (strcmp(s, "float64") == 0 || strcmp(s, "double") == 0) return CNN_F64;
-    arg_error(L, fn, argn, name, "expected \"float32\" or \"float64\", got \"%s\"", s);
+    if (strcmp(s, "int64") == 0 || strcmp(s, "long") == 0) return CNN_I64;
+    arg_error(L, fn, argn, name, "expected \"float32\", \"float64\" or \"int64\", got \"%s\"", s);
     return CNN_F32;
 }
 
@@ -223,6 +241,9 @@ void check_opts(lua_State *L, int idx, const char *fn, cnn_dtype *dt, int *requi
         opt_rawget(L, idx, "requires_grad");
         *requires_grad = lua_toboolean(L, -1);
         lua_pop(L, 1);
+        if (*requires_grad && !cnn_dtype_is_float(*dt))
+            arg_error(L, fn, idx, "options", "only float32 and float64 tensors can require grad, not %s",
+                      cnn_dtype_name(*dt));
     }
 }
 

@@ -29,7 +29,12 @@ int is_tensor(lua_State *L, int idx);
 /* what the value at idx is, for "got ..." in messages: a tensor as "float32 [2,3]" (the one
  * description of tensors in messages), anything else as its Lua type name */
 const char *type_desc(lua_State *L, int idx);
+/* check_tensor takes a float32 or float64 tensor: an int64 one is refused with "expected a float32
+ * or float64 tensor, got int64 [3]", so ops without int64 kernels never read one as floats.
+ * check_tensor_any (and hold_tensor_any) take every dtype: for views, copies, element access and
+ * the ops that have int64 kernels. */
 cnn_tensor *check_tensor(lua_State *L, int idx, const char *fn, const char *name);
+cnn_tensor *check_tensor_any(lua_State *L, int idx, const char *fn, const char *name);
 cnn_tensor *opt_tensor(lua_State *L, int idx, const char *fn, const char *name);   /* nil -> NULL */
 /* A tensor pointer is valid only until the next call that can run Lua code: a metamethod, or any
  * allocation (push_box, lua_newuserdatauv, lua_createtable, lua_pushstring), whose GC step may
@@ -38,6 +43,7 @@ cnn_tensor *opt_tensor(lua_State *L, int idx, const char *fn, const char *name);
  * must interleave with uses (building tables of results), hold_tensor checks the tensor at idx
  * and pushes a box with a reference of its own, valid for the rest of the call. */
 cnn_tensor *hold_tensor(lua_State *L, int idx, const char *fn, const char *name);
+cnn_tensor *hold_tensor_any(lua_State *L, int idx, const char *fn, const char *name);
 int64_t check_int(lua_State *L, int idx, const char *fn, const char *name);
 double check_num(lua_State *L, int idx, const char *fn, const char *name);
 /* 1-based (negative from the end) dimension in [1, ndim + extra] -> 0-based */

@@ -32,6 +32,7 @@ static cnn_tensor *copy_record(cnn_ctx *c, const cnn_op *op, const cnn_tensor *t
     cnn_tensor *y = cnn_empty(c, &s, dt);
     if (y == NULL) return NULL;
     cnn_copy_raw(y, t);
+    if (dt == CNN_I64) return y;                /* no gradient flows through int64 */
     const cnn_tensor *ins[1] = { t };
     cnn_record(c, op, &y, 1, ins);
     return y;
@@ -89,6 +90,68 @@ static void binary_into(cnn_ctx *c, cnn_binop op, cnn_tensor *y, const cnn_tenso
                            (const double *)cnn_data(a) + it.off[1], it.istride[1],
                            (const double *)cnn_data(b) + it.off[2], it.istride[2]);
     } while (cnn_iter_next(&it));
+}
+
+/* ---- int64 (no autograd): wrapping arithmetic as PyTorch's, comparisons to float32 0/1 ---- */
+
+static int64_t i64_pow(int64_t a, int64_t b) {      /* b >= 0; wraps on overflow */
+    uint64_t r = 1, x = (uint64_t)a;
+    for (; b > 0; b >>= 1) { if (b & 1) r *= x; x *= x; }
+    return (int64_t)r;
+}
+
+static int64_t i64_op(cnn_binop op, int64_t a, int64_t b) {
+    switch (op) {
+    case CNN_ADD: return (int64_t)((uint64_t)a + (uint64_t)b);
+    case CNN_SUB: return (int64_t)((uint64_t)a - (uint64_t)b);
+    case CNN_MUL: return (int64_t)((uint64_t)a * (uint64_t)b);
+    case CNN_POW: return i64_pow(a, b);
+    case CNN_MAXIMUM: return a > b ? a : b;
+    case CNN_MINIMUM: return a < b ? a : b;
+    case CNN_EQ: return a == b;
+    case CNN_NE: return a != b;
+    case CNN_LT: return a < b;
+    case CNN_LE: return a <= b;
+    case CNN_GT: return a > b;
+    case CNN_GE: return a >= b;
+    default: return 0;
+    }
+}
+
+/* y = a op b for int64 a and b: y int64, or float32 for comparisons */
+static cnn_tensor *binary_i64(cnn_ctx *c, cnn_binop op, const cnn_tensor *a, const cnn_tensor *b, const cnn_shape *s) {
+    if (op == CNN_POW) {
+        int64_t nb = cnn_numel(b);
+        int64_t idx[CNN_MAX_DIM];
+        for (int64_t k = 0; k < nb; k++) {           /* as PyTorch: no negative integer powers */
+            int64_t r = k;
+            for (int d = b->ndim - 1; d >= 0; d--) { idx[d] = r % b->size[d]; r /= b->size[d]; }
+            if (cnn_get_i64(b, idx) < 0) {
+                cnn_seterr(c, "integers to negative integer powers are not allowed (use float())");
+                return NULL;
+            }
+        }
+    }
+    cnn_tensor *y = cnn_empty(c, s, op >= CNN_EQ ? CNN_F32 : CNN_I64);
+    if (y == NULL) return NULL;
+    int64_t sa[CNN_MAX_DIM], sb[CNN_MAX_DIM];
+    cnn_broadcast_strides(a, s, sa);
+    cnn_broadcast_strides(b, s, sb);
+    const int64_t *st[3] = { y->stride, sa, sb };
+    cnn_iter it;
+    cnn_iter_init(&it, y->ndim, y->size, 3, st);
+    if (it.rows) do {
+        const int64_t *pa = (const int64_t *)cnn_data(a) + it.off[1], *pb = (const int64_t *)cnn_data(b) + it.off[2];
+        int64_t as = it.istride[1], bs = it.istride[2], ys = it.istride[0];
+        if (y->dtype == CNN_F32) {
+            float *py = (float *)cnn_data(y) + it.off[0];
+            for (int64_t i = 0; i < it.inner; i++) py[i * ys] = (float)i64_op(op, pa[i * as], pb[i * bs]);
+        } else {
+            int64_t *py = (int64_t *)cnn_data(y) + it.off[0];
+            for (int64_t i = 0; i < it.inner; i++) py[i * ys] = i64_op(op, pa[i * as], pb[i * bs]);
+        }
+    } while (cnn_iter_next(&it));
+    return y;
 }
 
 /* gradient of a op b for one side; dy has the broadcast shape */
@@ -183,6 +246,8 @@ cnn_tensor *cnn_binary(cnn_ctx *c, cnn_binop op, const cnn_tensor *a, const cnn_
     if (cnn_broadcast_shapes(c, &sa, &sb, &s) < 0) return NULL;
     cnn_dtype dt;
     cnn_check_dtype_pair(c, a, b, &dt);
+    if (dt == CNN_I64 && op != CNN_DIV) return binary_i64(c, op, a, b, &s);
+    if (dt == CNN_I64) dt = CNN_F32;          /* int64 / int64 is true division, in float32 as PyTorch */
     const cnn_tensor *a2 = a, *b2 = b;
     cnn_tensor *ca = NULL, *cb = NULL;
     if (a->dtype != dt && (a2 = ca = cnn_contiguous_as(c, a, dt)) == NULL) return NULL;

@@ -37,9 +37,9 @@ static const cnn_op op_cat = { "cat", cat_backward, NULL };
 cnn_tensor *cnn_cat(cnn_ctx *c, cnn_tensor *const *ts, int n, int d) {
     char a[200], b[200];
     if (n <= 0) { cnn_seterr(c, "expected a non-empty list of tensors"); return NULL; }
-    cnn_dtype dt = CNN_F32;
-    int64_t total = 0;
     const cnn_tensor *t0 = ts[0];
+    cnn_dtype dt = t0->dtype;              /* promoted: float64 over float32 over int64 */
+    int64_t total = 0;
     if (d < 0 || d >= t0->ndim) {
         cnn_seterr(c, "dimension %d is out of range for tensors of %d dimensions", d + 1, t0->ndim);
         return NULL;
@@ -53,7 +53,8 @@ cnn_tensor *cnn_cat(cnn_ctx *c, cnn_tensor *const *ts, int n, int d) {
                        cnn_shape_str(a, sizeof a, t->ndim, t->size), cnn_shape_str(b, sizeof b, t0->ndim, t0->size), d + 1);
             return NULL;
         }
-        if (t->dtype == CNN_F64) dt = CNN_F64;
+        if (t->dtype == CNN_F64 || dt == CNN_F64) dt = CNN_F64;
+        else if (t->dtype == CNN_F32 || dt == CNN_F32) dt = CNN_F32;
         total += t->size[d];
     }
     cnn_shape s = cnn_shape_of(t0);

@@ -71,7 +71,54 @@ static int check_nonempty(cnn_ctx *c, cnn_redop op, const cnn_tensor *a, int dim
     return 0;
 }
 
+/* int64 (no autograd): sums (wrapping, as PyTorch), max/min into *val and/or their 0-based
+ * indices into *idx (either may be NULL); mean is refused, as PyTorch does */
+static int reduce_i64(cnn_ctx *c, cnn_redop op, const cnn_tensor *a, int dim, int keepdim,
+                      cnn_tensor **val, cnn_tensor **idx) {
+    if (op == CNN_MEAN) return cnn_seterr(c, "mean of an int64 tensor is not defined (use float() or double() first)");
+    if (check_nonempty(c, op, a, dim) < 0) return -1;
+    cnn_shape s = cnn_reduced_shape(a, dim, keepdim);
+    cnn_tensor *x = cnn_contiguous_as(c, a, CNN_I64);
+    cnn_tensor *v = x && val ? cnn_empty(c, &s, CNN_I64) : NULL;
+    cnn_tensor *i = x && idx ? cnn_empty(c, &s, CNN_I64) : NULL;
+    if (x == NULL || (val && v == NULL) || (idx && i == NULL)) {
+        cnn_tensor_release(x); cnn_tensor_release(v); cnn_tensor_release(i);
+        return -1;
+    }
+    int64_t outer, n, inner;
+    if (dim < 0) { outer = 1; n = cnn_numel(a); inner = 1; }
+    else cnn_split3(a, dim, &outer, &n, &inner);
+    const int64_t *p = cnn_data(x);
+    int64_t *pv = v ? cnn_data(v) : NULL, *pi = i ? cnn_data(i) : NULL;
+    int want_max = op == CNN_MAX || op == CNN_ARGMAX;
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t j = 0; j < inner; j++) {
+            const int64_t *q = p + o * n * inner + j;
+            if (op == CNN_SUM) {
+                uint64_t sum = 0;
+                for (int64_t k = 0; k < n; k++) sum += (uint64_t)q[k * inner];
+                pv[o * inner + j] = (int64_t)sum;
+                continue;
+            }
+            int64_t best = q[0], bi = 0;
+            for (int64_t k = 1; k < n; k++)
+                if (want_max ? q[k * inner] > best : q[k * inner] < best) { best = q[k * inner]; bi = k; }
+            if (pv) pv[o * inner + j] = best;
+            if (pi) pi[o * inner + j] = bi;
+        }
+    cnn_tensor_release(x);
+    if (val) *val = v;
+    if (idx) *idx = i;
+    return 0;
+}
+
 cnn_tensor *cnn_reduce(cnn_ctx *c, cnn_redop op, const cnn_tensor *a, int dim, int keepdim) {
+    if (a->dtype == CNN_I64) {
+        cnn_tensor *r = NULL;
+        int arg = op == CNN_ARGMAX || op == CNN_ARGMIN;
+        if (reduce_i64(c, op, a, dim, keepdim, arg ? NULL : &r, arg ? &r : NULL) < 0) return NULL;
+        return r;
+    }
     if (dim >= 0 && (op == CNN_MAX || op == CNN_MIN)) {
         cnn_tensor *v, *i;
         if (cnn_reduce_idx(c, op, a, dim, keepdim, &v, &i) < 0) return NULL;
@@ -88,12 +135,12 @@ cnn_tensor *cnn_reduce(cnn_ctx *c, cnn_redop op, const cnn_tensor *a, int dim, i
     } else {
         cnn_shape s = cnn_reduced_shape(a, dim, keepdim);
         if ((x = cnn_contiguous_as(c, a, a->dtype)) == NULL) return NULL;
-        if ((y = cnn_empty(c, &s, a->dtype)) == NULL) { cnn_tensor_release(x); return NULL; }
+        int arg = op == CNN_ARGMAX || op == CNN_ARGMIN;       /* indices are int64, as PyTorch */
+        if ((y = cnn_empty(c, &s, arg ? CNN_I64 : a->dtype)) == NULL) { cnn_tensor_release(x); return NULL; }
         int64_t outer, n, inner;
         if (dim < 0) { outer = 1; n = cnn_numel(a); inner = 1; }
         else cnn_split3(a, dim, &outer, &n, &inner);
         int want_max = op == CNN_MAX || op == CNN_ARGMAX;
-        int arg = op == CNN_ARGMAX || op == CNN_ARGMIN;
         if (a->dtype == CNN_F32) maxmin_dim_f32(want_max, outer, n, inner, cnn_data(x), arg ? NULL : cnn_data(y), arg ? cnn_data(y) : NULL);
         else maxmin_dim_f64(want_max, outer, n, inner, cnn_data(x), arg ? NULL : cnn_data(y), arg ? cnn_data(y) : NULL);
     }
@@ -116,11 +163,12 @@ cnn_tensor *cnn_reduce(cnn_ctx *c, cnn_redop op, const cnn_tensor *a, int dim, i
 int cnn_reduce_idx(cnn_ctx *c, cnn_redop op, const cnn_tensor *a, int dim, int keepdim,
                    cnn_tensor **values, cnn_tensor **indices) {
     *values = *indices = NULL;
+    if (a->dtype == CNN_I64) return reduce_i64(c, op, a, dim, keepdim, values, indices);
     if (check_nonempty(c, op, a, dim) < 0) return -1;
     cnn_shape s = cnn_reduced_shape(a, dim, keepdim);
     cnn_tensor *x = cnn_contiguous_as(c, a, a->dtype);
     cnn_tensor *v = x ? cnn_empty(c, &s, a->dtype) : NULL;
-    cnn_tensor *i = v ? cnn_empty(c, &s, a->dtype) : NULL;
+    cnn_tensor *i = v ? cnn_empty(c, &s, CNN_I64) : NULL;
     if (i == NULL) { cnn_tensor_release(x); cnn_tensor_release(v); return -1; }
     int64_t outer, n, inner;
     cnn_split3(a, dim, &outer, &n, &inner);

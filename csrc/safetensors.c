@@ -259,7 +259,8 @@ static int parse_entry(cnn_ctx *c, const cnn_json *v, cnn_st_entry *e, size_t da
         return cnn_seterr(c, "entry '%s' (byte %zu) lacks dtype, shape or data_offsets", name, v->off);
     if (dt->type == CNN_JSTR && strcmp(dt->str, "F32") == 0 && dt->len == 3) e->dtype = CNN_F32;
     else if (dt->type == CNN_JSTR && strcmp(dt->str, "F64") == 0 && dt->len == 3) e->dtype = CNN_F64;
-    else return cnn_seterr(c, "tensor '%s' has dtype %s; cnn reads F32 and F64", name,
+    else if (dt->type == CNN_JSTR && strcmp(dt->str, "I64") == 0 && dt->len == 3) e->dtype = CNN_I64;
+    else return cnn_seterr(c, "tensor '%s' has dtype %s; cnn reads F32, F64 and I64", name,
                            dt->type == CNN_JSTR ? shown(sb, sizeof sb, dt->str, dt->len) : "(not a string)");
     if (sh->n > CNN_MAX_DIM) return cnn_seterr(c, "tensor '%s' has %zu dimensions; cnn handles at most %d", name, sh->n, CNN_MAX_DIM);
     e->shape.ndim = (int)sh->n;

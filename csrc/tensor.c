@@ -16,7 +16,22 @@
 #include "gen.h"
 
 size_t cnn_dtype_size(cnn_dtype d) { return d == CNN_F32 ? 4 : 8; }
-const char *cnn_dtype_name(cnn_dtype d) { return d == CNN_F32 ? "float32" : "float64"; }
+const char *cnn_dtype_name(cnn_dtype d) { return d == CNN_F32 ? "float32" : d == CNN_F64 ? "float64" : "int64"; }
+int cnn_dtype_is_float(cnn_dtype d) { return d == CNN_F32 || d == CNN_F64; }
+
+int64_t cnn_double_to_i64(double v) {
+    if (!(v >= -9223372036854775808.0 && v < 9223372036854775808.0)) return INT64_MIN;
+    return (int64_t)v;
+}
+
+/* int64 rows: copies and fills (the float kernels are tensor.inc's) */
+static void i64_copy(int64_t n, int64_t *y, int64_t ys, const int64_t *x, int64_t xs) {
+    if (ys == 1 && xs == 1) { memcpy(y, x, (size_t)n * sizeof *y); return; }
+    for (int64_t i = 0; i < n; i++) y[i * ys] = x[i * xs];
+}
+static void i64_fill(int64_t n, int64_t *y, int64_t ys, int64_t v) {
+    for (int64_t i = 0; i < n; i++) y[i * ys] = v;
+}
 
 int64_t cnn_shape_numel(const cnn_shape *s) {
     int64_t n = 1;
@@ -259,20 +274,45 @@ cnn_tensor *cnn_detach(cnn_ctx *c, const cnn_tensor *t) {
 double cnn_get(const cnn_tensor *t, const int64_t *idx) {
     int64_t o = 0;
     for (int i = 0; i < t->ndim; i++) o += idx[i] * t->stride[i];
-    return t->dtype == CNN_F32 ? (double)((const float *)cnn_data(t))[o] : ((const double *)cnn_data(t))[o];
+    switch (t->dtype) {
+    case CNN_F32: return (double)((const float *)cnn_data(t))[o];
+    case CNN_F64: return ((const double *)cnn_data(t))[o];
+    default: return (double)((const int64_t *)cnn_data(t))[o];
+    }
 }
 
 void cnn_set(cnn_tensor *t, const int64_t *idx, double v) {
     int64_t o = 0;
     for (int i = 0; i < t->ndim; i++) o += idx[i] * t->stride[i];
-    if (t->dtype == CNN_F32) ((float *)cnn_data(t))[o] = (float)v;
-    else ((double *)cnn_data(t))[o] = v;
+    switch (t->dtype) {
+    case CNN_F32: ((float *)cnn_data(t))[o] = (float)v; break;
+    case CNN_F64: ((double *)cnn_data(t))[o] = v; break;
+    default: ((int64_t *)cnn_data(t))[o] = cnn_double_to_i64(v); break;
+    }
+    cnn_bump_version(t);
+}
+
+int64_t cnn_get_i64(const cnn_tensor *t, const int64_t *idx) {
+    if (t->dtype != CNN_I64) return cnn_double_to_i64(cnn_get(t, idx));
+    int64_t o = 0;
+    for (int i = 0; i < t->ndim; i++) o += idx[i] * t->stride[i];
+    return ((const int64_t *)cnn_data(t))[o];
+}
+
+void cnn_set_i64(cnn_tensor *t, const int64_t *idx, int64_t v) {
+    if (t->dtype != CNN_I64) { cnn_set(t, idx, (double)v); return; }
+    int64_t o = 0;
+    for (int i = 0; i < t->ndim; i++) o += idx[i] * t->stride[i];
+    ((int64_t *)cnn_data(t))[o] = v;
     cnn_bump_version(t);
 }
 
 int cnn_check_dtype_pair(cnn_ctx *c, const cnn_tensor *a, const cnn_tensor *b, cnn_dtype *out) {
     (void)c;
-    *out = (a->dtype == CNN_F64 || b->dtype == CNN_F64) ? CNN_F64 : CNN_F32;  /* PyTorch promotion */
+    /* PyTorch promotion: float64 over float32 over int64 */
+    if (a->dtype == CNN_F64 || b->dtype == CNN_F64) *out = CNN_F64;
+    else if (a->dtype == CNN_F32 || b->dtype == CNN_F32) *out = CNN_F32;
+    else *out = CNN_I64;
     return 0;
 }
 
@@ -305,14 +345,22 @@ void cnn_copy_raw(cnn_tensor *dst, const cnn_tensor *src) {
     const char *xp = cnn_data(src);
     do {
         int64_t n = it.inner, ys = it.istride[0], xs = it.istride[1];
+        const void *x = xp + (size_t)it.off[1] * cnn_dtype_size(src->dtype);
         if (dst->dtype == CNN_F32) {
             float *y = (float *)yp + it.off[0];
-            if (src->dtype == CNN_F32) copy_from_f32_f32(n, y, ys, (const float *)xp + it.off[1], xs);
-            else copy_from_f64_f32(n, y, ys, (const double *)xp + it.off[1], xs);
-        } else {
+            if (src->dtype == CNN_F32) copy_from_f32_f32(n, y, ys, x, xs);
+            else if (src->dtype == CNN_F64) copy_from_f64_f32(n, y, ys, x, xs);
+            else copy_from_i64_f32(n, y, ys, x, xs);
+        } else if (dst->dtype == CNN_F64) {
             double *y = (double *)yp + it.off[0];
-            if (src->dtype == CNN_F32) copy_from_f32_f64(n, y, ys, (const float *)xp + it.off[1], xs);
-            else copy_from_f64_f64(n, y, ys, (const double *)xp + it.off[1], xs);
+            if (src->dtype == CNN_F32) copy_from_f32_f64(n, y, ys, x, xs);
+            else if (src->dtype == CNN_F64) copy_from_f64_f64(n, y, ys, x, xs);
+            else copy_from_i64_f64(n, y, ys, x, xs);
+        } else {
+            int64_t *y = (int64_t *)yp + it.off[0];
+            if (src->dtype == CNN_F32) i64_from_f32(n, y, ys, x, xs);
+            else if (src->dtype == CNN_F64) i64_from_f64(n, y, ys, x, xs);
+            else i64_copy(n, y, ys, x, xs);
         }
     } while (cnn_iter_next(&it));
 }
@@ -353,7 +401,8 @@ int cnn_fill_(cnn_ctx *c, cnn_tensor *t, double v) {
     cnn_iter_init(&it, t->ndim, t->size, 1, st);
     if (it.rows) do {
         if (t->dtype == CNN_F32) fill_f32(it.inner, (float *)cnn_data(t) + it.off[0], it.istride[0], (float)v);
-        else fill_f64(it.inner, (double *)cnn_data(t) + it.off[0], it.istride[0], v);
+        else if (t->dtype == CNN_F64) fill_f64(it.inner, (double *)cnn_data(t) + it.off[0], it.istride[0], v);
+        else i64_fill(it.inner, (int64_t *)cnn_data(t) + it.off[0], it.istride[0], cnn_double_to_i64(v));
     } while (cnn_iter_next(&it));
     cnn_bump_version(t);
     return 0;
@@ -361,6 +410,7 @@ int cnn_fill_(cnn_ctx *c, cnn_tensor *t, double v) {
 
 int cnn_uniform_(cnn_ctx *c, cnn_tensor *t, double lo, double hi) {
     if (cnn_check_inplace(c, t) < 0) return -1;
+    if (!cnn_dtype_is_float(t->dtype)) return cnn_seterr(c, "expected a float32 or float64 tensor, got %s", cnn_dtype_name(t->dtype));
     const int64_t *st[1] = { t->stride };
     cnn_iter it;
     cnn_iter_init(&it, t->ndim, t->size, 1, st);
@@ -375,6 +425,7 @@ int cnn_uniform_(cnn_ctx *c, cnn_tensor *t, double lo, double hi) {
 
 int cnn_normal_(cnn_ctx *c, cnn_tensor *t, double mean, double std) {
     if (cnn_check_inplace(c, t) < 0) return -1;
+    if (!cnn_dtype_is_float(t->dtype)) return cnn_seterr(c, "expected a float32 or float64 tensor, got %s", cnn_dtype_name(t->dtype));
     const int64_t *st[1] = { t->stride };
     cnn_iter it;
     cnn_iter_init(&it, t->ndim, t->size, 1, st);
@@ -406,8 +457,10 @@ cnn_tensor *cnn_contiguous_as(cnn_ctx *c, const cnn_tensor *t, cnn_dtype dt) {
             int64_t a = n * k / T, b = n * (k + 1) / T;
             if (dt == CNN_F32)
                 copy_from_f32_f32(b - a, (float *)cnn_data(y) + a, 1, (const float *)cnn_data(t) + it.off[1] + a * xs, xs);
-            else
+            else if (dt == CNN_F64)
                 copy_from_f64_f64(b - a, (double *)cnn_data(y) + a, 1, (const double *)cnn_data(t) + it.off[1] + a * xs, xs);
+            else
+                i64_copy(b - a, (int64_t *)cnn_data(y) + a, 1, (const int64_t *)cnn_data(t) + it.off[1] + a * xs, xs);
         }
         return y;
     }
@@ -426,7 +479,8 @@ cnn_tensor *cnn_full(cnn_ctx *c, const cnn_shape *s, cnn_dtype dt, double v) {
     for (int k = 0; k < T; k++) {
         int64_t a = n * k / T, b = n * (k + 1) / T;
         if (dt == CNN_F32) fill_f32(b - a, (float *)cnn_data(t) + a, 1, (float)v);
-        else fill_f64(b - a, (double *)cnn_data(t) + a, 1, v);
+        else if (dt == CNN_F64) fill_f64(b - a, (double *)cnn_data(t) + a, 1, v);
+        else i64_fill(b - a, (int64_t *)cnn_data(t) + a, 1, cnn_double_to_i64(v));
     }
     return t;
 }
@@ -436,7 +490,18 @@ cnn_tensor *cnn_from_doubles(cnn_ctx *c, const cnn_shape *s, cnn_dtype dt, const
     if (t == NULL) return NULL;
     int64_t n = cnn_numel(t);
     if (dt == CNN_F32) copy_from_f64_f32(n, cnn_data(t), 1, v, 1);
-    else memcpy(cnn_data(t), v, (size_t)n * sizeof(double));
+    else if (dt == CNN_F64) memcpy(cnn_data(t), v, (size_t)n * sizeof(double));
+    else i64_from_f64(n, cnn_data(t), 1, v, 1);
+    return t;
+}
+
+cnn_tensor *cnn_from_int64s(cnn_ctx *c, const cnn_shape *s, cnn_dtype dt, const int64_t *v) {
+    cnn_tensor *t = cnn_empty(c, s, dt);
+    if (t == NULL) return NULL;
+    int64_t n = cnn_numel(t);
+    if (dt == CNN_F32) copy_from_i64_f32(n, cnn_data(t), 1, v, 1);
+    else if (dt == CNN_F64) copy_from_i64_f64(n, cnn_data(t), 1, v, 1);
+    else if (n) memcpy(cnn_data(t), v, (size_t)n * sizeof(int64_t));
     return t;
 }
 
@@ -447,6 +512,21 @@ int cnn_to_doubles(cnn_ctx *c, const cnn_tensor *t, double *out) {
     memset(&dst, 0, sizeof dst);
     cnn_storage st = { 1, out, (size_t)cnn_numel(t) * 8, 0, NULL };
     dst.dtype = CNN_F64;
+    dst.ndim = t->ndim;
+    memcpy(dst.size, t->size, sizeof dst.size);
+    cnn_contiguous_strides(dst.ndim, dst.size, dst.stride);
+    dst.storage = &st;
+    cnn_copy_raw(&dst, &view);
+    return 0;
+}
+
+int cnn_to_int64s(cnn_ctx *c, const cnn_tensor *t, int64_t *out) {
+    (void)c;
+    cnn_tensor view = *t;
+    cnn_tensor dst;
+    memset(&dst, 0, sizeof dst);
+    cnn_storage st = { 1, out, (size_t)cnn_numel(t) * 8, 0, NULL };
+    dst.dtype = CNN_I64;
     dst.ndim = t->ndim;
     memcpy(dst.size, t->size, sizeof dst.size);
     cnn_contiguous_strides(dst.ndim, dst.size, dst.stride);
@@ -526,9 +606,10 @@ cnn_tensor *cnn_randint(cnn_ctx *c, int64_t lo, int64_t hi, const cnn_shape *s, 
             x = cnn_rng_next(r);
             m = (__uint128_t)x * range;
         } while ((uint64_t)m < limit);
-        double v = (double)(int64_t)((uint64_t)lo + (uint64_t)(m >> 64));
-        if (dt == CNN_F32) ((float *)cnn_data(t))[i] = (float)v;
-        else ((double *)cnn_data(t))[i] = v;
+        int64_t k = (int64_t)((uint64_t)lo + (uint64_t)(m >> 64));
+        if (dt == CNN_F32) ((float *)cnn_data(t))[i] = (float)k;
+        else if (dt == CNN_F64) ((double *)cnn_data(t))[i] = (double)k;
+        else ((int64_t *)cnn_data(t))[i] = k;
     }
     return t;
 }

@@ -5,8 +5,8 @@ cnn.manual_seed(1)
 
 local function blobs(n)
   -- centres (+-1, +-1); class 2 where the signs differ (XOR)
-  local sx = cnn.randint(0, 2, {n, 1}) * 2 - 1
-  local sy = cnn.randint(0, 2, {n, 1}) * 2 - 1
+  local sx = cnn.randint(0, 2, {n, 1}, "float32") * 2 - 1
+  local sy = cnn.randint(0, 2, {n, 1}, "float32") * 2 - 1
   local x = cnn.cat({sx, sy}, 2) + cnn.randn(n, 2) * 0.35
   local y = (sx * sy):lt(0)                 -- 0/1 labels
   return x, cnn.cat({1 - y, y}, 2)          -- one-hot targets

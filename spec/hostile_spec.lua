@@ -214,7 +214,7 @@ describe("one options check in every binding (check_options, lua_util.c)", funct
     assert.are.equal("float32", cnn.zeros(2, o):dtype())
     assert.are.equal("float64", cnn.zeros(2, {dtype = "float64"}):dtype())
     H.errors(function() return cnn.zeros(2, {dtype = "int8"}) end,
-      "cnn.zeros: argument 2 (options): expected \"float32\" or \"float64\", got \"int8\"")
+      "cnn.zeros: argument 2 (options): expected \"float32\", \"float64\" or \"int64\", got \"int8\"")
   end)
 end)
 

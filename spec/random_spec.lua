@@ -96,7 +96,7 @@ describe("random", function()
     H.errors(function() cnn.randint(3, 3, {2}) end, "cnn.randint: argument 2 (high): expected high > low, got low 3 and high 3")
     H.errors(function() cnn.randint(0, 2) end, "cnn.randint: argument 3 (shape): expected a shape")
     H.errors(function() cnn.rand(-1) end, "cnn.rand: argument 1 (shape): size 1 must be >= 0, got -1")
-    H.errors(function() cnn.randn({2}, "int8") end, "cnn.randn: argument 2 (dtype): expected \"float32\" or \"float64\", got \"int8\"")
+    H.errors(function() cnn.randn({2}, "int8") end, "cnn.randn: argument 2 (dtype): expected \"float32\", \"float64\" or \"int64\", got \"int8\"")
     H.errors(function() cnn.zeros(2):uniform_(3, 1) end, "cnn.uniform_: argument 2 (to): expected from <= to, got 3 and 1")
     H.errors(function() cnn.zeros(2):normal_(0, -1) end, "cnn.normal_: argument 2 (std): expected std >= 0, got -1")
     H.errors(function() cnn.set_rng_state("abc") end, "cnn.set_rng_state: argument 1 (state): expected a string from cnn.get_rng_state()")
@@ -104,7 +104,7 @@ describe("random", function()
 
   it("does not leak", function()
     H.no_leak(function()
-      for _ = 1, 3 do local _ = cnn.rand(8) + cnn.randn(8) + cnn.randint(0, 3, {8}) end
+      for _ = 1, 3 do local _ = cnn.rand(8) + cnn.randn(8) + cnn.randint(0, 3, {8}, "float32") + cnn.randint(0, 3, {8}):float() end
     end)
   end)
 end)

@@ -28,7 +28,8 @@ function M.accuracy(pred, target)
   if p:numel() ~= t:numel() then
     A.error(("%s: pred and target differ in length (%d and %d)"):format(fn, p:numel(), t:numel()))
   end
-  return call(fn, function() return p:reshape(-1):eq(t:reshape(-1)):double():mean():item() end)
+  -- compared as float64: either may be int64 (argmax, labels) or floats holding integers
+  return call(fn, function() return p:reshape(-1):double():eq(t:reshape(-1):double()):mean():item() end)
 end
 
 -- rows: true class, columns: predicted class

@@ -10,8 +10,8 @@ local A = require "cnn.nn.argcheck"
 
 local S = {}
 
-local CODES = { float32 = "F32", float64 = "F64" }
-local SIZES = { F32 = 4, F64 = 8 }
+local CODES = { float32 = "F32", float64 = "F64", int64 = "I64" }
+local SIZES = { F32 = 4, F64 = 8, I64 = 8 }
 
 local function json(fn)
   local ok, cjson = pcall(require, "cjson")

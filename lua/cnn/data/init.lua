@@ -480,7 +480,7 @@ end
 -- ---- Fashion-MNIST from Debian's dataset-fashion-mnist ----
 data.fashion_mnist_dir = "/usr/share/datasets/fashion-mnist"
 
--- fashion_mnist("train"|"test") -> TensorDataset of images (N,1,28,28) in [0,1] and labels 1..10
+-- fashion_mnist("train"|"test") -> TensorDataset of images (N,1,28,28) in [0,1] and int64 labels 1..10
 function data.fashion_mnist(split, opts)
   local fn = "cnn.data.fashion_mnist"
   local prefix = ({ train = "train", test = "t10k" })[split or "train"]
@@ -488,7 +488,7 @@ function data.fashion_mnist(split, opts)
   opts = A.opts(fn, 2, opts, { "dir" })
   local dir = A.str(fn, 2, "dir", opts.dir, data.fashion_mnist_dir)
   local x = A.call(D.idx_load, dir .. "/" .. prefix .. "-images-idx3-ubyte.gz", "float32", 1 / 255)
-  local y = A.call(D.idx_load, dir .. "/" .. prefix .. "-labels-idx1-ubyte.gz", "float32") + 1
+  local y = (A.call(D.idx_load, dir .. "/" .. prefix .. "-labels-idx1-ubyte.gz", "float32") + 1):long()
   return data.TensorDataset(x:view(x:size(1), 1, x:size(2), x:size(3)), y)
 end
 data.fashion_mnist_classes = { "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
