@@ -266,6 +266,14 @@ cnn_tensor *cnn_group_norm(cnn_ctx *c, const cnn_tensor *x, int64_t groups, cons
                            const cnn_tensor *bias, double eps);
 /* inverted dropout from the context's generator; x itself (retained) when not training or p = 0 */
 cnn_tensor *cnn_dropout(cnn_ctx *c, const cnn_tensor *x, double p, int training);
+/* one LSTM time step: xg (N,4H) = x W_ih^T + b_ih, h and c (N,H), w_hh (4H,H), b_hh (4H) or NULL;
+ * gates i, f, g, o as PyTorch. Returns h' and c' side by side, (N,2H) */
+cnn_tensor *cnn_lstm_cell(cnn_ctx *c, const cnn_tensor *xg, const cnn_tensor *h, const cnn_tensor *cs,
+                          const cnn_tensor *w_hh, const cnn_tensor *b_hh);
+/* one GRU time step: xg (N,3H) = x W_ih^T + b_ih, h (N,H), w_hh (3H,H), b_hh (3H) or NULL; gates
+ * r, z, n with n = tanh(xg_n + r (W_hn h + b_hn)) as PyTorch. Returns h' (N,H) */
+cnn_tensor *cnn_gru_cell(cnn_ctx *c, const cnn_tensor *xg, const cnn_tensor *h, const cnn_tensor *w_hh,
+                         const cnn_tensor *b_hh);
 /* x (..., in), w (out, in), b (out) or NULL -> (..., out) */
 cnn_tensor *cnn_linear(cnn_ctx *c, const cnn_tensor *x, const cnn_tensor *w, const cnn_tensor *b);
 typedef enum { CNN_PAD_CONSTANT, CNN_PAD_REFLECT, CNN_PAD_REPLICATE, CNN_PAD_CIRCULAR } cnn_pad_mode;

@@ -459,6 +459,30 @@ static int l_linear(lua_State *L) {
     return push_result(L, box, "linear");
 }
 
+/* lstm_cell(xg, h, c, w_hh [, b_hh]) -> (N,2H) = h', c'; gru_cell(xg, h, w_hh [, b_hh]) -> h' (N,H).
+ * xg = x W_ih^T + b_ih (N,GH) for G = 4 or 3 gates; the core checks the shapes and dtypes */
+static int l_lstm_cell(lua_State *L) {
+    const char *fn = "lstm_cell";
+    check_tensor(L, 1, fn, "input_gates"); check_tensor(L, 2, fn, "h"); check_tensor(L, 3, fn, "c");
+    check_tensor(L, 4, fn, "weight_hh"); opt_tensor(L, 5, fn, "bias_hh");
+    lua_settop(L, 5);                            /* the result box goes at 6 */
+    cnn_tensor **box = push_box(L);
+    *box = cnn_lstm_cell(ctx_of(L), check_tensor(L, 1, fn, "input_gates"), check_tensor(L, 2, fn, "h"),
+                         check_tensor(L, 3, fn, "c"), check_tensor(L, 4, fn, "weight_hh"), opt_tensor(L, 5, fn, "bias_hh"));
+    return push_result(L, box, fn);
+}
+
+static int l_gru_cell(lua_State *L) {
+    const char *fn = "gru_cell";
+    check_tensor(L, 1, fn, "input_gates"); check_tensor(L, 2, fn, "h");
+    check_tensor(L, 3, fn, "weight_hh"); opt_tensor(L, 4, fn, "bias_hh");
+    lua_settop(L, 4);                            /* the result box goes at 5 */
+    cnn_tensor **box = push_box(L);
+    *box = cnn_gru_cell(ctx_of(L), check_tensor(L, 1, fn, "input_gates"), check_tensor(L, 2, fn, "h"),
+                        check_tensor(L, 3, fn, "weight_hh"), opt_tensor(L, 4, fn, "bias_hh"));
+    return push_result(L, box, fn);
+}
+
 /* pad(x, pads [, mode = "constant" [, value = 0]]) */
 static int l_pad(lua_State *L) {
     cnn_tensor *x = check_tensor(L, 1, "pad", "input");
@@ -510,6 +534,7 @@ static const luaL_Reg module_fns[] = {
     { "cross_entropy", l_cross_entropy }, { "nll_loss", l_nll_loss }, { "multi_margin_loss", l_multi_margin_loss },
     { "batch_norm", l_batch_norm }, { "layer_norm", l_layer_norm }, { "group_norm", l_group_norm },
     { "dropout", l_dropout }, { "linear", l_linear }, { "pad", l_pad },
+    { "lstm_cell", l_lstm_cell }, { "gru_cell", l_gru_cell },
     { NULL, NULL }
 };
 

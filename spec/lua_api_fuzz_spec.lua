@@ -206,13 +206,13 @@ local NN_CLASSES = {
   "AdaptiveAvgPool2d", "AdaptiveAvgPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool1d", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "ReLU", "LeakyReLU", "RReLU", "PReLU", "ELU", "SELU",
   "Sigmoid", "Tanh", "Hardtanh", "Softsign", "Softplus", "Softmax", "LogSoftmax", "CrossEntropyLoss", "NLLLoss",
   "BCELoss", "BCEWithLogitsLoss", "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "HingeEmbeddingLoss",
-  "MultiMarginLoss",
+  "MultiMarginLoss", "LSTM", "GRU", "LSTMCell", "GRUCell",
 }
 -- valid constructor arguments, for the methods' instances
 local VALID = { Linear = { 3, 2 }, Embedding = { 5, 2 }, Conv1d = { 2, 2, 3 }, Conv2d = { 3, 2, 3 },
   MaxPool1d = { 2 }, MaxPool2d = { 2 }, AvgPool1d = { 2 }, AvgPool2d = { 2 }, AdaptiveAvgPool2d = { 1 }, AdaptiveAvgPool1d = { 2 }, AdaptiveMaxPool2d = { { 2, 1 } }, AdaptiveMaxPool1d = { 2 },
   BatchNorm1d = { 3 }, BatchNorm2d = { 3 }, LayerNorm = { { 2, 3 } }, GroupNorm = { 2, 4 }, Softmax = { 2 }, LogSoftmax = { 2 }, Concat = { 1 }, Parallel = { 1 },
-  Residual = {} }
+  Residual = {}, LSTM = { 3, 2 }, GRU = { 3, 2 }, LSTMCell = { 3, 2 }, GRUCell = { 3, 2 } }
 
 describe("the Lua API under hostile arguments", function()
   setup(function() math.randomseed(SEED); cnn.manual_seed(SEED) end)
@@ -369,6 +369,13 @@ describe("the Lua API under hostile arguments", function()
       { "nn.GroupNorm", nn.GroupNorm, { 2, 4, { eps = 1e-3, affine = false } } },
       { "LayerNorm()", nn.LayerNorm(3), { cnn.rand(2, 3) } },
       { "GroupNorm()", nn.GroupNorm(2, 4), { cnn.rand(2, 4, 3) } },
+      { "nn.LSTM", nn.LSTM, { 3, 2, { num_layers = 2, bias = true, batch_first = true, dropout = 0.5, bidirectional = true } } },
+      { "nn.GRU", nn.GRU, { 3, 2, { num_layers = 2, bias = false, batch_first = false, dropout = 0, bidirectional = true } } },
+      { "nn.LSTMCell", nn.LSTMCell, { 3, 2, { bias = false } } },
+      { "LSTM()", nn.LSTM(3, 2, { num_layers = 2 }), { cnn.rand(4, 2, 3), { cnn.rand(2, 2, 2), cnn.rand(2, 2, 2) } } },
+      { "GRU()", nn.GRU(3, 2, { batch_first = true }), { cnn.rand(2, 4, 3), cnn.rand(1, 2, 2) } },
+      { "LSTMCell()", nn.LSTMCell(3, 2), { cnn.rand(2, 3), { cnn.rand(2, 2), cnn.rand(2, 2) } } },
+      { "GRUCell()", nn.GRUCell(3, 2), { cnn.rand(3), cnn.rand(2) } },
       { "nn.Embedding", nn.Embedding, { 5, 2 } },
       { "nn.Hardtanh", nn.Hardtanh, { -2, 2 } },
       { "nn.Concat", nn.Concat, { 2, nn.ReLU(), nn.Tanh() } },

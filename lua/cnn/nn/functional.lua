@@ -15,6 +15,8 @@ local NAMES = {
   "multi_margin_loss",
   -- normalisation, regularisation, shapes
   "batch_norm", "layer_norm", "group_norm", "dropout", "linear", "flatten", "pad",
+  -- recurrent cells (one time step; the layers are nn.LSTM and nn.GRU)
+  "lstm_cell", "gru_cell",
   -- convolution and pooling
   "conv1d", "conv2d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool2d",
   "adaptive_avg_pool1d", "adaptive_max_pool2d", "adaptive_max_pool1d",

@@ -7,6 +7,7 @@ local FILES = {
   Module = "module",
   Sequential = "container", ModuleList = "container", ModuleDict = "container",
   Concat = "container", Parallel = "container", Residual = "container",
+  LSTM = "rnn", GRU = "rnn", LSTMCell = "rnn", GRUCell = "rnn",
   Linear = "linear", Identity = "linear", Flatten = "linear", Dropout = "linear", Embedding = "linear",
   Conv1d = "conv", Conv2d = "conv",
   MaxPool1d = "pool", MaxPool2d = "pool", AvgPool1d = "pool", AvgPool2d = "pool",
