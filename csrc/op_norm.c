@@ -19,6 +19,24 @@
 
 static void bn_release(cnn_node *n) { free(n->extra); }
 
+/* the gradients of (x, weight, bias), computed in the kernel's dtype, handed back in each input's
+ * own dtype (takes r*; all released when ok is 0) */
+static int give_grads(cnn_ctx *c, const cnn_node *n, int ok, cnn_tensor *rx, cnn_tensor *rw, cnn_tensor *rb,
+                      cnn_tensor **dx) {
+    cnn_tensor *r[3] = { rx, rw, rb };
+    for (int i = 0; i < 3; i++) {
+        if (!ok) { cnn_tensor_release(r[i]); continue; }
+        if (r[i] && r[i]->dtype != n->in[i].dtype) {
+            dx[i] = cnn_to(c, r[i], n->in[i].dtype);
+            cnn_tensor_release(r[i]);
+            if (dx[i] == NULL) ok = 0;
+        } else {
+            dx[i] = r[i];
+        }
+    }
+    return ok ? 0 : -1;
+}
+
 static int bn_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_tensor **dx) {
     const cnn_tensor *x = cnn_node_saved(c, n, 0), *w = NULL;
     if (x == NULL) return -1;
@@ -42,18 +60,7 @@ static int bn_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_tensor
                        cnn_data(g), cnn_data(x), mean, invstd, w ? cnn_data(w) : NULL);
     }
     cnn_tensor_release(g);
-    cnn_tensor *r[3] = { rx, rw, rb };
-    for (int i = 0; i < 3; i++) {
-        if (!ok) { cnn_tensor_release(r[i]); continue; }
-        if (r[i] && r[i]->dtype != n->in[i].dtype) {
-            dx[i] = cnn_to(c, r[i], n->in[i].dtype);
-            cnn_tensor_release(r[i]);
-            if (dx[i] == NULL) ok = 0;
-        } else {
-            dx[i] = r[i];
-        }
-    }
-    return ok ? 0 : -1;
+    return give_grads(c, n, ok, rx, rw, rb, dx);
 }
 static const cnn_op op_batch_norm = { "batch_norm", bn_backward, bn_release };
 
@@ -171,18 +178,7 @@ static int rownorm_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_t
     }
     free(acc);
     cnn_tensor_release(g);
-    cnn_tensor *r[3] = { rx, rw, rb };
-    for (int i = 0; i < 3; i++) {
-        if (!ok) { cnn_tensor_release(r[i]); continue; }
-        if (r[i] && r[i]->dtype != n->in[i].dtype) {
-            dx[i] = cnn_to(c, r[i], n->in[i].dtype);
-            cnn_tensor_release(r[i]);
-            if (dx[i] == NULL) ok = 0;
-        } else {
-            dx[i] = r[i];
-        }
-    }
-    return ok ? 0 : -1;
+    return give_grads(c, n, ok, rx, rw, rb, dx);
 }
 static void rownorm_release(cnn_node *n) { free(n->extra); }
 static const cnn_op op_layer_norm = { "layer_norm", rownorm_backward, rownorm_release };
