@@ -28,16 +28,20 @@ static int job_gc(lua_State *L) {
     return 0;
 }
 
-static save_job *push_job(lua_State *L) {
-    save_job *j = lua_newuserdatauv(L, sizeof *j, 0);
-    memset(j, 0, sizeof *j);
-    if (luaL_newmetatable(L, "cnn.save_job")) {
-        lua_pushcfunction(L, job_gc);
+/* a zeroed userdata of `size` bytes whose __gc (metatable `mt`) frees what a save or load holds,
+ * so that an error raised half-way leaks nothing */
+static void *push_guard(lua_State *L, size_t size, const char *mt, lua_CFunction gc) {
+    void *j = lua_newuserdatauv(L, size, 0);
+    memset(j, 0, size);
+    if (luaL_newmetatable(L, mt)) {
+        lua_pushcfunction(L, gc);
         lua_setfield(L, -2, "__gc");
     }
     lua_setmetatable(L, -2);
     return j;
 }
+
+static save_job *push_job(lua_State *L) { return push_guard(L, sizeof(save_job), "cnn.save_job", job_gc); }
 
 /* cnn.safetensors_write(path, header, {tensors in data order}) */
 static int l_safetensors_write(lua_State *L) {
@@ -140,13 +144,7 @@ static int l_safetensors_load(lua_State *L) {
     int bad = ferror(fp);
     fclose(fp);
     if (bad) return fn_error(L, fn, "%s: read error: %s", path, strerror(errno));
-    load_job *j = lua_newuserdatauv(L, sizeof *j, 0);
-    memset(j, 0, sizeof *j);
-    if (luaL_newmetatable(L, "cnn.load_job")) {
-        lua_pushcfunction(L, load_gc);
-        lua_setfield(L, -2, "__gc");
-    }
-    lua_setmetatable(L, -2);
+    load_job *j = push_guard(L, sizeof *j, "cnn.load_job", load_gc);
     cnn_ctx *c = ctx_of(L);
     if (cnn_st_parse(c, buf, n, &j->f) < 0) return fn_error(L, fn, "%s: %s", path, cnn_errmsg(c));
     lua_createtable(L, 0, (int)j->f.n);

@@ -299,28 +299,24 @@ cnn_tensor *cnn_avg_pool1d(cnn_ctx *c, const cnn_tensor *x, int64_t kernel, int6
     return pool_run(c, x, &g);
 }
 
+/* the adaptive pools: the output size alone fixes the windows (o: {1, L} in 1-d) */
+static cnn_tensor *adaptive(cnn_ctx *c, cnn_pool kind, int nd, const cnn_tensor *x, const int64_t o[2]) {
+    pool_geom g;
+    if (pool_geom_init(c, &g, kind, nd, x, o, NULL, NULL, NULL, 0, 1) < 0) return NULL;
+    return pool_run(c, x, &g);
+}
+
 cnn_tensor *cnn_adaptive_avg_pool2d(cnn_ctx *c, const cnn_tensor *x, const int64_t output_size[2]) {
-    pool_geom g;
-    if (pool_geom_init(c, &g, CNN_POOL_ADAPTIVE_AVG, 2, x, output_size, NULL, NULL, NULL, 0, 1) < 0) return NULL;
-    return pool_run(c, x, &g);
+    return adaptive(c, CNN_POOL_ADAPTIVE_AVG, 2, x, output_size);
 }
-
 cnn_tensor *cnn_adaptive_avg_pool1d(cnn_ctx *c, const cnn_tensor *x, int64_t output_size) {
-    int64_t o[2] = { 1, output_size };
-    pool_geom g;
-    if (pool_geom_init(c, &g, CNN_POOL_ADAPTIVE_AVG, 1, x, o, NULL, NULL, NULL, 0, 1) < 0) return NULL;
-    return pool_run(c, x, &g);
+    const int64_t o[2] = { 1, output_size };
+    return adaptive(c, CNN_POOL_ADAPTIVE_AVG, 1, x, o);
 }
-
 cnn_tensor *cnn_adaptive_max_pool2d(cnn_ctx *c, const cnn_tensor *x, const int64_t output_size[2]) {
-    pool_geom g;
-    if (pool_geom_init(c, &g, CNN_POOL_ADAPTIVE_MAX, 2, x, output_size, NULL, NULL, NULL, 0, 1) < 0) return NULL;
-    return pool_run(c, x, &g);
+    return adaptive(c, CNN_POOL_ADAPTIVE_MAX, 2, x, output_size);
 }
-
 cnn_tensor *cnn_adaptive_max_pool1d(cnn_ctx *c, const cnn_tensor *x, int64_t output_size) {
-    int64_t o[2] = { 1, output_size };
-    pool_geom g;
-    if (pool_geom_init(c, &g, CNN_POOL_ADAPTIVE_MAX, 1, x, o, NULL, NULL, NULL, 0, 1) < 0) return NULL;
-    return pool_run(c, x, &g);
+    const int64_t o[2] = { 1, output_size };
+    return adaptive(c, CNN_POOL_ADAPTIVE_MAX, 1, x, o);
 }

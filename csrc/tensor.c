@@ -408,7 +408,8 @@ int cnn_fill_(cnn_ctx *c, cnn_tensor *t, double v) {
     return 0;
 }
 
-int cnn_uniform_(cnn_ctx *c, cnn_tensor *t, double lo, double hi) {
+/* fills t in place from the state's generator: uniform on [p, q) or normal (mean p, std q) */
+static int random_fill(cnn_ctx *c, cnn_tensor *t, int normal, double p, double q) {
     if (cnn_check_inplace(c, t) < 0) return -1;
     if (!cnn_dtype_is_float(t->dtype)) return cnn_seterr(c, "expected a float32 or float64 tensor, got %s", cnn_dtype_name(t->dtype));
     const int64_t *st[1] = { t->stride };
@@ -416,27 +417,21 @@ int cnn_uniform_(cnn_ctx *c, cnn_tensor *t, double lo, double hi) {
     cnn_iter_init(&it, t->ndim, t->size, 1, st);
     cnn_rng *r = cnn_ctx_rng(c);
     if (it.rows) do {
-        if (t->dtype == CNN_F32) uniform_row_f32(r, it.inner, (float *)cnn_data(t) + it.off[0], it.istride[0], lo, hi);
-        else uniform_row_f64(r, it.inner, (double *)cnn_data(t) + it.off[0], it.istride[0], lo, hi);
+        void *y = (char *)cnn_data(t) + it.off[0] * cnn_dtype_size(t->dtype);
+        if (t->dtype == CNN_F32) {
+            if (normal) normal_row_f32(r, it.inner, y, it.istride[0], p, q);
+            else uniform_row_f32(r, it.inner, y, it.istride[0], p, q);
+        } else {
+            if (normal) normal_row_f64(r, it.inner, y, it.istride[0], p, q);
+            else uniform_row_f64(r, it.inner, y, it.istride[0], p, q);
+        }
     } while (cnn_iter_next(&it));
     cnn_bump_version(t);
     return 0;
 }
 
-int cnn_normal_(cnn_ctx *c, cnn_tensor *t, double mean, double std) {
-    if (cnn_check_inplace(c, t) < 0) return -1;
-    if (!cnn_dtype_is_float(t->dtype)) return cnn_seterr(c, "expected a float32 or float64 tensor, got %s", cnn_dtype_name(t->dtype));
-    const int64_t *st[1] = { t->stride };
-    cnn_iter it;
-    cnn_iter_init(&it, t->ndim, t->size, 1, st);
-    cnn_rng *r = cnn_ctx_rng(c);
-    if (it.rows) do {
-        if (t->dtype == CNN_F32) normal_row_f32(r, it.inner, (float *)cnn_data(t) + it.off[0], it.istride[0], mean, std);
-        else normal_row_f64(r, it.inner, (double *)cnn_data(t) + it.off[0], it.istride[0], mean, std);
-    } while (cnn_iter_next(&it));
-    cnn_bump_version(t);
-    return 0;
-}
+int cnn_uniform_(cnn_ctx *c, cnn_tensor *t, double lo, double hi) { return random_fill(c, t, 0, lo, hi); }
+int cnn_normal_(cnn_ctx *c, cnn_tensor *t, double mean, double std) { return random_fill(c, t, 1, mean, std); }
 
 cnn_tensor *cnn_contiguous_as(cnn_ctx *c, const cnn_tensor *t, cnn_dtype dt) {
     if (t->dtype == dt && cnn_is_contiguous(t)) { cnn_tensor_retain((cnn_tensor *)t); return (cnn_tensor *)t; }
