@@ -48,6 +48,13 @@ describe("cnn.plot", function()
     assert.truthy(text:find("shirt", 1, true))
   end)
 
+  it("draws a series of one point (a one-epoch run's curves) as a dot, not an empty line", function()
+    local counts = parse(cnn.plot.lines({{y = {0.6}, label = "train"}, {y = {0.4}, label = "test"}},
+      dir .. "/one.svg", {xlabel = "epoch"}))
+    assert.are.equal(2, counts.circle)
+    assert.is_nil(counts.polyline)
+  end)
+
   it("breaks a line at NaN and infinite points and takes the axes from the finite ones", function()
     local path = cnn.plot.lines({y = {1, 0 / 0, 3, 2, 2.5, 1 / 0, 1.5, 0 / 0, 1.2, 1.1, 1}, label = "loss"}, dir .. "/nan.svg")
     local counts, text = parse(path)

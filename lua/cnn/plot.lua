@@ -201,18 +201,21 @@ function P.lines(series, path, opts)
   for i = 1, #ys do
     local s = rawget(series, i)
     local color = COLORS[(i - 1) % #COLORS + 1]
-    local line = '<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>'
+    -- a run of one point has no length as a polyline: it is drawn as a dot
+    local function draw(x, y)
+      if x:numel() == 1 then
+        local px, py = x0 + sx * x:item(), y0 + sy * y:item()
+        out[#out + 1] = ('<circle cx="%.2f" cy="%.2f" r="2.5" fill="%s"/>'):format(px, py, color)
+      else
+        out[#out + 1] = ('<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>'):format(
+          color, cnn._plot.points(x, y, x0, sx, y0, sy))
+      end
+    end
     if ok[i] == nil then
-      out[#out + 1] = line:format(color, cnn._plot.points(xs[i], ys[i], x0, sx, y0, sy))
+      draw(xs[i], ys[i])
     else
       for _, r in ipairs(runs(ok[i])) do
-        local x, y = xs[i]:narrow(1, r[1], r[2] - r[1] + 1), ys[i]:narrow(1, r[1], r[2] - r[1] + 1)
-        if r[1] == r[2] then                                               -- a lone point: a dot
-          local px, py = x0 + sx * x:item(), y0 + sy * y:item()
-          out[#out + 1] = ('<circle cx="%.2f" cy="%.2f" r="2.5" fill="%s"/>'):format(px, py, color)
-        else
-          out[#out + 1] = line:format(color, cnn._plot.points(x, y, x0, sx, y0, sy))
-        end
+        draw(xs[i]:narrow(1, r[1], r[2] - r[1] + 1), ys[i]:narrow(1, r[1], r[2] - r[1] + 1))
       end
     end
     entries[#entries + 1] = { label = s.label or ("series " .. i), color = color }
