@@ -192,7 +192,7 @@ function P.lines(series, path, opts)
     end
   end
   if xlo > xhi then xlo, xhi, ylo, yhi = 0, 1, 0, 1 end
-  if xhi == xlo then xhi = xlo + 1 end
+  if xhi == xlo then xlo, xhi = xlo - 0.5, xhi + 0.5 end                -- one x: centred
   if yhi == ylo then yhi = ylo + 1 end
   local pad = (yhi - ylo) * 0.05
   local out = header(opts.title)
