@@ -1,0 +1,2 @@
+-- genomic prediction: filled in by the genomic prediction issue.
+return {}
