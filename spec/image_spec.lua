@@ -129,6 +129,17 @@ describe("cnn.image", function()
       for i = 1, 2 do rows[i] = {} for j = 1, 4 do rows[i][j] = 4 * r[i] + j - 1 end end
       H.close(image.resize(a:double(), { 2, 4 }), { rows }, 1e-12)
     end)
+    it("resize with antialias does not alias a fine checkerboard", function()
+      local rows = {}
+      for r = 1, 60 do rows[r] = {} for c = 1, 60 do rows[r][c] = (r + c) % 2 end end
+      local board = cnn.tensor({ rows })                             -- 1-pixel checkerboard, mean 0.5
+      local aa = image.resize(board, 12)                             -- factor 5: an 11-tap triangle
+      assert.is_true((aa - 0.5):abs():max():item() < 0.01)
+      -- without: each output lands exactly on one pixel (5i + 2), and the board comes out whole
+      local plain = image.resize(board, 12, { antialias = false })
+      assert.are.equal(0.5, (plain - 0.5):abs():min():item())
+      image.resize(board:double(), { 3, 60 })                        -- one axis only
+    end)
     it("resize upsamples the same with and without antialias", function()
       local a = cnn.rand(2, 3, 5)
       H.close(image.resize(a, { 7, 11 }), image.resize(a, { 7, 11 }, { antialias = false }), 1e-6)
@@ -201,6 +212,9 @@ describe("cnn.image", function()
       H.errors(function() image.resize(cnn.zeros(2, 2), 4) end, "cnn.image.resize: expected a (C,H,W) image tensor, got float32 [2,2]")
       H.errors(function() image.hflip(cnn.zeros(2)) end, "cnn.image.hflip: expected a (C,H,W) image tensor, got float32 [2]")
       H.errors(function() image.resize(x, 0) end, "cnn.image.resize: expected an output size of at least 1x1, got 0x0")
+      H.errors(function() image.resize(x, 2, { antialias = "yes" }) end, "cnn.image.resize: argument 3 (antialias): expected a boolean, got \"yes\"")
+      H.errors(function() image.resize(x, 2, { antialiasing = true }) end, "cnn.image.resize: argument 3")
+      H.errors(function() image.resize(x, 2, 1) end, "cnn.image.resize: argument 3 (options): expected an options table, got 1")
       H.errors(function() image.rotate("x", 1) end, "cnn.image.rotate: argument 1 (image): expected a tensor, got string")
     end)
     it("refuses non-finite angles, factors, fills and normalisation values (rotate(1/0) crashed)", function()
