@@ -108,5 +108,6 @@ build/fuzz/%: fuzz/%.c $(FUZZ_CORE) $(HDR)
 	  $(BLAS_INC) $(PNG_INC) $(JPEG_INC) -o $@ $< $(FUZZ_CORE) $(BLAS_LIB) $(PNG_LIB) $(JPEG_LIB) -lm
 fuzz: fuzz-build
 	@for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p fuzz/corpus/$$n; \
-	  echo "== $$n: $(FUZZ_TIME) s"; $$f -max_total_time=$(FUZZ_TIME) -rss_limit_mb=2048 -max_len=65536 \
+	  dict=""; [ -f fuzz/$${n%_fuzz}.dict ] && dict="-dict=fuzz/$${n%_fuzz}.dict"; \
+	  echo "== $$n: $(FUZZ_TIME) s"; $$f -max_total_time=$(FUZZ_TIME) -rss_limit_mb=2048 -max_len=65536 $$dict \
 	  -print_final_stats=1 fuzz/corpus/$$n fuzz/seeds/$$n 2>&1 | tail -n 12 || exit 1; done
