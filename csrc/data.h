@@ -1,5 +1,5 @@
-/* data.h: the C side of getting data from files into tensors: the PNG wrapper and image
- * transforms (image.c), IDX (idx.c), PLINK .bed and genotype helpers (plink.c), the CSV
+/* data.h: the C side of getting data from files into tensors: the PNG and JPEG wrappers and image
+ * transforms (image.c, image_jpeg.c), IDX (idx.c), PLINK .bed and genotype helpers (plink.c), the CSV
  * tokenizer (csv.c), batch gathering (batch.c). No Lua here: lua_data.c binds these; fuzz/ drives the parsers directly.
  * Parsers work on a buffer already in memory and report failures as "truncated at byte N",
  * "wrong magic ..." in the context; the binding prefixes the function and file name. */

@@ -2,7 +2,7 @@
  * lua/cnn/data/ and lua/cnn/progress.lua) plus cnn.randperm. Files are read whole into
  * Lua userdata, so an error raised anywhere leaks nothing. Messages name the public function,
  * then the file and the place: "cnn.image.load: a.png: truncated at byte 1234".
- * Core: image.c, idx.c, plink.c, csv.c, batch.c.
+ * Core: image.c, image_jpeg.c, idx.c, plink.c, csv.c, batch.c.
  * Specs: image_, idx_, csv_, genotype_, sequence_, data_spec.lua. */
 #include "lua_util.h"
 #include "data.h"
