@@ -68,7 +68,14 @@ cnn_tensor *cnn_index_tensor(cnn_ctx *c, const cnn_tensor *t, int64_t base) {
     int64_t n = cnn_numel(t), *p = cnn_data(r);
     if (t->dtype == CNN_I64) {
         cnn_copy_raw(r, t);
-        for (int64_t k = 0; k < n; k++) p[k] -= base;   /* |index| < 2^63 - 1 after the range check */
+        for (int64_t k = 0; k < n; k++) {
+            if (p[k] < INT64_MIN + base) {          /* would overflow: out of range of any dimension */
+                cnn_seterr(c, "index %lld at %s is out of range", (long long)p[k], pos_str(pos, sizeof pos, t->ndim, t->size, k));
+                cnn_tensor_release(r);
+                return NULL;
+            }
+            p[k] -= base;
+        }
         return r;
     }
     cnn_tensor *f = cnn_contiguous_as(c, t, CNN_F64);
