@@ -56,6 +56,25 @@ describe("sort and argsort", function()
     end
   end)
 
+  it("the same answer at 1 and 2 threads (lines are split over threads from 128K elements)", function()
+    cnn.manual_seed(8)
+    local x = cnn.randint(0, 50, {300, 500}):float()
+    local n0 = cnn.get_num_threads()
+    local out = {}
+    for _, th in ipairs({1, 2}) do
+      cnn.set_num_threads(th)
+      local v, i = x:sort(2, {descending = true})
+      local tv, ti = x:topk(7, 2)
+      local cv, ci = x:sort(1)
+      out[th] = {v, i, tv, ti, cv, ci}
+    end
+    cnn.set_num_threads(n0)
+    for k = 1, 6 do assert.are.same(out[1][k]:totable(), out[2][k]:totable()) end
+    local ref = x[17]:totable()
+    table.sort(ref, function(a, b) return a > b end)
+    assert.are.same(ref, out[2][1][17]:totable())
+  end)
+
   it("int64: exact beyond 2^53, indices 1-based", function()
     local big = (1 << 62) + 1
     local v, i = i64({big, -3, big - 1, 0}):sort()
