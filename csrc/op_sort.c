@@ -512,10 +512,10 @@ cnn_tensor *cnn_nonzero(cnn_ctx *c, const cnn_tensor *x) {
     cnn_tensor *xc = cnn_contiguous_as(c, x, x->dtype);
     if (xc == NULL) return NULL;
     int64_t total = cnn_numel(x), cnt = 0;
-    for (int64_t e = 0; e < total; e++) {
-        int nz = x->dtype == CNN_F32 ? ((float *)cnn_data(xc))[e] != 0
-               : x->dtype == CNN_F64 ? ((double *)cnn_data(xc))[e] != 0 : ((int64_t *)cnn_data(xc))[e] != 0;
-        cnt += nz;
+    switch (x->dtype) {
+    case CNN_F32: cnt = count_nonzero_f32(cnn_data(xc), total); break;
+    case CNN_F64: cnt = count_nonzero_f64(cnn_data(xc), total); break;
+    case CNN_I64: cnt = count_nonzero_i64(cnn_data(xc), total); break;
     }
     cnn_shape s = { 2, { cnt, x->ndim } };
     cnn_tensor *y = cnn_empty(c, &s, CNN_I64);
@@ -548,10 +548,12 @@ cnn_tensor *cnn_searchsorted(cnn_ctx *c, const cnn_tensor *seq, const cnn_tensor
         }
     }
     cnn_dtype dt = seq->dtype == values->dtype ? seq->dtype : CNN_F64;
-    int64_t n = seq->size[seq->ndim - 1];
-    int64_t rows = batched ? cnn_numel(seq) / (n ? n : 1) : 1;
-    if (batched && n == 0) { rows = 1; for (int k = 0; k < seq->ndim - 1; k++) rows *= seq->size[k]; }
-    int64_t m = rows ? cnn_numel(values) / rows : 0;
+    /* rows of (n sequence elements, m values): one row for a 1-D sequence, else one per leading index */
+    int64_t n = seq->size[seq->ndim - 1], rows = 1, m = cnn_numel(values);
+    if (batched) {
+        for (int k = 0; k < seq->ndim - 1; k++) rows *= seq->size[k];
+        m = values->size[values->ndim - 1];
+    }
     cnn_shape s = cnn_shape_of(values);
     cnn_tensor *sc = cnn_contiguous_as(c, seq, dt);
     cnn_tensor *vc = sc ? cnn_contiguous_as(c, values, dt) : NULL;
