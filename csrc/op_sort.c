@@ -13,12 +13,15 @@
 #include <string.h>
 
 #define IS_NAN(v) isnan(v)
+#define SORT_FLOAT 1
 #define CNN_GEN_FILE "op_sort.inc"
 #include "gen.h"
 #undef IS_NAN
+#undef SORT_FLOAT
 
 /* int64: the same kernels on integers; sums and products in uint64_t wrap as PyTorch's do */
 #define IS_NAN(v) 0
+#define SORT_FLOAT 0
 #define real_t int64_t
 #define acc_t uint64_t
 #define K(name) name##_i64
@@ -27,6 +30,7 @@
 #undef acc_t
 #undef K
 #undef IS_NAN
+#undef SORT_FLOAT
 
 /* ---- helpers ---- */
 

@@ -56,6 +56,51 @@ describe("sort and argsort", function()
     end
   end)
 
+  -- long lines take the radix sort (from 128 float32 / 256 float64 or int64 elements), short ones
+  -- the merge sort: both against a reference, stable sort by (value with NaN largest, position)
+  it("long lines (radix sort): ties, NaN, -0 and +0, infinities, extremes, both directions", function()
+    local function ref_order(vals, desc)
+      local ord = {}
+      for k = 1, #vals do ord[k] = k end
+      local function key_before(a, b)                       -- NaN largest
+        if desc then a, b = b, a end
+        return a < b or (b ~= b and a == a)
+      end
+      table.sort(ord, function(i, j)
+        local a, b = vals[i], vals[j]
+        if key_before(a, b) then return true end
+        if key_before(b, a) then return false end
+        return i < j
+      end)
+      return ord
+    end
+    cnn.manual_seed(9)
+    for _, n in ipairs({100, 127, 128, 300, 3000}) do
+      local base = cnn.randint(-6, 6, {n}):double():totable()
+      for k = 1, n, 7 do base[k] = 0 / 0 end
+      for k = 3, n, 11 do base[k] = -0.0 end
+      for k = 5, n, 13 do base[k] = 1 / 0 end
+      for k = 6, n, 17 do base[k] = -1 / 0 end
+      for k = 2, n, 19 do base[k] = base[k] + 0.25 end
+      for _, dt in ipairs({"float32", "float64"}) do
+        local x = cnn.tensor(base, dt)
+        for _, desc in ipairs({false, true}) do
+          local _, i = x:sort(1, {descending = desc})
+          assert.are.same(ref_order(base, desc), i:totable(), ("%s n=%d desc=%s"):format(dt, n, tostring(desc)))
+        end
+      end
+      local ints = cnn.randint(-3, 3, {n}, "int64"):totable()
+      ints[1], ints[2], ints[n] = math.maxinteger, math.mininteger, math.mininteger + 1
+      local xi = i64(ints)
+      for _, desc in ipairs({false, true}) do
+        local v, i = xi:sort(1, {descending = desc})
+        local want = ref_order(ints, desc)
+        assert.are.same(want, i:totable(), ("int64 n=%d desc=%s"):format(n, tostring(desc)))
+        assert.are.equal(desc and math.maxinteger or math.mininteger, v[1])
+      end
+    end
+  end)
+
   it("the same answer at 1 and 2 threads (lines are split over threads from 128K elements)", function()
     cnn.manual_seed(8)
     local x = cnn.randint(0, 50, {300, 500}):float()
