@@ -484,6 +484,34 @@ describe("sorting and gathering under hostile input", function()
     end)
   end)
 
+  -- option, dims and shifts tables whose metamethods would close the tensor: read raw, so the
+  -- metamethods never run (as spec/hostile_spec.lua checks for the other bindings)
+  it("hostile tables never run Lua code while the arguments are read", function()
+    local fired = false
+    local function hostile(contents, victim)
+      return setmetatable(contents, {
+        __index = function() fired = true; getmetatable(victim).__close(victim); collectgarbage() end,
+        __len = function() fired = true; getmetatable(victim).__close(victim); collectgarbage(); return 2 end,
+      })
+    end
+    local t = cnn.rand(3, 4)
+    local calls = {
+      function() return t:sort(2, hostile({descending = true}, t)) end,
+      function() return t:argsort(hostile({}, t)) end,
+      function() return t:topk(2, 2, hostile({largest = false}, t)) end,
+      function() return t:flip(hostile({1, 2}, t)) end,
+      function() return t:roll(hostile({1, 1}, t), hostile({1, 2}, t)) end,
+      function() return t:unique(hostile({return_counts = true}, t)) end,
+      function() return cnn.searchsorted(t:select(1, 1), t, hostile({right = true}, t)) end,
+    }
+    for k, f in ipairs(calls) do
+      local ok, err = pcall(f)
+      assert.is_false(fired, "a metamethod ran in call " .. k)
+      assert(ok or tostring(err):find("cnn%."), tostring(err))
+    end
+    assert.are.same({3, 4}, t:size())
+  end)
+
   it("huge sizes fail cleanly", function()
     local big = cnn.zeros(1):expand(2 ^ 40)                        -- a view: no memory behind it
     local ok, err = pcall(function() return big:sort() end)
