@@ -212,6 +212,31 @@ int cnn_linalg_svd(cnn_ctx *c, const cnn_tensor *A, int full, cnn_tensor **U, cn
 int cnn_linalg_qr(cnn_ctx *c, const cnn_tensor *A, cnn_tensor **Q, cnn_tensor **R);  /* reduced */
 cnn_tensor *cnn_linalg_lstsq(cnn_ctx *c, const cnn_tensor *A, const cnn_tensor *B);
 
+/* ---- sorting and gathering (op_sort.c): dims and indices 0-based, indices int64; float32,
+ * float64 and int64 (no gradients through int64). A 0-d tensor is a line of one element. ---- */
+/* stable sort along d (NaN largest); values differentiable (through the indices, as gather) */
+int cnn_sort(cnn_ctx *c, const cnn_tensor *x, int d, int descending, cnn_tensor **values, cnn_tensor **indices);
+/* the k largest (or smallest) along d, in sorted order; ties: the first in x first */
+int cnn_topk(cnn_ctx *c, const cnn_tensor *x, int64_t k, int d, int largest, cnn_tensor **values, cnn_tensor **indices);
+/* index: any dtype, integers, minus base (1: Lua's 1-based indices) as a contiguous int64 tensor;
+ * a non-integer element is an error naming its position */
+cnn_tensor *cnn_index_tensor(cnn_ctx *c, const cnn_tensor *index, int64_t base);
+/* y[p] = x[p with p_d = index[p]]: index (int64, 0-based) as many dims as x, no larger than x
+ * except along d; y has index's shape */
+cnn_tensor *cnn_gather(cnn_ctx *c, const cnn_tensor *x, int d, const cnn_tensor *index);
+/* self[p with p_d = index[p]] += src[p] over index's positions (in place; differentiable on a
+ * tensor that shares no memory) and its out-of-place form */
+int cnn_scatter_add_(cnn_ctx *c, cnn_tensor *self, int d, const cnn_tensor *index, const cnn_tensor *src);
+cnn_tensor *cnn_scatter_add(cnn_ctx *c, const cnn_tensor *self, int d, const cnn_tensor *index, const cnn_tensor *src);
+cnn_tensor *cnn_cum(cnn_ctx *c, const cnn_tensor *x, int d, int prod);        /* cumsum (0) / cumprod (1) */
+cnn_tensor *cnn_flip(cnn_ctx *c, const cnn_tensor *x, const int *dims, int n);
+cnn_tensor *cnn_roll(cnn_ctx *c, const cnn_tensor *x, const int64_t *shifts, const int *dims, int n);
+/* sorted distinct values of all of x, the group of each element (x's shape), counts per value */
+int cnn_unique(cnn_ctx *c, const cnn_tensor *x, cnn_tensor **values, cnn_tensor **inverse, cnn_tensor **counts);
+cnn_tensor *cnn_nonzero(cnn_ctx *c, const cnn_tensor *x);                     /* (n, ndim) */
+/* insertion positions of values in the ascending last dim of seq (1-D, or leading dims as values) */
+cnn_tensor *cnn_searchsorted(cnn_ctx *c, const cnn_tensor *seq, const cnn_tensor *values, int right);
+
 /* ---- neural-network functional ops (op_activation.c, op_loss.c, op_norm.c, op_linear.c, op_pad.c) ---- */
 /* pointwise activations: y = f(x; a, b) with the parameters noted */
 typedef enum {

@@ -54,6 +54,25 @@ describe("cnn.data.csv", function()
     H.errors(function() csv.read(d) end, "column name 'a' appears twice")
   end)
 
+  it("dtype = {name = \"int64\"}: class-label columns as int64, checked row by row", function()
+    local p = file("i.csv", "id,cls,y,name\n1,3,0.5,a\n2,1,,b\n3,2,2,c\n")
+    local t = csv.read(p, { dtype = { cls = "int64", id = "float32" } })
+    assert.are.equal("int64", t.columns.cls:dtype())
+    assert.are.same({ 3, 1, 2 }, t.columns.cls:totable())
+    assert.are.equal("integer", math.type(t.columns.cls[1]))
+    assert.are.equal(t.columns.cls, t.list[2])
+    assert.are.equal("float32", t.columns.id:dtype())
+    assert.are.equal("float64", t.columns.y:dtype())              -- untouched
+    H.errors(function() csv.read(p, { dtype = { y = "int64" } }) end,
+      "cnn.data.csv.read: " .. p .. ": column 'y', data row 2 is missing: an int64 column needs an integer in every row")
+    H.errors(function() csv.read(file("f.csv", "c\n1\n2.5\n"), { dtype = { c = "int64" } }) end, "column 'c', data row 2 holds 2.5, not an integer")
+    H.errors(function() csv.read(p, { dtype = { name = "int64" } }) end, "column 'name' holds text, not numbers: it cannot be int64")
+    H.errors(function() csv.read(p, { dtype = { nope = "int64" } }) end, "dtype names column 'nope', which is not in the file")
+    H.errors(function() csv.read(p, { dtype = { cls = "int8" } }) end,
+      'cnn.data.csv.read: argument 2 (dtype): expected column name = "int64", "float32" or "float64", got "cls" = "int8"')
+    assert.are.same({ 0 }, csv.read(file("h.csv", "c\n"), { dtype = { c = "int64" } }).columns.c:size())
+  end)
+
   it("leaks nothing", function()
     local p = file("l.csv", "a,b\n1,x\n2,y\n")
     H.no_leak(function() csv.read(p) end)

@@ -435,6 +435,13 @@ describe("the Lua API under hostile arguments", function()
     end
   end)
 
+  it("sorting and gathering: cnn.sort, argsort, topk, gather, scatter_add(_), cumsum, cumprod, flip, roll, unique, nonzero, searchsorted", function()
+    local S = {}
+    for _, k in ipairs({ "sort", "argsort", "topk", "gather", "scatter_add_", "scatter_add", "cumsum", "cumprod", "flip",
+                         "roll", "unique", "nonzero", "searchsorted" }) do S[k] = cnn[k] end
+    fuzz_table("", S, 4)
+  end)
+
   it("cnn.models constructors (hostile options only: a valid table builds a whole model)", function()
     local bad = { 0, "x", { 1 }, closed(), { num_classes = 0 }, { width = 0 / 0 }, { width = 1 / 0 },
                   { in_channels = 2 ^ 63 }, { num_classes = -1 }, { widht = 1 }, { num_classes = "x" },
