@@ -12,9 +12,11 @@ BLAS_INC := $(shell pkg-config --cflags openblas 2>/dev/null || echo -I/usr/incl
 BLAS_LIB := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
 PNG_INC  := $(shell pkg-config --cflags libpng 2>/dev/null)
 PNG_LIB  := $(shell pkg-config --libs libpng zlib 2>/dev/null || echo -lpng16 -lz)
+MHD_INC  := $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
+MHD_LIB  := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -fPIC -fopenmp -Wall -Wextra -Wno-unused-parameter $(CFLAGS) \
-             -I$(LUA_INCDIR) $(BLAS_INC) $(PNG_INC)
-LIBS     = $(BLAS_LIB) $(PNG_LIB) -lm
+             -I$(LUA_INCDIR) $(BLAS_INC) $(PNG_INC) $(MHD_INC)
+LIBS     = $(BLAS_LIB) $(PNG_LIB) $(MHD_LIB) -lm
 
 SRC  := $(wildcard csrc/*.c)
 HDR  := $(wildcard csrc/*.h csrc/*.inc)

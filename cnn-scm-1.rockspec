@@ -13,6 +13,7 @@ external_dependencies = {
   OPENBLAS = { library = "openblas" },
   PNG = { header = "png.h", library = "png16" },
   ZLIB = { library = "z" },
+  MICROHTTPD = { header = "microhttpd.h", library = "microhttpd" },
 }
 build = {
   type = "make",
