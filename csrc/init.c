@@ -42,7 +42,6 @@ int luaopen_cnn_core(lua_State *L) {
     cnn_open_util(L, ctx, module, methods);
     cnn_open_bench(L, ctx, module, methods);
     cnn_open_linalg(L, ctx, module, methods);
-    cnn_open_http(L, ctx, module, methods);
     lua_pushvalue(L, methods);
     lua_setfield(L, module, "Tensor");
     lua_pushstring(L, openblas_get_config());

@@ -9,8 +9,15 @@
  * before the body is read, or as soon as a chunked body passes it; a connection limit; an
  * inactivity timeout (libmicrohttpd's); and a limit on the time one request may take from its
  * connection or previous request, so a client sending a byte a second cannot hold a slot: run()
- * shuts such sockets down and libmicrohttpd then closes them. */
-#include "lua_util.h"
+ * shuts such sockets down and libmicrohttpd then closes them.
+ *
+ * A module of its own (cnn._http, lua/cnn/_http.so), not part of the core: libmicrohttpd brings
+ * GnuTLS and p11-kit, which need not be in every process that uses tensors. Its only caller is
+ * lua/cnn/http.lua, which checks the options table (unknown keys, types) first; this file reads it
+ * raw and checks every value's type and range again. */
+#include <lauxlib.h>
+#include <lua.h>
+#include <stdio.h>
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -335,6 +342,12 @@ static void stop(lua_State *L, server *s) {
     if (s->handler != LUA_NOREF) { luaL_unref(L, LUA_REGISTRYINDEX, s->handler); s->handler = LUA_NOREF; }
 }
 
+/* pushes opts[key] read raw (no metamethod runs) and returns its type */
+static int opt_rawget(lua_State *L, int t, const char *key) {
+    lua_pushstring(L, key);
+    return lua_rawget(L, t);
+}
+
 static lua_Number opt_num(lua_State *L, int t, const char *key, lua_Number def, lua_Number lo, lua_Number hi) {
     int ty = opt_rawget(L, t, key);
     lua_Number v = def;
@@ -354,10 +367,7 @@ static lua_Number opt_num(lua_State *L, int t, const char *key, lua_Number def, 
 /* cnn.http.server{handler=fn, host="127.0.0.1", port=8080, max_body=20 MB, max_connections=64,
  *                 timeout=15, request_timeout=60} */
 static int l_server(lua_State *L) {
-    static const char *const known[] = { "handler", "host", "port", "max_body", "max_connections", "timeout",
-                                         "request_timeout", NULL };
     luaL_checktype(L, 1, LUA_TTABLE);
-    check_options(L, 1, "http.server", known);
     if (opt_rawget(L, 1, "handler") != LUA_TFUNCTION)
         return luaL_error(L, "cnn.http.server: option handler: expected a function, got %s", luaL_typename(L, -1));
     int ht = lua_gettop(L);
@@ -447,8 +457,7 @@ static int l_close(lua_State *L) {
 
 static const luaL_Reg methods[] = { { "run", l_run }, { "port", l_port }, { "close", l_close }, { NULL, NULL } };
 
-void cnn_open_http(lua_State *L, int ctx, int module, int methods_) {
-    (void)ctx; (void)methods_;
+int luaopen_cnn__http(lua_State *L) {
     if (luaL_newmetatable(L, HTTP_MT)) {
         luaL_newlib(L, methods);
         lua_setfield(L, -2, "__index");
@@ -463,5 +472,5 @@ void cnn_open_http(lua_State *L, int ctx, int module, int methods_) {
     lua_newtable(L);
     lua_pushcfunction(L, l_server);
     lua_setfield(L, -2, "server");
-    lua_setfield(L, module, "_http");
+    return 1;
 }

@@ -77,7 +77,6 @@ void cnn_open_serialize(lua_State *L, int ctx, int module, int methods);
 void cnn_open_util(lua_State *L, int ctx, int module, int methods);
 void cnn_open_bench(lua_State *L, int ctx, int module, int methods);
 void cnn_open_linalg(lua_State *L, int ctx, int module, int methods);
-void cnn_open_http(lua_State *L, int ctx, int module, int methods);
 /* each fn becomes a closure over the context, stored in module and/or methods (0: neither) */
 void register_fns(lua_State *L, const luaL_Reg *fns, int ctx, int module, int methods);
 

@@ -7,7 +7,7 @@ local A = require "cnn.nn.argcheck"
 
 local http = {}
 
-local core = cnn._http
+local core = require "cnn._http"
 
 local STATUS_TEXT = { [200] = "OK", [400] = "Bad Request", [404] = "Not Found", [405] = "Method Not Allowed",
                       [413] = "Payload Too Large", [415] = "Unsupported Media Type", [422] = "Unprocessable Content",
