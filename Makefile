@@ -14,14 +14,19 @@ PNG_INC  := $(shell pkg-config --cflags libpng 2>/dev/null)
 PNG_LIB  := $(shell pkg-config --libs libpng zlib 2>/dev/null || echo -lpng16 -lz)
 JPEG_INC := $(shell pkg-config --cflags libjpeg 2>/dev/null)
 JPEG_LIB := $(shell pkg-config --libs libjpeg 2>/dev/null || echo -ljpeg)
+MHD_INC  := $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
+MHD_LIB  := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -fPIC -fopenmp -Wall -Wextra -Wno-unused-parameter $(CFLAGS) \
              -I$(LUA_INCDIR) $(BLAS_INC) $(PNG_INC) $(JPEG_INC)
 LIBS     = $(BLAS_LIB) $(PNG_LIB) $(JPEG_LIB) -lm
 
-SRC  := $(wildcard csrc/*.c)
+# csrc/lua_http.c is a module of its own (cnn._http): libmicrohttpd pulls in GnuTLS and p11-kit,
+# which must not be loaded (or preloaded, under ASan) into every process that uses the core
+SRC  := $(filter-out csrc/lua_http.c,$(wildcard csrc/*.c))
 HDR  := $(wildcard csrc/*.h csrc/*.inc)
 OBJ  := $(SRC:csrc/%.c=build/$(VARIANT)/%.o)
 SO   := build/$(VARIANT)/core.so
+HTTP_SO := build/$(VARIANT)/_http.so
 SPECS ?= spec
 
 ASAN_FLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -29,13 +34,17 @@ ASAN_FLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sa
 .PHONY: all deps test test-asan valgrind bench bench-compare demo clean install rock-check
 
 # copied by rename, never in place: a running process (a REPL, a training run) maps the old file
-all: $(SO)
+all: $(SO) $(HTTP_SO)
 	@cmp -s $(SO) lua/cnn/core.so || { cp $(SO) lua/cnn/core.so.tmp && mv -f lua/cnn/core.so.tmp lua/cnn/core.so; }
+	@cmp -s $(HTTP_SO) lua/cnn/_http.so || { cp $(HTTP_SO) lua/cnn/_http.so.tmp && mv -f lua/cnn/_http.so.tmp lua/cnn/_http.so; }
 
 # -z nodelete: Lua unloads C modules at lua_close, but OpenMP's worker threads live on inside
 # libgomp, which must stay mapped (unloading it under them crashes the process at exit)
 $(SO): $(OBJ)
 	$(CC) -shared -Wl,-z,nodelete $(ALL_CFLAGS) -o $@ $(OBJ) $(LIBS)
+
+$(HTTP_SO): csrc/lua_http.c | build/$(VARIANT)
+	$(CC) -shared $(ALL_CFLAGS) $(MHD_INC) -o $@ $< $(MHD_LIB)
 
 build/$(VARIANT)/%.o: csrc/%.c $(HDR) | build/$(VARIANT)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
@@ -82,10 +91,11 @@ INST_LUADIR ?= /usr/local/share/lua/5.4
 install: all
 	mkdir -p $(INST_LIBDIR)/cnn $(INST_LUADIR)/cnn
 	cp lua/cnn/core.so $(INST_LIBDIR)/cnn/core.so
+	cp lua/cnn/_http.so $(INST_LIBDIR)/cnn/_http.so
 	cd lua && find cnn -name '*.lua' -exec sh -c 'mkdir -p "$(INST_LUADIR)/$$(dirname "$$1")" && cp "$$1" "$(INST_LUADIR)/$$1"' _ {} \;
 
 clean:
-	rm -rf build lua/cnn/core.so
+	rm -rf build lua/cnn/core.so lua/cnn/_http.so
 
 # the zoo against torchvision (spec/parity/torchvision_parity_spec.lua); needs python3-torchvision
 .PHONY: test-torch

@@ -14,6 +14,7 @@ external_dependencies = {
   PNG = { header = "png.h", library = "png16" },
   JPEG = { header = "jpeglib.h", library = "jpeg" },   -- libjpeg62-turbo-dev
   ZLIB = { library = "z" },
+  MICROHTTPD = { header = "microhttpd.h", library = "microhttpd" },
 }
 build = {
   type = "make",

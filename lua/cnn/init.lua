@@ -12,7 +12,8 @@ cnn._VERSION = "0.1.0"
 local modules = { nn = "cnn.nn", optim = "cnn.optim", data = "cnn.data", image = "cnn.image",
                   metrics = "cnn.metrics", plot = "cnn.plot", models = "cnn.models",
                   progress = "cnn.progress", cli = "cnn.cli", gradcheck = "cnn.gradcheck",
-                  F = "cnn.nn.functional", amd = "cnn.amd", genomics = "cnn.genomics" }
+                  F = "cnn.nn.functional", amd = "cnn.amd", genomics = "cnn.genomics",
+                  http = "cnn.http" }
 local functions = { save = "cnn.serialize", load = "cnn.serialize" }
 setmetatable(cnn, {
   __index = function(t, k)
