@@ -81,6 +81,11 @@ static void random_name(char *buf, size_t n, const char *target) {
 int cnn_afile_open(cnn_ctx *c, cnn_afile *a, const char *target) {
     memset(a, 0, sizeof *a);
     a->fd = -1;
+    if (target == NULL) {
+        a->in_memory = 1;
+        a->target = strdup("(memory)");
+        return a->target ? 0 : cnn_seterr(c, "out of memory");
+    }
     char *dir = dir_of(target);
     size_t tl = strlen(target) + sizeof TMP_TAG + TMP_RAND + 1;
     a->target = strdup(target);
@@ -124,6 +129,23 @@ int cnn_afile_open(cnn_ctx *c, cnn_afile *a, const char *target) {
 
 int cnn_afile_write(cnn_ctx *c, cnn_afile *a, const void *p, size_t n) {
     if (a->target == NULL) return cnn_seterr(c, "write failed: the file is closed");
+    if (a->in_memory) {
+        if (n > a->mem_cap - a->mem_len) {
+            size_t cap = a->mem_cap ? a->mem_cap : 4096;
+            while (cap - a->mem_len < n) {
+                if (cap > SIZE_MAX / 2) { cnn_afile_abort(a); return cnn_seterr(c, "out of memory"); }
+                cap *= 2;
+            }
+            unsigned char *m = realloc(a->mem, cap);
+            if (m == NULL) { cnn_afile_abort(a); return cnn_seterr(c, "out of memory"); }
+            a->mem = m;
+            a->mem_cap = cap;
+        }
+        memcpy(a->mem + a->mem_len, p, n);
+        a->mem_len += n;
+        a->written += (int64_t)n;
+        return 0;
+    }
     const char *q = p;
     while (n > 0) {
         size_t k = n > (1u << 30) ? (1u << 30) : n;
@@ -159,6 +181,11 @@ static void sync_dir(const char *target) {
 
 int cnn_afile_commit(cnn_ctx *c, cnn_afile *a) {
     if (a->target == NULL) return cnn_seterr(c, "write failed: the file is closed");
+    if (a->in_memory) {                            /* the bytes stay in a->mem for the caller */
+        free(a->target);
+        a->target = NULL;
+        return 0;
+    }
     if (fsync(a->fd) != 0) {
         int err = errno;
         cnn_afile_abort(a);
@@ -206,6 +233,11 @@ int cnn_afile_commit(cnn_ctx *c, cnn_afile *a) {
 }
 
 void cnn_afile_abort(cnn_afile *a) {
+    if (a->in_memory && a->target != NULL) {      /* an encoding that failed: nothing to keep */
+        free(a->mem);
+        a->mem = NULL;
+        a->mem_len = a->mem_cap = 0;
+    }
     if (a->target == NULL && a->tmp == NULL) return;
     if (a->fd >= 0) close(a->fd);
     a->fd = -1;

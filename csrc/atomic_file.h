@@ -16,9 +16,13 @@ typedef struct cnn_afile {
     char *tmp;            /* named fallback: the temporary's name (removed on abort) */
     int64_t written;
     int64_t fail_after;   /* CNN_TEST_FAIL_WRITE_AFTER: writes past this many bytes fail (ENOSPC); -1 off */
+    int in_memory;        /* opened with target NULL: the bytes go to mem (an encoder's output in memory) */
+    unsigned char *mem;   /* in memory: the bytes written, kept by commit for the caller (who frees them) */
+    size_t mem_len, mem_cap;
 } cnn_afile;
 
-/* opens a temporary for `target` (removing stale ones a killed writer left) */
+/* opens a temporary for `target` (removing stale ones a killed writer left); target NULL: the
+ * bytes are collected in memory instead (a->mem after commit, the caller's to free) */
 int cnn_afile_open(cnn_ctx *c, cnn_afile *a, const char *target);
 /* writes all n bytes or fails (the file is then aborted) */
 int cnn_afile_write(cnn_ctx *c, cnn_afile *a, const void *p, size_t n);

@@ -13,7 +13,8 @@
  * Alpha is dropped. Result: float32 (C,H,W) in [0,1]. */
 cnn_tensor *cnn_png_decode(cnn_ctx *c, const unsigned char *buf, size_t n, int channels);
 /* t (1|3,H,W) or (H,W), values clamped to [0,1], written as 8-bit gray or RGB */
-int cnn_png_write(cnn_ctx *c, const cnn_tensor *t, const char *path);
+/* path NULL: the file's bytes are returned in *mem (malloc'd, *mem_len bytes) instead of written */
+int cnn_png_write(cnn_ctx *c, const cnn_tensor *t, const char *path, unsigned char **mem, size_t *mem_len);
 
 /* ---- JPEG (libjpeg-turbo, image_jpeg.c) ---- */
 /* images with more pixels are refused before decoding (a decompression bomb), like Pillow's limit */
@@ -25,7 +26,7 @@ int cnn_png_write(cnn_ctx *c, const cnn_tensor *t, const char *path);
 cnn_tensor *cnn_jpeg_decode(cnn_ctx *c, const unsigned char *buf, size_t n, int channels,
                             int64_t max_side, int64_t max_pixels);
 /* t (1|3,H,W) or (H,W), values clamped to [0,1], baseline 4:2:0 at quality 1..100 */
-int cnn_jpeg_write(cnn_ctx *c, const cnn_tensor *t, const char *path, int quality);
+int cnn_jpeg_write(cnn_ctx *c, const cnn_tensor *t, const char *path, int quality, unsigned char **mem, size_t *mem_len);
 
 /* ---- image transforms on (C,H,W) tensors of either dtype; results are new tensors ---- */
 /* bilinear, half-pixel centres; antialias widens the triangle by the scale when downscaling

@@ -157,7 +157,7 @@ static void dst_write(png_structp png, png_bytep p, size_t n) {
 
 static void dst_flush(png_structp png) { (void)png; }
 
-int cnn_png_write(cnn_ctx *c, const cnn_tensor *t, const char *path) {
+int cnn_png_write(cnn_ctx *c, const cnn_tensor *t, const char *path, unsigned char **mem, size_t *mem_len) {
     char desc[200];
     int C = t->ndim == 2 ? 1 : (int)t->size[0];
     if (!(t->ndim == 2 || (t->ndim == 3 && (C == 1 || C == 3))) || cnn_numel(t) == 0)
@@ -200,7 +200,9 @@ int cnn_png_write(cnn_ctx *c, const cnn_tensor *t, const char *path) {
     png_infop i = info;
     png_destroy_write_struct(&p, &i);
     free(pix);
-    return cnn_afile_commit(c, &d.a);
+    if (cnn_afile_commit(c, &d.a) < 0) return -1;
+    if (path == NULL) { *mem = d.a.mem; *mem_len = d.a.mem_len; }
+    return 0;
 }
 
 /* ---- transforms: checks and dispatch; kernels in image.inc ---- */

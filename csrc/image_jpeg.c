@@ -173,7 +173,7 @@ static void dst_term(j_compress_ptr ci) {
     dst_put(ci, sizeof d->buf - d->pub.free_in_buffer);
 }
 
-int cnn_jpeg_write(cnn_ctx *c, const cnn_tensor *t, const char *path, int quality) {
+int cnn_jpeg_write(cnn_ctx *c, const cnn_tensor *t, const char *path, int quality, unsigned char **mem, size_t *mem_len) {
     char desc[200];
     int C = t->ndim == 2 ? 1 : (int)t->size[0];
     if (!(t->ndim == 2 || (t->ndim == 3 && (C == 1 || C == 3))) || cnn_numel(t) == 0)
@@ -230,6 +230,7 @@ int cnn_jpeg_write(cnn_ctx *c, const cnn_tensor *t, const char *path, int qualit
     jpeg_destroy_compress(&ci);
     free(pix);
     int rc = cnn_afile_commit(c, &dst->a);
+    if (rc == 0 && path == NULL) { *mem = dst->a.mem; *mem_len = dst->a.mem_len; }
     free(dst);
     return rc;
 }

@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -80,10 +81,61 @@ static int l_image_save(lua_State *L) {
     const char *fn = "image.save";
     cnn_tensor *t = check_tensor(L, 1, fn, "image");
     const char *path = check_str(L, 2, fn, "path");
-    int rc = lua_isnoneornil(L, 3) ? cnn_png_write(ctx_of(L), t, path)
-                                   : cnn_jpeg_write(ctx_of(L), t, path, (int)check_int(L, 3, fn, "quality"));
+    int rc = lua_isnoneornil(L, 3) ? cnn_png_write(ctx_of(L), t, path, NULL, NULL)
+                                   : cnn_jpeg_write(ctx_of(L), t, path, (int)check_int(L, 3, fn, "quality"), NULL, NULL);
     if (rc < 0) return file_fail(L, fn, path);
     return 0;
+}
+
+/* image_decode(bytes, channels 0|1|3, max_side|nil): image_load on bytes in memory (an upload) */
+static int l_image_decode(lua_State *L) {
+    const char *fn = "image.decode";
+    if (lua_type(L, 1) != LUA_TSTRING) arg_error(L, fn, 1, "bytes", "expected a string, got %s", luaL_typename(L, 1));
+    int64_t ch = lua_isnoneornil(L, 2) ? 0 : check_int(L, 2, fn, "channels");
+    if (ch != 0 && ch != 1 && ch != 3) arg_error(L, fn, 2, "channels", "expected 1 or 3, got %lld", (long long)ch);
+    int64_t max_side = lua_isnoneornil(L, 3) ? 0 : check_int(L, 3, fn, "max_side");
+    if (max_side < 0) arg_error(L, fn, 2, "max_side", "expected a positive integer, got %lld", (long long)max_side);
+    cnn_tensor **box = push_box(L);
+    size_t n;
+    const unsigned char *buf = (const unsigned char *)lua_tolstring(L, 1, &n);   /* a string: stays put */
+    static const unsigned char png_sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+    if (n == 0) fn_error(L, fn, "the bytes are empty, expected a PNG or JPEG image");
+    if (n >= 2 && buf[0] == 0xFF && buf[1] == 0xD8)
+        *box = cnn_jpeg_decode(ctx_of(L), buf, n, (int)ch, max_side, 0);
+    else if (memcmp(buf, png_sig, n < 8 ? n : 8) == 0)
+        *box = cnn_png_decode(ctx_of(L), buf, n, (int)ch);
+    else {
+        char hex[16] = "";
+        for (size_t k = 0; k < 4 && k < n; k++) snprintf(hex + strlen(hex), 4, k ? " %02X" : "%02X", buf[k]);
+        fn_error(L, fn, "not a PNG or JPEG image (it starts with bytes %s)", hex);
+    }
+    if (*box == NULL) fn_error(L, fn, "%s", cnn_errmsg(ctx_of(L)));
+    return 1;
+}
+
+static int push_bytes(lua_State *L) {
+    lua_pushlstring(L, lua_touserdata(L, 1), (size_t)lua_tointeger(L, 2));
+    return 1;
+}
+
+/* image_encode(t, quality|nil) -> the bytes of a PNG file, or of a JPEG file when quality is given */
+static int l_image_encode(lua_State *L) {
+    const char *fn = "image.encode";
+    cnn_tensor *t = check_tensor(L, 1, fn, "image");
+    int q = lua_isnoneornil(L, 2) ? 0 : (int)check_int(L, 2, fn, "quality");
+    t = check_tensor(L, 1, fn, "image");
+    unsigned char *mem = NULL;
+    size_t n = 0;
+    int rc = q ? cnn_jpeg_write(ctx_of(L), t, NULL, q, &mem, &n) : cnn_png_write(ctx_of(L), t, NULL, &mem, &n);
+    if (rc < 0) fn_error(L, fn, "%s", cnn_errmsg(ctx_of(L)));
+    /* making the string may raise (out of memory): under pcall, so mem is freed either way */
+    lua_pushcfunction(L, push_bytes);
+    lua_pushlightuserdata(L, mem);
+    lua_pushinteger(L, (lua_Integer)n);
+    rc = lua_pcall(L, 2, 1, 0);
+    free(mem);
+    if (rc != LUA_OK) return lua_error(L);
+    return 1;
 }
 
 /* resize(t, h, w, antialias) */
@@ -544,7 +596,8 @@ static int l_isatty(lua_State *L) {
 }
 
 static const luaL_Reg data_fns[] = {
-    { "image_load", l_image_load }, { "image_save", l_image_save }, { "resize", l_resize }, { "flip", l_flip },
+    { "image_load", l_image_load }, { "image_save", l_image_save },
+    { "image_decode", l_image_decode }, { "image_encode", l_image_encode }, { "resize", l_resize }, { "flip", l_flip },
     { "rotate", l_rotate }, { "adjust", l_adjust }, { "normalize", l_normalize }, { "to_gray", l_to_gray },
     { "overlay", l_overlay }, { "idx_load", l_idx_load }, { "bed_read", l_bed_read },
     { "impute_mean", l_impute_mean }, { "standardize", l_standardize }, { "csv_read", l_csv_read }, { "gather", l_gather },

@@ -41,7 +41,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n) {
             if (mkdir(dir, 0700) == 0) atexit(remove_dir); else snprintf(dir, sizeof dir, "/tmp");
             snprintf(path, sizeof path, "%s/out_%d.jpg", dir, (int)getpid());
         }
-        if (cnn_jpeg_write(c, t, path, 1 + mode % 100) == 0) {
+        if (cnn_jpeg_write(c, t, path, 1 + mode % 100, NULL, NULL) == 0) {
             FILE *f = fopen(path, "rb");
             unsigned char back[65536];
             size_t m = f ? fread(back, 1, sizeof back, f) : 0;

@@ -52,7 +52,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n) {
             if (mkdir(dir, 0700) == 0) atexit(remove_dir); else snprintf(dir, sizeof dir, "/tmp");
             snprintf(path, sizeof path, "%s/out_%d.png", dir, (int)getpid());
         }
-        cnn_png_write(c, t, path);
+        cnn_png_write(c, t, path, NULL, NULL);
         unlink(path);
     }
     cnn_tensor_release(t);

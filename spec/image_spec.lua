@@ -283,3 +283,42 @@ describe("cnn.image", function()
     end)
   end)
 end)
+
+describe("cnn.image.decode and cnn.image.encode (files in memory)", function()
+  local cnn = require "cnn"
+  local function slurp(p) local f = assert(io.open(p, "rb")); local s = f:read("a"); f:close(); return s end
+
+  it("encode gives the bytes save writes, and decode reads them back as load does", function()
+    cnn.manual_seed(3)
+    local t = cnn.rand(3, 9, 13)
+    local dir = os.tmpname(); os.remove(dir); os.execute("mkdir -p " .. dir)
+    cnn.image.save(t, dir .. "/a.png")
+    cnn.image.save(t, dir .. "/a.jpg", { quality = 75 })
+    local png, jpg = cnn.image.encode(t), cnn.image.encode(t, "jpeg", { quality = 75 })
+    assert.is_true(png == slurp(dir .. "/a.png"))
+    assert.is_true(jpg == slurp(dir .. "/a.jpg"))
+    assert.equal(0, (cnn.image.decode(png) - cnn.image.load(dir .. "/a.png")):abs():max():item())
+    assert.equal(0, (cnn.image.decode(jpg) - cnn.image.load(dir .. "/a.jpg")):abs():max():item())
+    assert.is_true((cnn.image.decode(png) - t):abs():max():item() <= 0.5 / 255 + 1e-6)   -- 8-bit rounding
+    assert.same({ 1, 9, 13 }, { cnn.image.decode(png, { channels = 1 }):size(1), 9, 13 })
+    local d = cnn.image.decode(jpg, { max_side = 5 }); assert.same({ 3, 5, 7 }, { d:size(1), d:size(2), d:size(3) })  -- 1/2 scale: 5x7 >= 5
+    os.execute("rm -rf " .. dir)
+  end)
+
+  it("names what is wrong with bytes that are no image, truncated or empty", function()
+    local png = cnn.image.encode(cnn.rand(3, 8, 8))
+    local jpg = cnn.image.encode(cnn.rand(3, 64, 64), "jpeg")
+    assert.has_error(function() cnn.image.decode("GIF89a...") end,
+      "cnn.image.decode: not a PNG or JPEG image (it starts with bytes 47 49 46 38)")
+    assert.error_matches(function() cnn.image.decode(png:sub(1, 40)) end, "cnn.image.decode: truncated at byte 40")
+    assert.error_matches(function() cnn.image.decode(jpg:sub(1, 300)) end, "cnn.image.decode: Premature end of JPEG file")
+    assert.has_error(function() cnn.image.decode("") end, "cnn.image.decode: the bytes are empty, expected a PNG or JPEG image")
+    assert.has_error(function() cnn.image.decode(42) end, "cnn.image.decode: argument 1 (bytes): expected a string, got 42")
+    assert.error_matches(function() cnn.image.decode(png, { size = 3 }) end, "unknown option 'size'")
+    assert.has_error(function() cnn.image.encode(cnn.rand(3, 4, 4), "gif") end,
+      'cnn.image.encode: argument 2 (format): expected "png" or "jpeg", got "gif"')
+    assert.error_matches(function() cnn.image.encode(cnn.rand(3, 4, 4), "png", { quality = 5 }) end, "applies to JPEG only")
+    assert.error_matches(function() cnn.image.encode(cnn.rand(3, 4, 4), "jpeg", { quality = 101 }) end, "an integer in 1..100")
+    assert.error_matches(function() cnn.image.encode(cnn.rand(5, 2, 2)) end, "cnn.image.encode: expected a non%-empty")
+  end)
+end)

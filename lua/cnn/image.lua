@@ -25,6 +25,32 @@ function image.load(path, opts)
   return A.call(D.image_load, path, opts.channels, max_side)
 end
 
+-- decode(bytes [, {channels=1|3, max_side=n}]) -> float32 (C,H,W): load on a PNG or JPEG file's
+-- bytes held in a string (an upload, a blob), nothing written to disk
+function image.decode(bytes, opts)
+  local fn = "cnn.image.decode"
+  opts = A.opts(fn, 2, opts, { "channels", "max_side" })
+  A.str(fn, 1, "bytes", bytes)
+  local max_side = opts.max_side ~= nil and A.int(fn, 2, "max_side", opts.max_side, 1) or nil
+  return A.call(D.image_decode, bytes, opts.channels, max_side)
+end
+
+-- encode(t [, format = "png" | "jpeg" [, {quality = 90}]]) -> the bytes of the file save would write
+function image.encode(t, format, opts)
+  local fn = "cnn.image.encode"
+  opts = A.opts(fn, 3, opts, { "quality" })
+  format = A.str(fn, 2, "format", format, "png")
+  if format == "png" then
+    if opts.quality ~= nil then A.error(fn .. ": argument 3 (quality): applies to JPEG only") end
+    return A.call(D.image_encode, t)
+  elseif format == "jpeg" or format == "jpg" then
+    local q = A.int(fn, 3, "quality", opts.quality, 1, 90)
+    if q > 100 then A.fail(fn, 3, "quality", "an integer in 1..100", q) end
+    return A.call(D.image_encode, t, q)
+  end
+  A.fail(fn, 2, "format", '"png" or "jpeg"', format)
+end
+
 -- save(t, path [, {quality=90}]): 8-bit gray or RGB, values clamped to [0,1]; JPEG when the
 -- name ends in .jpg or .jpeg (any case), PNG otherwise; written atomically
 local function is_jpeg(path) local e = path:lower():match("%.(%w+)$"); return e == "jpg" or e == "jpeg" end
