@@ -244,6 +244,7 @@ function M.ridge(opts)
   local K = kernel(src, rows, nil, m, nil)                        -- centred on the training means
   local self = setmetatable({ n = n, _p = src.p, _center = m }, Ridge)
   local lambda = opts.lambda ~= nil and A.finite(fn, 1, "lambda", opts.lambda, nil, 0) or nil
+  if lambda == 0 then A.fail(fn, 1, "lambda", "a number > 0", lambda) end
   if lambda == nil then
     local folds = A.int(fn, 1, "folds", opts.folds, 2, 5)
     if folds > n then A.fail(fn, 1, "folds", ("at most the %d training samples"):format(n), folds) end
@@ -255,7 +256,7 @@ function M.ridge(opts)
     else
       lambdas = A.numbers(fn, 1, "lambdas", lambdas):totable()
       if #lambdas == 0 then A.fail(fn, 1, "lambdas", "a non-empty list of numbers >= 0", opts.lambdas) end
-      for k, l in ipairs(lambdas) do if not (l >= 0) then A.fail(fn, 1, ("lambdas[%d]"):format(k), "a number >= 0", l) end end
+      for k, l in ipairs(lambdas) do if not (l > 0) then A.fail(fn, 1, ("lambdas[%d]"):format(k), "a number > 0", l) end end
     end
     local parts = cnn.data.kfold(n, folds, { seed = A.int(fn, 1, "seed", opts.seed, 0, 1) })
     local sse = cnn.zeros({ #lambdas }, "float64")
@@ -272,11 +273,9 @@ function M.ridge(opts)
     self.cv = { lambdas = lambdas, mse = mse, folds = folds }
   end
   self.lambda = lambda
-  local d, U = cnn.linalg.eigh(K)
-  d = d:clamp(0)
   local ym = y:mean():item()
-  local q = cnn.matmul(U:t(), (y - ym):view(n, 1)):view(n)
-  local alpha = cnn.matmul(U, (q / (d + lambda)):view(n, 1)):view(n)    -- (K + lambda I)^-1 (y - ybar)
+  -- (K + lambda I)^-1 (y - ybar): one LU solve (the centred kernel is singular: lambda > 0)
+  local alpha = cnn.linalg.solve(K + cnn.eye(n, "float64") * lambda, (y - ym):view(n, 1)):view(n)
   self.coef = marker_effects(src, rows, m, nil, alpha)
   self.intercept = ym - (m * self.coef):sum():item()
   self._ym = ym
