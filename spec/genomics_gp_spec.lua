@@ -233,7 +233,7 @@ describe("cnn.genomics (prediction)", function()
     local path = G.plot_predictions({ { observed = { 1, 2, 3 }, predicted = { 1.2, 1.8, 3.3 }, label = "GBLUP <a>" } }, dir .. "/p.svg")
     local fh = assert(io.open(path)); local s = fh:read("a"); fh:close()
     assert.is_truthy(s:find("GBLUP &lt;a&gt;", 1, true))
-    assert.is_truthy(s:find("r = 0.971", 1, true))     -- 2.1 / sqrt(2 x 2.34)
+    assert.is_truthy(s:find("GBLUP &lt;a&gt;, r = 0.971", 1, true))     -- 2.1 / sqrt(2 x 2.34)
     local lxp = require "lxp"
     assert.is_truthy(lxp.new({}):parse(s))
   end)

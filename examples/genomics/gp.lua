@@ -5,7 +5,8 @@
 --   bin/cnn examples/genomics/gp.lua --bfile cohort --pheno cohort.pheno
 -- or on simulated traits (additive, epistasis, dominance, or all three):
 --   bin/cnn examples/genomics/gp.lua --trait all --n 2000 --p 10000
--- Writes <out>/<trait>/results.md (the table) and predicted_vs_observed.svg.
+-- Writes <out>/<trait>/results.md (the table), predictions.csv (every test prediction) and
+-- predicted_vs_observed.svg.
 -- Preselection ranks markers by single-marker regression on each fold's training individuals
 -- only; standardisation, allele frequencies and the networks' validation part come from the
 -- training individuals too: the test fold is used for nothing but the final predictions.
@@ -64,7 +65,7 @@ local function evaluate(name, g, y)
   local methods = {}
   local order = {}
   local function record(key, label, markers, fold, pred, test, secs)
-    if not methods[key] then methods[key] = { label = label, markers = markers, r = {}, mse = {}, secs = 0, obs = {}, pred = {} }; order[#order + 1] = key end
+    if not methods[key] then methods[key] = { label = label, markers = markers, r = {}, mse = {}, secs = 0, obs = {}, pred = {}, rows = {}, fold = {} }; order[#order + 1] = key end
     local m = methods[key]
     local o = y:index_select(1, test)
     m.r[fold] = G.pearson(pred, o)
@@ -73,6 +74,7 @@ local function evaluate(name, g, y)
     m.secs = m.secs + secs
     for _, v in ipairs(o:totable()) do m.obs[#m.obs + 1] = v end
     for _, v in ipairs(pred:totable()) do m.pred[#m.pred + 1] = v end
+    for _, v in ipairs(test:totable()) do m.rows[#m.rows + 1] = v; m.fold[#m.fold + 1] = fold end
     print(("  fold %d  %-28s r = %6.3f  MSE = %7.4f  (%.1f s)"):format(fold, label .. " [" .. markers .. "]", m.r[fold], m.mse[fold], secs))
   end
   for k, f in ipairs(folds) do
@@ -116,6 +118,15 @@ local function evaluate(name, g, y)
   end
   local md = table.concat(lines, "\n") .. "\n"
   local fh = assert(io.open(dir .. "/results.md", "w")); fh:write(md); fh:close()
+  -- every test prediction, to redo the figures or other statistics
+  local csv = { "model,markers,fold,sample,observed,predicted" }
+  for _, key in ipairs(order) do
+    local m = methods[key]
+    for i = 1, #m.obs do
+      csv[#csv + 1] = ('"%s","%s",%d,%s,%.10g,%.10g'):format(m.label, m.markers, m.fold[i], g.samples and g.samples[m.rows[i]] or m.rows[i], m.obs[i], m.pred[i])
+    end
+  end
+  fh = assert(io.open(dir .. "/predictions.csv", "w")); fh:write(table.concat(csv, "\n"), "\n"); fh:close()
   local series = {}
   for _, key in ipairs({ "gblup", "ridge", "mlp", "cnn" }) do
     local m = methods[key]

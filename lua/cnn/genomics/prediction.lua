@@ -46,8 +46,9 @@ local function nice_ticks(lo, hi)
 end
 
 -- plot_predictions(series, path [, {title=, xlabel=, ylabel=}]): predicted (y axis) against
--- observed (x axis), one colour per series {observed=, predicted=, label=}, the identity line
--- dashed, each legend entry with its Pearson r. An SVG of 640 x 480, written atomically.
+-- observed (x axis), one panel per series {observed=, predicted=, label=} (two per row, the same
+-- axes in all), the identity line dashed, each panel titled with its label and Pearson r. An SVG
+-- of 640 x 480 (taller beyond four series), written atomically.
 function P.plot_predictions(series, path, opts)
   local fn = "cnn.genomics.plot_predictions"
   A.table(fn, 1, "series", series, "a list of {observed=, predicted=, label=}")
@@ -64,45 +65,50 @@ function P.plot_predictions(series, path, opts)
       local a, b = ot[i], pt[i]
       if a == a and b == b then lo = math.min(lo, a, b); hi = math.max(hi, a, b) end
     end
-    data[k] = { o = ot, p = pt, label = s.label or ("series " .. k), r = P.pearson(o, p) }
+    data[k] = { o = ot, p = pt, label = s.label ~= nil and tostring(s.label) or ("series " .. k), r = P.pearson(o, p) }
   end
   if #data == 0 then A.fail(fn, 1, "series", "at least one series", series) end
   if lo == math.huge then lo, hi = 0, 1 end
   if hi - lo < 1e-12 then lo, hi = lo - 0.5, hi + 0.5 end
   local pad = (hi - lo) * 0.04
   lo, hi = lo - pad, hi + pad
-  local X0, X1, Y0, Y1 = 70, 470, 430, 50
-  local function sx(v) return X0 + (v - lo) / (hi - lo) * (X1 - X0) end
-  local function sy(v) return Y0 + (v - lo) / (hi - lo) * (Y1 - Y0) end
+  local ncol = #data == 1 and 1 or 2
+  local nrow = (#data + ncol - 1) // ncol
+  local W, Hh = 640, math.max(480, 40 + nrow * 220)
+  local pw, ph = (W - 20) / ncol, (Hh - 40) / nrow
   local out = {
-    '<svg xmlns="http://www.w3.org/2000/svg" width="640" height="480" viewBox="0 0 640 480" font-family="sans-serif" font-size="12">',
-    '<rect width="640" height="480" fill="white"/>',
-    ('<text x="320" y="28" text-anchor="middle" font-size="15">%s</text>'):format(esc(opts.title or "Predicted vs observed")),
-    ('<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#333"/>'):format(X0, Y1, X1 - X0, Y0 - Y1),
+    ('<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">'):format(W, Hh, W, Hh),
+    ('<rect width="%d" height="%d" fill="white"/>'):format(W, Hh),
+    ('<text x="%d" y="24" text-anchor="middle" font-size="15">%s</text>'):format(W // 2, esc(opts.title or "Predicted vs observed")),
   }
-  for _, v in ipairs(nice_ticks(lo, hi)) do
-    out[#out + 1] = ('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#333"/><text x="%.1f" y="%d" text-anchor="middle">%g</text>')
-      :format(sx(v), Y0, sx(v), Y0 + 5, sx(v), Y0 + 19, tonumber(("%.4g"):format(v)))
-    out[#out + 1] = ('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#333"/><text x="%d" y="%.1f" text-anchor="end">%g</text>')
-      :format(X0 - 5, sy(v), X0, sy(v), X0 - 8, sy(v) + 4, tonumber(("%.4g"):format(v)))
-  end
-  out[#out + 1] = ('<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#999" stroke-dasharray="5,4"/>'):format(sx(lo), sy(lo), sx(hi), sy(hi))
-  out[#out + 1] = ('<text x="%d" y="466" text-anchor="middle">%s</text>'):format((X0 + X1) // 2, esc(opts.xlabel or "observed"))
-  out[#out + 1] = ('<text x="18" y="%d" text-anchor="middle" transform="rotate(-90 18 %d)">%s</text>')
-    :format((Y0 + Y1) // 2, (Y0 + Y1) // 2, esc(opts.ylabel or "predicted"))
+  local ticks = nice_ticks(lo, hi)
   for k, d in ipairs(data) do
     local col = COLORS[(k - 1) % #COLORS + 1]
-    local pts = { ('<g fill="%s" fill-opacity="0.55">'):format(col) }
+    local cx, cy = 10 + ((k - 1) % ncol) * pw, 40 + ((k - 1) // ncol) * ph
+    local X0, X1, Y0, Y1 = cx + 55, cx + pw - 15, cy + ph - 42, cy + 22
+    local function sx(v) return X0 + (v - lo) / (hi - lo) * (X1 - X0) end
+    local function sy(v) return Y0 + (v - lo) / (hi - lo) * (Y1 - Y0) end
+    out[#out + 1] = ('<text x="%.1f" y="%.1f" text-anchor="middle">%s, r = %.3f</text>'):format((X0 + X1) / 2, cy + 14, esc(d.label), d.r)
+    out[#out + 1] = ('<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="none" stroke="#333"/>'):format(X0, Y1, X1 - X0, Y0 - Y1)
+    for _, v in ipairs(ticks) do
+      local lab = tonumber(("%.4g"):format(v))
+      out[#out + 1] = ('<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#333"/><text x="%.1f" y="%.1f" text-anchor="middle" font-size="10">%g</text>')
+        :format(sx(v), Y0, sx(v), Y0 + 4, sx(v), Y0 + 15, lab)
+      out[#out + 1] = ('<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#333"/><text x="%.1f" y="%.1f" text-anchor="end" font-size="10">%g</text>')
+        :format(X0 - 4, sy(v), X0, sy(v), X0 - 6, sy(v) + 3, lab)
+    end
+    out[#out + 1] = ('<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#999" stroke-dasharray="5,4"/>'):format(sx(lo), sy(lo), sx(hi), sy(hi))
+    out[#out + 1] = ('<text x="%.1f" y="%.1f" text-anchor="middle" font-size="11">%s</text>'):format((X0 + X1) / 2, Y0 + 29, esc(opts.xlabel or "observed"))
+    out[#out + 1] = ('<text x="%.1f" y="%.1f" text-anchor="middle" font-size="11" transform="rotate(-90 %.1f %.1f)">%s</text>')
+      :format(cx + 14, (Y0 + Y1) / 2, cx + 14, (Y0 + Y1) / 2, esc(opts.ylabel or "predicted"))
+    local pts = { ('<g fill="%s" fill-opacity="0.45">'):format(col) }
     for i = 1, #d.o do
       if d.o[i] == d.o[i] and d.p[i] == d.p[i] then
-        pts[#pts + 1] = ('<circle cx="%.1f" cy="%.1f" r="2.5"/>'):format(sx(d.o[i]), sy(d.p[i]))
+        pts[#pts + 1] = ('<circle cx="%.1f" cy="%.1f" r="1.8"/>'):format(sx(d.o[i]), sy(d.p[i]))
       end
     end
     pts[#pts + 1] = "</g>"
     out[#out + 1] = table.concat(pts)
-    local ly = Y1 + 8 + (k - 1) * 34
-    out[#out + 1] = ('<circle cx="%d" cy="%d" r="5" fill="%s"/><text x="%d" y="%d">%s</text><text x="%d" y="%d" fill="#555">r = %.3f</text>')
-      :format(X1 + 18, ly, col, X1 + 28, ly + 4, esc(d.label), X1 + 28, ly + 19, d.r)
   end
   out[#out + 1] = "</svg>"
   A.call(cnn._file.write, path, table.concat(out, "\n") .. "\n", "genomics.plot_predictions")
