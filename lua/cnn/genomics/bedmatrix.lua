@@ -251,7 +251,7 @@ function M.source(fn, i, X)
   if getmetatable(X) == BedMatrix then return X end
   if not cnn.is_tensor(X) then A.fail(fn, i, "X", "a cnn.genomics.BedMatrix or an (N,P) tensor", X) end
   A.tensor(fn, i, "X", X)
-  if X:dim() ~= 2 or X:dtype() == "int64" and false then A.fail(fn, i, "X", "an (N,P) matrix", X) end
+  if X:dim() ~= 2 then A.fail(fn, i, "X", "an (N,P) matrix", X) end
   if X:dtype() == "int64" then X = X:double() end
   local ok, body = pcall(D.bed_encode, X, "genomics")
   if ok then return M.from_bytes(body, X:size(1), X:size(2)) end

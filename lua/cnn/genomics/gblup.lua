@@ -33,18 +33,18 @@ local function ytrain(fn, i, y, rows)
   return yt
 end
 
--- K = Zr Zc' over the markers, Z = (x - center) * scale, missing -> 0; rows/cols: sample lists
--- (int64 or nil = all). Also calls each(j0, j1, Zr_block) when given (for marker effects).
-local function kernel(src, rows, cols, center, scale, each)
+-- K = Z1 Z2' over the markers, Z = (x - center) * scale, missing -> 0; rows, rows2: sample lists
+-- (int64 or nil = all; rows2 nil: K = Z1 Z1'). Also calls each(j0, j1, Z1_block) when given.
+local function kernel(src, rows, rows2, center, scale, each)
   local nr = rows and rows:numel() or src.n
-  local step = src:_chunk_size(nr + (cols and cols:numel() or 0))
+  local step = src:_chunk_size(nr + (rows2 and rows2:numel() or 0))
   local K
   for j0 = 1, src.p, step do
     local j1 = math.min(src.p, j0 + step - 1)
     local c = center:narrow(1, j0, j1 - j0 + 1):contiguous()
     local s = scale and scale:narrow(1, j0, j1 - j0 + 1):contiguous() or nil
     local Zr = src:_block(rows, j0, j1, c, s)
-    local Zc = cols and src:_block(cols, j0, j1, c, s) or Zr
+    local Zc = rows2 and src:_block(rows2, j0, j1, c, s) or Zr
     local part = cnn.matmul(Zr, Zc:t())
     K = K and K:add_(part) or part
     if each then each(j0, j1, Zr) end

@@ -46,7 +46,7 @@ end
 
 local Fitted = class("cnn.genomics.FittedNetwork")
 
-local function batches(src, rows, cols, center, scale)
+local function batches(src, cols, center, scale)
   return function(ix) return src:batch(ix, { cols = cols, center = center, scale = scale, dtype = "float32" }) end
 end
 
@@ -97,7 +97,7 @@ function M.fit_network(model, X, y, opts)
   local yf = y:index_select(1, fit_rows)
   local ym, ysd = yf:mean():item(), yf:numel() > 1 and yf:std():item() or 1
   if not (ysd > 0) then ysd = 1 end
-  local make = batches(src, nil, cols, mean, scale)
+  local make = batches(src, cols, mean, scale)
   local ystd = ((y:masked_fill(y:ne(y), ym) - ym) / ysd):float()
 
   local opt

@@ -100,7 +100,7 @@ return function(opts)
     if not tmpf then A.error(("%s: cannot write %s"):format(fn, tmp)) end
     tmpf:write("\x6c\x1b\x01")
   end
-  local qcols, qorder = {}, {}
+  local qcols = {}
   local bar = show and cnn.progress.bar(p, { desc = "simulate" }) or nil
   for j0 = 1, p, chunk do
     local m = math.min(chunk, p - j0 + 1)
@@ -111,7 +111,7 @@ return function(opts)
     local hap = z:lt(t)                                                      -- 1 = the counted allele
     local x = hap:narrow(1, 1, n) + hap:narrow(1, n + 1, n)                  -- (n, m) dosages
     local local_q = {}
-    for j = j0, j0 + m - 1 do if is_qtl[j] then local_q[#local_q + 1] = j - j0 + 1; qorder[#qorder + 1] = is_qtl[j] end end
+    for j = j0, j0 + m - 1 do if is_qtl[j] then local_q[#local_q + 1] = j - j0 + 1 end end
     if #local_q > 0 then qcols[#qcols + 1] = x:index_select(2, local_q):double() end
     local body = D.bed_encode(x, "genomics.simulate_genotypes")
     if tmpf then tmpf:write(body) else bodies[#bodies + 1] = body end
