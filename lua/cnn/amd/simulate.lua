@@ -11,11 +11,15 @@ local progress = require "cnn.progress"
 local S = {}
 
 local FN = "cnn.amd.simulate"
+local TREES = 64              -- vessel trees per cohort (fundus.tree), shared out among the eyes
 
 local function write(path, text) A.call_as(FN, cnn._file.write, path, text, "amd.simulate") end
 
+local has_lfs, lfs = pcall(require, "lfs")
 local function mkdir(path)
-  os.execute(("mkdir -p '%s'"):format(path:gsub("'", "'\\''")))
+  if not (has_lfs and (lfs.attributes(path, "mode") == "directory" or lfs.mkdir(path))) then
+    os.execute(("mkdir -p '%s'"):format(path:gsub("'", "'\\''")))
+  end
   local probe = path .. "/.cnn_amd_probe"
   local f = io.open(probe, "w")
   if not f then A.error(("%s: cannot create the folder '%s'"):format(FN, path)) end
@@ -86,7 +90,7 @@ function S.simulate(opts)
     for k, t in ipairs(s.times) do
       for _, e in ipairs(s.eyes) do
         local v = e.visits[k]
-        local img = ("images/%s_%s_%02d.%s"):format(s.id, e.eye, k, ext)
+        local img = ("images/%s/%s_%s_%02d.%s"):format(s.id, s.id, e.eye, k, ext)
         vis[#vis + 1] = ("%s,%s,%s,%s,%d,%d"):format(s.id, e.eye, years(t), img, v.severity, v.late and 1 or 0)
         local p = {}
         for c = 1, 6 do p[c] = ("%.6f"):format(v.truth[c]) end
@@ -115,19 +119,24 @@ function S.simulate(opts)
   write(out .. "/genotypes.bim", table.concat(bim, "\n") .. "\n")
   write(out .. "/genotypes.bed", bed_bytes(cohort))
 
-  -- images: one anatomy per eye, one render per visit; pixel noise from cnn's generator, seeded
-  -- per image and restored afterwards; one thread (tiny ops: threads only add overhead)
+  -- images: one folder per subject, one anatomy per eye, one render per visit; pixel noise from
+  -- cnn's generator, seeded per image and restored afterwards; one thread (tiny ops: threads only
+  -- add overhead); the files' fsyncs are deferred to one sync at the end (cnn._file.defer_sync)
   if images then
     local state, threads = cnn.get_rng_state(), cnn.get_num_threads()
     cnn.set_num_threads(1)
+    local deferred = cnn._file.defer_sync(true)
     local bar = show and progress.bar(#jobs, { desc = "fundus images" }) or nil
     local ok, err = pcall(function()
-      local anat, cur = {}, nil
+      local anat, cur, trees = {}, nil, {}
       for i, job in ipairs(jobs) do
-        if job.s ~= cur then anat, cur = {}, job.s end
+        if job.s ~= cur then anat, cur = {}, job.s; mkdir(out .. "/images/" .. job.s.id) end
         local key = job.e.eye
         if not anat[key] then
-          anat[key] = fundus.anatomy(model.stream(seed, 2, tonumber(job.s.id:sub(2)), key == "L" and 1 or 2))
+          local r = model.stream(seed, 2, tonumber(job.s.id:sub(2)), key == "L" and 1 or 2)
+          local t = r.int(TREES)
+          trees[t] = trees[t] or fundus.tree(model.stream(seed, 5, t))
+          anat[key] = fundus.anatomy(r, trees[t])
         end
         local r = model.stream(seed, 3, i)
         cnn.manual_seed(model.stream(seed, 4, i).next() & 0x7fffffffffff)
@@ -138,6 +147,7 @@ function S.simulate(opts)
     end)
     cnn.set_num_threads(threads)
     cnn.set_rng_state(state)
+    cnn._file.defer_sync(deferred)
     if bar then bar:close() end
     if not ok then error(err, 0) end
   end
