@@ -15,8 +15,22 @@ cnn_tensor *cnn_png_decode(cnn_ctx *c, const unsigned char *buf, size_t n, int c
 /* t (1|3,H,W) or (H,W), values clamped to [0,1], written as 8-bit gray or RGB */
 int cnn_png_write(cnn_ctx *c, const cnn_tensor *t, const char *path);
 
+/* ---- JPEG (libjpeg-turbo, image_jpeg.c) ---- */
+/* images with more pixels are refused before decoding (a decompression bomb), like Pillow's limit */
+#define CNN_IMAGE_MAX_PIXELS ((int64_t)1 << 28)
+/* channels 0: as stored (gray -> 1, colour -> 3); 1 or 3 converts. max_side > 0: libjpeg's
+ * scaled IDCT at the smallest scale (1/2, 1/4, 1/8) whose longer side is still >= max_side.
+ * max_pixels <= 0: CNN_IMAGE_MAX_PIXELS. CMYK/YCCK are refused. Every libjpeg warning is an
+ * error. Result: float32 (C,H,W) in [0,1]. */
+cnn_tensor *cnn_jpeg_decode(cnn_ctx *c, const unsigned char *buf, size_t n, int channels,
+                            int64_t max_side, int64_t max_pixels);
+/* t (1|3,H,W) or (H,W), values clamped to [0,1], baseline 4:2:0 at quality 1..100 */
+int cnn_jpeg_write(cnn_ctx *c, const cnn_tensor *t, const char *path, int quality);
+
 /* ---- image transforms on (C,H,W) tensors of either dtype; results are new tensors ---- */
-cnn_tensor *cnn_image_resize(cnn_ctx *c, const cnn_tensor *x, int64_t OH, int64_t OW);
+/* bilinear, half-pixel centres; antialias widens the triangle by the scale when downscaling
+ * (PyTorch's interpolate(..., antialias=True)) */
+cnn_tensor *cnn_image_resize(cnn_ctx *c, const cnn_tensor *x, int64_t OH, int64_t OW, int antialias);
 cnn_tensor *cnn_image_flip(cnn_ctx *c, const cnn_tensor *x, int horizontal);
 cnn_tensor *cnn_image_rotate(cnn_ctx *c, const cnn_tensor *x, double degrees, double fill);
 typedef enum { CNN_ADJ_BRIGHTNESS, CNN_ADJ_CONTRAST, CNN_ADJ_SATURATION } cnn_adjust;

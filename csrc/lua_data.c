@@ -48,37 +48,55 @@ static const char *fn_arg(lua_State *L, int idx, const char *dflt) {
 
 /* ---- images ---- */
 
-/* png_load(path, channels 0|1|3) */
-static int l_png_load(lua_State *L) {
-    const char *fn = "image.load";
+/* image_load(path, channels 0|1|3, max_side|nil, fn|nil): PNG or JPEG by the first bytes,
+ * whatever the file's name; max_side applies to JPEG only (libjpeg's scaled IDCT) */
+static int l_image_load(lua_State *L) {
+    const char *fn = fn_arg(L, 4, "image.load");
     const char *path = check_str(L, 1, fn, "path");
     int64_t ch = lua_isnoneornil(L, 2) ? 0 : check_int(L, 2, fn, "channels");
     if (ch != 0 && ch != 1 && ch != 3) arg_error(L, fn, 2, "channels", "expected 1 or 3, got %lld", (long long)ch);
+    int64_t max_side = lua_isnoneornil(L, 3) ? 0 : check_int(L, 3, fn, "max_side");
+    if (max_side < 0) arg_error(L, fn, 2, "max_side", "expected a positive integer, got %lld", (long long)max_side);
     size_t n;
     unsigned char *buf = slurp(L, fn, path, &n);
     cnn_tensor **box = push_box(L);
-    if ((*box = cnn_png_decode(ctx_of(L), buf, n, (int)ch)) == NULL) return file_fail(L, fn, path);
+    static const unsigned char png_sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+    if (n >= 2 && buf[0] == 0xFF && buf[1] == 0xD8)
+        *box = cnn_jpeg_decode(ctx_of(L), buf, n, (int)ch, max_side, 0);
+    else if (memcmp(buf, png_sig, n < 8 ? n : 8) == 0)    /* a PNG, or a truncated one */
+        *box = cnn_png_decode(ctx_of(L), buf, n, (int)ch);
+    else {
+        char hex[16] = "";
+        for (size_t k = 0; k < 4 && k < n; k++) snprintf(hex + strlen(hex), 4, k ? " %02X" : "%02X", buf[k]);
+        fn_error(L, fn, "%s: not a PNG or JPEG file (it starts with bytes %s)", path, hex);
+    }
+    if (*box == NULL) return file_fail(L, fn, path);
     return 1;
 }
 
-static int l_png_save(lua_State *L) {
+/* image_save(t, path, quality|nil): JPEG when quality is given (the Lua side decides by the
+ * file's extension), PNG otherwise */
+static int l_image_save(lua_State *L) {
     const char *fn = "image.save";
     cnn_tensor *t = check_tensor(L, 1, fn, "image");
     const char *path = check_str(L, 2, fn, "path");
-    if (cnn_png_write(ctx_of(L), t, path) < 0) return file_fail(L, fn, path);
+    int rc = lua_isnoneornil(L, 3) ? cnn_png_write(ctx_of(L), t, path)
+                                   : cnn_jpeg_write(ctx_of(L), t, path, (int)check_int(L, 3, fn, "quality"));
+    if (rc < 0) return file_fail(L, fn, path);
     return 0;
 }
 
+/* resize(t, h, w, antialias) */
 static int l_resize(lua_State *L) {
     cnn_tensor *t = check_tensor(L, 1, "image.resize", "image");
     int64_t oh = check_int(L, 2, "image.resize", "height"), ow = check_int(L, 3, "image.resize", "width");
+    int aa = lua_toboolean(L, 4);
     cnn_tensor **box = push_box(L);
     t = check_tensor(L, 1, "image.resize", "image");
-    *box = cnn_image_resize(ctx_of(L), t, oh, ow);
+    *box = cnn_image_resize(ctx_of(L), t, oh, ow, aa);
     return push_result(L, box, "image.resize");
 }
 
-/* flip(t, horizontal, fn) */
 static int l_flip(lua_State *L) {
     const char *fn = fn_arg(L, 3, "image.hflip");
     cnn_tensor *t = check_tensor(L, 1, fn, "image");
@@ -526,7 +544,7 @@ static int l_isatty(lua_State *L) {
 }
 
 static const luaL_Reg data_fns[] = {
-    { "png_load", l_png_load }, { "png_save", l_png_save }, { "resize", l_resize }, { "flip", l_flip },
+    { "image_load", l_image_load }, { "image_save", l_image_save }, { "resize", l_resize }, { "flip", l_flip },
     { "rotate", l_rotate }, { "adjust", l_adjust }, { "normalize", l_normalize }, { "to_gray", l_to_gray },
     { "overlay", l_overlay }, { "idx_load", l_idx_load }, { "bed_read", l_bed_read },
     { "impute_mean", l_impute_mean }, { "standardize", l_standardize }, { "csv_read", l_csv_read }, { "gather", l_gather },
