@@ -156,7 +156,7 @@ describe("cnn.amd.simulate", function()
     end
     -- two variants of large effect (CFH, ARMS2), many small
     local big = 0
-    for _, v in ipairs(snps) do if math.abs(v.effect) >= 0.35 and v.freq > 0.1 then big = big + 1 end end
+    for _, v in ipairs(snps) do if math.abs(v.effect) >= 0.6 and v.freq > 0.1 then big = big + 1 end end
     assert.equal(2, big)
   end)
 
@@ -196,6 +196,15 @@ describe("cnn.amd.simulate", function()
       side[v.eye] = side[v.eye] + (right > left and 1 or -1)
     end
     assert(side.R > 0 and side.L < 0, ("disc sides: R %d, L %d"):format(side.R, side.L))
+  end)
+
+  it("writes JPEG photographs with format = \"jpeg\"", function()
+    local d = tmpdir()
+    amd.simulate { subjects = 1, seed = 2, out = d, image_size = 32, format = "jpeg", progress = false }
+    local c = amd.cohort.load { dir = d }
+    assert.truthy(c.visits[1].name:match("%.jpg$"))
+    assert.equal("\xff\xd8", slurp(c.visits[1].image):sub(1, 2))
+    assert.same({ 3, 32, 32 }, cnn.image.load(c.visits[1].image):size())
   end)
 
   it("checks its options", function()

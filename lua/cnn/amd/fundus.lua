@@ -137,7 +137,8 @@ local function grid(size)
 end
 
 -- the (3, size, size) image of the eye `A` (anatomy) for `eye` ("L"|"R") at one visit:
--- v = { x = latent severity, severity = 1..12, late_years = years since late }; camera draws
+-- v = { x = latent severity, x_image = what the photograph shows of it (x when nil), severity =
+-- 1..12, late_years = years since late }; camera draws
 -- come from the stream r, pixel noise from cnn's generator (seeded by the caller)
 function F.render(A, eye, v, size, r)
   local u = 2 / size
@@ -171,7 +172,7 @@ function F.render(A, eye, v, size, r)
   local vdark = { 0.38, 0.7, 0.62 }
   for k = 1, 3 do ch[k] = ch[k] * (1 - vdark[k] * V) end
   -- drusen: appear at their thresholds, grow with the latent severity; soft yellow spots
-  local x = v.severity >= 10 and 9.5 + 0.5 * v.late_years or v.x
+  local x = v.severity >= 10 and 9.5 + 0.5 * v.late_years or (v.x_image or v.x)
   local px, py, ps, pa = {}, {}, {}, {}
   for _, q in ipairs(A.drusen) do
     if x > q[3] then

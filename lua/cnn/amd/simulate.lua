@@ -29,27 +29,6 @@ end
 -- centi-years -> "1.07"
 local function years(t) return ("%d.%02d"):format(t // 100, t % 100) end
 
--- PLINK 1 binary genotypes (SNP-major): 2 bits per call, low bits first; 00 two copies of A1
--- (the counted allele), 10 one, 11 none (cnn.data.genotype.read_bed reads it back)
-local function bed_bytes(subjects)
-  local code = { [0] = 3, [1] = 2, [2] = 0 }
-  local out = { string.char(0x6c, 0x1b, 0x01) }
-  local n = #subjects
-  for j = 1, #snps do
-    local bytes = {}
-    for i = 1, n, 4 do
-      local b = 0
-      for k = 0, 3 do
-        local s = subjects[i + k]
-        if s then b = b | (code[s.geno[j]] << (2 * k)) end
-      end
-      bytes[#bytes + 1] = string.char(b)
-    end
-    out[#out + 1] = table.concat(bytes)
-  end
-  return table.concat(out)
-end
-
 -- whether cnn.image.save writes JPEG for a .jpg name (the JPEG support of cnn.image)
 local function jpeg_supported()
   local path = os.tmpname() .. ".jpg"
@@ -112,12 +91,13 @@ function S.simulate(opts)
     raw[#raw + 1] = ("%s %s 0 0 %d -9 %s"):format(s.id, s.id, sex, table.concat(s.geno, " "))
     fam[#fam + 1] = ("%s %s 0 0 %d -9"):format(s.id, s.id, sex)
   end
-  local bim = {}
-  for _, v in ipairs(snps) do bim[#bim + 1] = ("%d %s 0 %d %s %s"):format(v.chr, v.id, v.pos, v.allele, v.other) end
   write(out .. "/genotypes.raw", table.concat(raw, "\n") .. "\n")
-  write(out .. "/genotypes.fam", table.concat(fam, "\n") .. "\n")
-  write(out .. "/genotypes.bim", table.concat(bim, "\n") .. "\n")
-  write(out .. "/genotypes.bed", bed_bytes(cohort))
+  local dosage, ids = {}, {}
+  for i, s in ipairs(cohort) do dosage[i], ids[i] = s.geno, s.id end
+  local g = { dosage = cnn.tensor(dosage, "float64"), samples = ids, variants = {}, a1 = {}, a2 = {}, chr = {}, pos = {} }
+  for j, v in ipairs(snps) do g.variants[j], g.a1[j], g.a2[j], g.chr[j], g.pos[j] = v.id, v.allele, v.other, v.chr, v.pos end
+  A.call_as(FN, cnn.data.genotype.write_bed, out .. "/genotypes", g)
+  write(out .. "/genotypes.fam", table.concat(fam, "\n") .. "\n")     -- again, with the subjects' sex
 
   -- images: one folder per subject, one anatomy per eye, one render per visit; pixel noise from
   -- cnn's generator, seeded per image and restored afterwards; one thread (tiny ops: threads only
