@@ -42,6 +42,9 @@ describe("cnn.amd.simulate", function()
   local summary = amd.simulate { subjects = N, seed = 11, out = dir, images = false, progress = false }
   local VIS                                  -- visits.csv's rows, read once
   local function visits() VIS = VIS or rows(dir .. "/visits.csv"); return VIS end
+  -- busted keeps this block's upvalues to the end of the run: a big heap left here would slow the
+  -- collector's pace for the specs that follow (memory_spec measures it)
+  teardown(function() VIS = nil; collectgarbage(); collectgarbage() end)
 
   it("reproduces Table 1: age, sex, smoking, follow-up", function()
     assert.same({ dir, N, 11, 0 }, { summary.dir, summary.subjects, summary.seed, summary.images })
