@@ -163,6 +163,30 @@ describe("cnn.amd.simulate", function()
     assert.equal(2, big)
   end)
 
+  it("writes a .bed set that plink1.9 turns back into the same .raw", function()
+    if os.execute("command -v plink1.9 >/dev/null 2>&1") ~= true then
+      print("\n  skipped: plink1.9 is not installed (sh scripts/install-deps.sh installs it)")
+      return
+    end
+    local d = tmpdir()
+    amd.simulate { subjects = 30, seed = 6, out = d, images = false }
+    local cmd = ("plink1.9 --bfile %s/genotypes --keep-allele-order --recode A --out %s/plink >/dev/null 2>&1"):format(d, d)
+    assert.is_true(os.execute(cmd) == true, "plink1.9 failed on the written files")
+    local mine, theirs = {}, {}
+    for l in slurp(d .. "/genotypes.raw"):gmatch("[^\n]+") do mine[#mine + 1] = l end
+    for l in slurp(d .. "/plink.raw"):gmatch("[^\n]+") do theirs[#theirs + 1] = l end
+    assert.equal(31, #theirs)
+    assert.equal(mine[1], theirs[1])                                 -- the header: rsID_allele
+    for i = 2, #mine do assert.equal(mine[i], theirs[i]) end         -- FID IID 0 0 sex -9 counts
+  end)
+
+  it("defers the images' fsyncs and restores the setting (cnn._file.defer_sync)", function()
+    assert.is_false(cnn._file.defer_sync(true))
+    assert.is_true(cnn._file.defer_sync(false))
+    amd.simulate { subjects = 1, seed = 1, out = tmpdir(), image_size = 16, progress = false }
+    assert.is_false(cnn._file.defer_sync(false))
+  end)
+
   it("gives the same bytes for the same seed, other bytes for another; images included", function()
     local a, b, c = tmpdir(), tmpdir(), tmpdir()
     amd.simulate { subjects = 3, seed = 4, out = a, image_size = 24, progress = false }
