@@ -5,9 +5,11 @@ local cnn = require "cnn"
 local H = require "spec.helpers"
 local amd = cnn.amd
 
+local made = {}                             -- the folders written, removed at the end
 local function tmpdir()
   local d = os.tmpname()
   os.remove(d)
+  made[#made + 1] = d
   return d
 end
 local function slurp(path)
@@ -44,7 +46,10 @@ describe("cnn.amd.simulate", function()
   local function visits() VIS = VIS or rows(dir .. "/visits.csv"); return VIS end
   -- busted keeps this block's upvalues to the end of the run: a big heap left here would slow the
   -- collector's pace for the specs that follow (memory_spec measures it)
-  teardown(function() VIS = nil; collectgarbage(); collectgarbage() end)
+  teardown(function()
+    VIS = nil; collectgarbage(); collectgarbage()
+    for _, d in ipairs(made) do os.execute("rm -rf '" .. d .. "'") end
+  end)
 
   it("reproduces Table 1: age, sex, smoking, follow-up", function()
     assert.same({ dir, N, 11, 0 }, { summary.dir, summary.subjects, summary.seed, summary.images })
