@@ -15,6 +15,7 @@ local SMOKING = { never = { 0, 0 }, former = { 1, 0 }, current = { 0, 1 } }
 -- genotypes as a (1,52) tensor in the model's SNP order, and the names of the missing ones
 local function genotypes(fn, model, g)
   local n = 52
+  local snps = model.snps or {}
   local row = {}
   for j = 1, n do row[j] = NaN end
   if g == nil then
@@ -25,9 +26,9 @@ local function genotypes(fn, model, g)
     local col = {}
     for j, name in ipairs(r.variants) do col[name] = j end
     for j = 1, n do
-      local name = model.snps[j]
+      local name = snps[j]
       local c = name and col[name]
-      if c == nil and #model.snps == 0 and r.dosage:size(2) == n then c = j end   -- no names kept: by position
+      if c == nil and #snps == 0 and r.dosage:size(2) == n then c = j end   -- no names kept: by position
       if c then row[j] = d[c] end
     end
   elseif cnn.is_tensor(g) then
@@ -37,7 +38,7 @@ local function genotypes(fn, model, g)
     if rawlen(g) == n then
       for j = 1, n do row[j] = rawget(g, j) end
     else
-      for j = 1, n do local v = model.snps[j] and g[model.snps[j]]; if v ~= nil then row[j] = v end end
+      for j = 1, n do local v = snps[j] and g[snps[j]]; if v ~= nil then row[j] = v end end
     end
   else
     A.fail(fn, 2, "genotypes", "a .raw path, a tensor or a table of 52 allele counts", g)
@@ -45,7 +46,7 @@ local function genotypes(fn, model, g)
   local missing = {}
   for j = 1, n do
     local v = row[j]
-    if type(v) ~= "number" or v ~= v then row[j] = NaN; missing[#missing + 1] = model.snps[j] or ("snp " .. j) end
+    if type(v) ~= "number" or v ~= v then row[j] = NaN; missing[#missing + 1] = snps[j] or ("snp " .. j) end
   end
   return cnn.tensor({ row }), missing
 end

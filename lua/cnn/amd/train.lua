@@ -249,7 +249,7 @@ function M.features(model, set, opts)
     for s = 1, set.n, bs do
       local rows = {}
       for i = s, math.min(set.n, s + bs - 1) do rows[#rows + 1] = i end
-      out[#out + 1] = model:features(set.images:get(rows)):float()
+      out[#out + 1] = model:features(set.images:get(rows))
       bar:update(#rows)
     end
   end)
