@@ -2,11 +2,11 @@
 -- survival likelihood), the data set built from a cohort (labels, times, severity, genotypes,
 -- covariates, images loaded once and kept resized), the frozen-trunk feature cache, the trunk
 -- and head training loops with atomic checkpoints, Youden thresholds and the model files.
--- Networks: lua/cnn/amd/model.lua. Spec: spec/amd_model_spec.lua, spec/amd_train_spec.lua.
+-- Networks: lua/cnn/amd/network.lua. Spec: spec/amd_model_spec.lua.
 local cnn = require "cnn"
 local F = require "cnn.nn.functional"
 local A = require "cnn.nn.argcheck"
-local Mdl = require "cnn.amd.model"
+local Mdl = require "cnn.amd.network"
 
 local M = {}
 local NaN = 0 / 0
