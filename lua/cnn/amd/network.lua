@@ -88,7 +88,12 @@ function Model:__init(o)
       heads[k] = mlp { 2 + (self.uses_geno and N_SNPS or 0), 4, 1 }
       -- a positive bias keeps the four ReLUs alive at the start (their inputs are all >= 0, and a
       -- head whose four units start dead never learns: its output is a constant)
-      cnn.no_grad(function() heads[k][1].bias:fill_(0.5) end)
+      -- the genotype weights start at 0: the head starts as the image-only head and training
+      -- adds the genetic effects it finds
+      cnn.no_grad(function()
+        heads[k][1].bias:fill_(0.5)
+        if self.uses_geno then heads[k][1].weight:narrow(2, 3, N_SNPS):zero_() end
+      end)
     end
     self.heads = nn.ModuleList(heads)
   elseif o.design == "survival" then

@@ -341,17 +341,25 @@ end
 -- cnn.amd.train_head(model, set [, opts]): trains what sits on the frozen trunk, on the cached
 -- features (set.features, computed by cnn.amd.features when absent): the per-cutoff heads of the
 -- paper design (masked BCE), the survival head (censored likelihood), or the genotype logistic
--- regression. Full-batch Adam: opts steps (300), lr (1e-2), weight_decay (1e-4), seed (1).
+-- regression. Full-batch Adam: opts steps (400), lr (1e-2), weight_decay (1e-4), seed (1). With
+-- opts.val (a data set of other subjects) the loss on it is checked every `every` (10) steps
+-- and the parameters of the best check are kept (early stopping: the genotypes of a few hundred
+-- subjects are otherwise memorised). Runs on one thread (small matrices). Returns the history
+-- {loss =, val_loss =, best_step =}.
 function M.train_head(model, set, opts)
   local fn = "cnn.amd.train_head"
-  opts = A.opts(fn, 3, opts, { "steps", "lr", "weight_decay", "seed" })
-  local steps = A.int(fn, 3, "steps", opts.steps, 0, 300)
+  opts = A.opts(fn, 3, opts, { "steps", "lr", "weight_decay", "seed", "val", "every" })
+  local steps = A.int(fn, 3, "steps", opts.steps, 0, 400)
+  local every = A.int(fn, 3, "every", opts.every, 1, 10)
   cnn.manual_seed(A.int(fn, 3, "seed", opts.seed, nil, 1))
-  local f
-  if model.uses_image then
-    set.features = set.features or M.features(model, set)
-    f = set.features:to(model.img_mean:dtype())
+  local function features(s)
+    if not model.uses_image then return nil end
+    s.features = s.features or M.features(model, s)
+    return s.features:to(model.img_mean:dtype())
   end
+  local f = features(set)
+  local val = opts.val
+  local fv = val and features(val)
   local mods
   if model.design == "paper" then mods = { model.heads }
   elseif model.design == "survival" then
@@ -361,15 +369,37 @@ function M.train_head(model, set, opts)
   local params = list_params(mods)
   local opt = cnn.optim.Adam(params, { lr = opts.lr or 1e-2, weight_decay = opts.weight_decay or 1e-4 })
   model:eval()                                                  -- the trunk's batch norm frozen too
-  local g, c = set.geno, fill_cov(model, set.covariates)
-  local history = { loss = {} }
-  for step = 1, steps do
-    local z = model:head_logits(f, g, c)
-    local loss = model.design == "survival" and M.survival_nll(z, set.time, set.event) or M.masked_bce(z, set.labels)
-    opt:zero_grad()
-    loss:backward()
-    opt:step()
-    history.loss[step] = loss:item()
+  local function loss_of(s, feats, c)
+    local z = model:head_logits(feats, s.geno, c)
+    return model.design == "survival" and M.survival_nll(z, s.time, s.event) or M.masked_bce(z, s.labels)
+  end
+  local c, cv = fill_cov(model, set.covariates), val and fill_cov(model, val.covariates)
+  local history = { loss = {}, val_loss = {}, best_step = steps }
+  local best, best_state = math.huge, nil
+  local threads = cnn.get_num_threads()
+  cnn.set_num_threads(1)
+  local ok, err = pcall(function()
+    for step = 1, steps do
+      local loss = loss_of(set, f, c)
+      opt:zero_grad()
+      loss:backward()
+      opt:step()
+      history.loss[step] = loss:item()
+      if val and (step % every == 0 or step == steps) then
+        local vl = cnn.no_grad(function() return loss_of(val, fv, cv):item() end)
+        history.val_loss[#history.val_loss + 1] = vl
+        if vl < best then
+          best, history.best_step = vl, step
+          best_state = {}
+          for i, p in ipairs(params) do best_state[i] = p:detach():clone() end
+        end
+      end
+    end
+  end)
+  cnn.set_num_threads(threads)
+  if not ok then error(err, 0) end
+  if best_state then
+    cnn.no_grad(function() for i, p in ipairs(params) do p:copy_(best_state[i]) end end)
   end
   return history
 end
