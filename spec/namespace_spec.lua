@@ -25,6 +25,7 @@ local NS = {
   { "cnn.plot", function() return cnn.plot end, { "cnn.plot.", "plot." } },
   { "cnn.linalg", function() return cnn.linalg end, { "cnn.linalg.", "linalg." } },
   { "cnn.Tensor", function() return cnn.Tensor end, { "cnn.Tensor.", "t:" } },
+  { "cnn.amd", function() return cnn.amd end, { "cnn.amd.", "amd." } },
 }
 -- the directories whose files a lazy namespace loads on demand
 local DIRS = { cnn = "lua/cnn", ["cnn.nn"] = "lua/cnn/nn", ["cnn.optim"] = "lua/cnn/optim",

@@ -341,7 +341,8 @@ end
 -- cnn.amd.train_head(model, set [, opts]): trains what sits on the frozen trunk, on the cached
 -- features (set.features, computed by cnn.amd.features when absent): the per-cutoff heads of the
 -- paper design (masked BCE), the survival head (censored likelihood), or the genotype logistic
--- regression. Full-batch Adam: opts steps (400), lr (1e-2), weight_decay (1e-4), seed (1). With
+-- regression. Full-batch Adam: opts steps (400; twice that for image+geno, see below), lr (1e-2),
+-- weight_decay (1e-4), seed (1). With
 -- opts.val (a data set of other subjects) the loss on it is checked every `every` (10) steps
 -- and the parameters of the best check are kept (early stopping: the genotypes of a few hundred
 -- subjects are otherwise memorised). Runs on one thread (small matrices). Returns the history
@@ -378,22 +379,37 @@ function M.train_head(model, set, opts)
   local best, best_state = math.huge, nil
   local threads = cnn.get_num_threads()
   cnn.set_num_threads(1)
+  -- paper image+geno: the first `steps` steps fit the severity inputs alone (the genotype weights
+  -- held at 0, so the head becomes the image-only head), the next `steps` add the genotypes at a
+  -- third of the learning rate; the validation checks start at the switch, so the image-only
+  -- head is among the candidates and genotypes stay only where they help other subjects
+  local two_phase = model.design == "paper" and model.uses_geno
+  local total = two_phase and 2 * steps or steps
+  local function check(step)
+    local vl = cnn.no_grad(function() return loss_of(val, fv, cv):item() end)
+    history.val_loss[#history.val_loss + 1] = vl
+    if vl < best then
+      best, history.best_step = vl, step
+      best_state = {}
+      for i, p in ipairs(params) do best_state[i] = p:detach():clone() end
+    end
+  end
   local ok, err = pcall(function()
-    for step = 1, steps do
+    for step = 1, total do
+      local phase1 = two_phase and step <= steps
+      if two_phase and step == steps + 1 then
+        for _, g in ipairs(opt.param_groups) do g.lr = g.lr / 3 end
+        if val then check(steps) end
+      end
       local loss = loss_of(set, f, c)
       opt:zero_grad()
       loss:backward()
+      if phase1 then
+        for k = 1, #model.heads do model.heads[k][1].weight.grad:narrow(2, 3, Mdl.N_SNPS):zero_() end
+      end
       opt:step()
       history.loss[step] = loss:item()
-      if val and (step % every == 0 or step == steps) then
-        local vl = cnn.no_grad(function() return loss_of(val, fv, cv):item() end)
-        history.val_loss[#history.val_loss + 1] = vl
-        if vl < best then
-          best, history.best_step = vl, step
-          best_state = {}
-          for i, p in ipairs(params) do best_state[i] = p:detach():clone() end
-        end
-      end
+      if val and not phase1 and (step % every == 0 or step == total) then check(step) end
     end
   end)
   cnn.set_num_threads(threads)
