@@ -12,10 +12,10 @@ local C = dofile(here .. "/common.lua")
 
 local opts = cnn.cli.parse(arg, {
   description = "The AMD pipeline on a simulated cohort: simulate, train four models, evaluate, saliency",
-  { "subjects", 400, "subjects in the simulated cohort" },
-  { "sim_image_size", 128, "size of the simulated photographs" },
+  { "subjects", 250, "subjects in the simulated cohort" },
+  { "sim_image_size", 64, "size of the simulated photographs" },
   { "image_size", 64, "size the small trunk sees" },
-  { "epochs", 6, "passes over the training images for the trunk" },
+  { "epochs", 4, "passes over the training images for the trunk" },
   { "test", 0.25, "fraction of subjects held out (the paper's 128/1351 is too few for a small cohort)" },
   { "val", 0.15, "fraction of subjects for early stopping and thresholds" },
   { "n_boot", 500, "bootstrap replicates" },
