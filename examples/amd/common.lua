@@ -51,6 +51,27 @@ function C.cutoffs(s)
   return { k }
 end
 
+-- the key of a feature cache: the trunk's weights (a checksum), the image size, the split
+function C.trunk_key(model, split)
+  local names = {}
+  local sd = model.trunk:state_dict()
+  for k in pairs(sd) do names[#names + 1] = k end
+  table.sort(names)
+  local sum = 0
+  for _, k in ipairs(names) do sum = sum + sd[k]:double():abs():sum():item() end
+  return ("%.15g|%d|%s|%s|%s|%s"):format(sum, model.image_size, model.img_mean[1], split.seed, split.test, split.val or 0)
+end
+
+-- the cached features of a data set's images for a model's trunk: <models>/cache/features-<trunk>-<part>
+function C.features(model, set, models_dir, trunk_name, part, split)
+  C.mkdir(models_dir .. "/cache")
+  local t0 = C.now()
+  local f = cnn.amd.features(model, set, { cache = ("%s/cache/features-%s-%s.safetensors"):format(models_dir, trunk_name, part),
+                                           key = C.trunk_key(model, split), desc = ("features (%s)"):format(part) })
+  print(("features of %d %s images: %.1f s"):format(set.n, part, C.now() - t0))
+  return f
+end
+
 local now = os.time
 do local ok, system = pcall(require, "system"); if ok then now = system.gettime end end
 C.now = now

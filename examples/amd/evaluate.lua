@@ -47,14 +47,14 @@ for i, m in ipairs(models) do
   local key = size .. "|" .. table.concat(m.cutoffs, ",")
   if not sets[key] then
     sets[key] = amd.dataset(cohort, sp.test, { cutoffs = m.cutoffs, image_size = m.image_size, images = m.uses_image,
-                                               desc = "loading test images" })
+                                               preload = false })        -- read once, when features are computed
   end
   local set = sets[key]
   set.features = nil
   if m.uses_image then
     local trunk = (m.meta.trunk_from or "") ~= "" and m.meta.trunk_from:match("([^/]+)%.safetensors$") or name
     local fkey = trunk .. "|" .. key
-    feats[fkey] = feats[fkey] or amd.features(m, set, { desc = "features (" .. name .. ")" })
+    feats[fkey] = feats[fkey] or C.features(m, set, opts.models, trunk, "test", split_cfg)
     set.features = feats[fkey]
   end
   local probs = amd.predict_set(m, set)

@@ -29,7 +29,7 @@ local opts = cnn.cli.parse(arg, {
   { "batch_size", 32, "images per step (trunk)" },
   { "lr", 1e-3, "Adam's learning rate (trunk)" },
   { "head_steps", 600, "full-batch Adam steps (at most) for the heads on the cached features" },
-  { "head_lr", 1e-2, "learning rate of the heads" },
+  { "head_lr", 0, "learning rate of the heads (0: 1e-2, survival 1e-3)" },
   { "augment", true, "flips, small rotations and colour jitter while training the trunk" },
   { "seed", 1, "seed of the weights, the shuffling and the split" },
   { "test", C.TEST, "fraction of subjects held out for testing (the paper's 128 / 1351)" },
@@ -57,10 +57,13 @@ local cohort = amd.cohort.load { dir = opts.data }
 local split_cfg = { seed = opts.seed, test = opts.test, val = opts.val }
 local sp = C.split(cohort, split_cfg)
 local uses_image = opts.design ~= "geno"
+-- with a trained trunk from a file, images are read only if its cached features are missing
+local preload = opts.trunk == ""
 local train = amd.dataset(cohort, sp.train, { cutoffs = cutoffs, image_size = opts.image_size, images = uses_image,
-                                              desc = "loading training images" })
+                                              preload = preload, desc = "loading training images" })
 local val = sp.val and #sp.val > 0 and amd.dataset(cohort, sp.val, { cutoffs = cutoffs, image_size = opts.image_size,
-                                                                     images = uses_image, desc = "loading validation images" })
+                                                                     images = uses_image, preload = preload,
+                                                                     desc = "loading validation images" })
 print(("%s: %d training images of %d subjects%s; cutoffs %s"):format(name, train.n, #sp.subjects.train,
   val and (", %d validation images"):format(val.n) or "", table.concat(cutoffs, ",")))
 
@@ -69,7 +72,7 @@ cnn.manual_seed(opts.seed)
 local model = amd.model { design = opts.design, inputs = opts.inputs, backbone = opts.backbone, cutoffs = cutoffs,
                           image_size = opts.image_size, width = opts.width }
 model.name, model.snps = name, cohort.snps
-amd.fit_normalisation(model, train, opts.weights ~= "")
+amd.fit_normalisation(model, train, opts.weights ~= "")    -- images: only when loaded (else --trunk's)
 local trunk_from
 if uses_image and opts.trunk ~= "" then
   local src = amd.load_model(opts.trunk)
@@ -103,29 +106,16 @@ if uses_image and not trunk_from then
 end
 
 -- ---- step 2: heads on the frozen trunk's cached features ----
+local trunk_name = trunk_from and trunk_from:match("([^/]+)%.safetensors$") or name
 local function cached_features(set, part)
-  if not uses_image then return nil end
-  local t0 = C.now()
-  local cache
-  if opts.cache then
-    C.mkdir(opts.out .. "/cache")
-    local src = trunk_from and trunk_from:match("([^/]+)%.safetensors$") or name
-    cache = ("%s/cache/features-%s-%s.safetensors"):format(opts.out, src, part)
-  end
-  -- the key names the trunk's file and modification, the split and the image size
-  local stamp = ""
-  local p = io.popen(("stat -c %%Y '%s' 2>/dev/null"):format((trunk_from or (opts.out .. "/" .. name .. ".safetensors")):gsub("'", "'\\''")))
-  if p then stamp = p:read("l") or ""; p:close() end
-  local key = ("%s|%s|%d|%d|%g|%g"):format(trunk_from or name, stamp, opts.seed, opts.image_size, opts.test, opts.val)
-  if not trunk_from then cache = nil end                        -- a trunk trained just now: nothing to reuse
-  local f = amd.features(model, set, { cache = cache, key = key, desc = "features (" .. part .. ")" })
-  print(("features of %d %s images: %.1f s"):format(set.n, part, C.now() - t0))
-  return f
+  if not uses_image or not opts.cache then return nil end
+  return C.features(model, set, opts.out, trunk_name, part, split_cfg)
 end
 train.features = cached_features(train, "train")
 if val then val.features = cached_features(val, "val") end
 local t0 = C.now()
-history.head = amd.train_head(model, train, { steps = opts.head_steps, lr = opts.head_lr, seed = opts.seed, val = val or nil })
+history.head = amd.train_head(model, train, { steps = opts.head_steps, lr = opts.head_lr > 0 and opts.head_lr or nil, seed = opts.seed,
+                                               val = val or nil })
 print(("heads: %d steps in %.1f s, loss %.4f -> %.4f%s"):format(opts.head_steps, C.now() - t0, history.head.loss[1] or 0 / 0,
   history.head.loss[#history.head.loss] or 0 / 0, val and (", kept step %d (best validation loss)"):format(history.head.best_step) or ""))
 

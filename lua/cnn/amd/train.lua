@@ -341,7 +341,8 @@ end
 -- cnn.amd.train_head(model, set [, opts]): trains what sits on the frozen trunk, on the cached
 -- features (set.features, computed by cnn.amd.features when absent): the per-cutoff heads of the
 -- paper design (masked BCE), the survival head (censored likelihood), or the genotype logistic
--- regression. Full-batch Adam: opts steps (400; twice that for image+geno, see below), lr (1e-2),
+-- regression. Full-batch Adam: opts steps (400; twice that for image+geno, see below), lr (1e-2;
+-- 1e-3 for survival),
 -- weight_decay (1e-4), seed (1). With
 -- opts.val (a data set of other subjects) the loss on it is checked every `every` (10) steps
 -- and the parameters of the best check are kept (early stopping: the genotypes of a few hundred
@@ -368,7 +369,9 @@ function M.train_head(model, set, opts)
     if model.geno_head then mods[#mods + 1] = model.geno_head end
   else mods = { model.linear } end
   local params = list_params(mods)
-  local opt = cnn.optim.Adam(params, { lr = opts.lr or 1e-2, weight_decay = opts.weight_decay or 1e-4 })
+  -- the survival head (an MLP on 64+ features) overfits within 20 steps at 1e-2
+  local lr = opts.lr or (model.design == "survival" and 1e-3 or 1e-2)
+  local opt = cnn.optim.Adam(params, { lr = lr, weight_decay = opts.weight_decay or 1e-4 })
   model:eval()                                                  -- the trunk's batch norm frozen too
   local function loss_of(s, feats, c)
     local z = model:head_logits(feats, s.geno, c)
