@@ -12,9 +12,11 @@ BLAS_INC := $(shell pkg-config --cflags openblas 2>/dev/null || echo -I/usr/incl
 BLAS_LIB := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
 PNG_INC  := $(shell pkg-config --cflags libpng 2>/dev/null)
 PNG_LIB  := $(shell pkg-config --libs libpng zlib 2>/dev/null || echo -lpng16 -lz)
+JPEG_INC := $(shell pkg-config --cflags libjpeg 2>/dev/null)
+JPEG_LIB := $(shell pkg-config --libs libjpeg 2>/dev/null || echo -ljpeg)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -fPIC -fopenmp -Wall -Wextra -Wno-unused-parameter $(CFLAGS) \
-             -I$(LUA_INCDIR) $(BLAS_INC) $(PNG_INC)
-LIBS     = $(BLAS_LIB) $(PNG_LIB) -lm
+             -I$(LUA_INCDIR) $(BLAS_INC) $(PNG_INC) $(JPEG_INC)
+LIBS     = $(BLAS_LIB) $(PNG_LIB) $(JPEG_LIB) -lm
 
 SRC  := $(wildcard csrc/*.c)
 HDR  := $(wildcard csrc/*.h csrc/*.inc)
@@ -102,15 +104,16 @@ test-torch: all
 FUZZ_CC   ?= clang-14
 FUZZ_TIME ?= 60
 FUZZ_CORE := $(filter-out csrc/lua_% csrc/init.c,$(SRC))
-FUZZ_BINS := build/fuzz/png_fuzz build/fuzz/idx_fuzz build/fuzz/bed_fuzz build/fuzz/csv_fuzz \
+FUZZ_BINS := build/fuzz/png_fuzz build/fuzz/jpeg_fuzz build/fuzz/idx_fuzz build/fuzz/bed_fuzz build/fuzz/csv_fuzz \
              build/fuzz/safetensors_fuzz build/fuzz/checkpoint_fuzz
 .PHONY: fuzz fuzz-build
 fuzz-build: $(FUZZ_BINS)
 build/fuzz/%: fuzz/%.c $(FUZZ_CORE) $(HDR)
 	@mkdir -p build/fuzz fuzz/corpus/$*
 	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	  $(BLAS_INC) $(PNG_INC) -o $@ $< $(FUZZ_CORE) $(BLAS_LIB) $(PNG_LIB) -lm
+	  $(BLAS_INC) $(PNG_INC) $(JPEG_INC) -o $@ $< $(FUZZ_CORE) $(BLAS_LIB) $(PNG_LIB) $(JPEG_LIB) -lm
 fuzz: fuzz-build
 	@for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p fuzz/corpus/$$n; \
-	  echo "== $$n: $(FUZZ_TIME) s"; $$f -max_total_time=$(FUZZ_TIME) -rss_limit_mb=2048 -max_len=65536 \
+	  dict=""; [ -f fuzz/$${n%_fuzz}.dict ] && dict="-dict=fuzz/$${n%_fuzz}.dict"; \
+	  echo "== $$n: $(FUZZ_TIME) s"; $$f -max_total_time=$(FUZZ_TIME) -rss_limit_mb=2048 -max_len=65536 $$dict \
 	  -print_final_stats=1 fuzz/corpus/$$n fuzz/seeds/$$n 2>&1 | tail -n 12 || exit 1; done

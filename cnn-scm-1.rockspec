@@ -12,6 +12,7 @@ dependencies = { "lua >= 5.4, < 5.5" }
 external_dependencies = {
   OPENBLAS = { library = "openblas" },
   PNG = { header = "png.h", library = "png16" },
+  JPEG = { header = "jpeglib.h", library = "jpeg" },   -- libjpeg62-turbo-dev
   ZLIB = { library = "z" },
 }
 build = {

@@ -15,8 +15,22 @@ cnn_tensor *cnn_png_decode(cnn_ctx *c, const unsigned char *buf, size_t n, int c
 /* t (1|3,H,W) or (H,W), values clamped to [0,1], written as 8-bit gray or RGB */
 int cnn_png_write(cnn_ctx *c, const cnn_tensor *t, const char *path);
 
+/* ---- JPEG (libjpeg-turbo, image_jpeg.c) ---- */
+/* images with more pixels are refused before decoding (a decompression bomb), like Pillow's limit */
+#define CNN_IMAGE_MAX_PIXELS ((int64_t)1 << 28)
+/* channels 0: as stored (gray -> 1, colour -> 3); 1 or 3 converts. max_side > 0: libjpeg's
+ * scaled IDCT at the smallest scale (1/2, 1/4, 1/8) whose longer side is still >= max_side.
+ * max_pixels <= 0: CNN_IMAGE_MAX_PIXELS. CMYK/YCCK are refused. Every libjpeg warning is an
+ * error. Result: float32 (C,H,W) in [0,1]. */
+cnn_tensor *cnn_jpeg_decode(cnn_ctx *c, const unsigned char *buf, size_t n, int channels,
+                            int64_t max_side, int64_t max_pixels);
+/* t (1|3,H,W) or (H,W), values clamped to [0,1], baseline 4:2:0 at quality 1..100 */
+int cnn_jpeg_write(cnn_ctx *c, const cnn_tensor *t, const char *path, int quality);
+
 /* ---- image transforms on (C,H,W) tensors of either dtype; results are new tensors ---- */
-cnn_tensor *cnn_image_resize(cnn_ctx *c, const cnn_tensor *x, int64_t OH, int64_t OW);
+/* bilinear, half-pixel centres; antialias widens the triangle by the scale when downscaling
+ * (PyTorch's interpolate(..., antialias=True)) */
+cnn_tensor *cnn_image_resize(cnn_ctx *c, const cnn_tensor *x, int64_t OH, int64_t OW, int antialias);
 cnn_tensor *cnn_image_flip(cnn_ctx *c, const cnn_tensor *x, int horizontal);
 cnn_tensor *cnn_image_rotate(cnn_ctx *c, const cnn_tensor *x, double degrees, double fill);
 typedef enum { CNN_ADJ_BRIGHTNESS, CNN_ADJ_CONTRAST, CNN_ADJ_SATURATION } cnn_adjust;
@@ -35,6 +49,16 @@ cnn_tensor *cnn_idx_decode(cnn_ctx *c, const unsigned char *buf, size_t n, cnn_d
 /* .bed bytes (magic, SNP-major) for N samples x P variants -> (N,P) counts of the first (A1)
  * allele: 2, 1, 0, NaN for missing */
 cnn_tensor *cnn_bed_decode(cnn_ctx *c, const unsigned char *buf, size_t n, int64_t N, int64_t P, cnn_dtype dt);
+/* (N,P) float dosages (0, 1, 2, NaN for missing) -> out, P x ceil(N/4) bytes of .bed body (no magic) */
+int cnn_bed_encode(cnn_ctx *c, const cnn_tensor *x, unsigned char *out);
+/* a .bed body (n bytes, N samples x P variants): rows x cols (1-based, NULL = all) -> (nr, nc) dt;
+ * raw counts (NaN missing) when center is NULL, else (x - center[k]) * scale[k] with missing -> 0 */
+cnn_tensor *cnn_bed_batch(cnn_ctx *c, const unsigned char *bed, size_t n, int64_t N, int64_t P, const int64_t *rows, int64_t nr,
+                          const int64_t *cols, int64_t nc, const double *center, const double *scale, cnn_dtype dt);
+/* per variant over rows: y NULL -> (P,3) float64 count, mean, sd; y (nr values) -> (P,3) slope,
+ * t statistic and count of the single-marker regression of y on the dosage */
+cnn_tensor *cnn_bed_scan(cnn_ctx *c, const unsigned char *bed, size_t n, int64_t N, int64_t P, const int64_t *rows, int64_t nr,
+                         const double *y);
 /* column-wise over (N,P), ignoring NaN: missing -> column mean; or (x - mean) / sd (sd with
  * N-1, a constant column gives 0, missing stays NaN) */
 cnn_tensor *cnn_impute_mean(cnn_ctx *c, const cnn_tensor *x);

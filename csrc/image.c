@@ -1,4 +1,4 @@
-/* image.c: PNG in and out through libpng (its transforms do palette, 16-bit, gray and alpha;
+/* image.c: PNG in and out through libpng (JPEG: image_jpeg.c) (its transforms do palette, 16-bit, gray and alpha;
  * there is no hand-written decoder) and the image transforms on (C,H,W) tensors, whose
  * per-dtype kernels are in image.inc. Binding: lua_data.c (cnn._data), wrapped by
  * lua/cnn/image.lua. Spec: image_spec.lua. Fuzzed by fuzz/png_fuzz.c. */
@@ -221,14 +221,63 @@ static int prepare(cnn_ctx *c, const cnn_tensor *x, int64_t C, int64_t H, int64_
     return 0;
 }
 
-cnn_tensor *cnn_image_resize(cnn_ctx *c, const cnn_tensor *x, int64_t OH, int64_t OW) {
+/* x (C,H,W) -> y (C,OH,OW) antialiased, one axis at a time with PyTorch's weights. PyTorch
+ * resamples W first; this goes along H first into a workspace (C,OH,W), whose inner loop runs
+ * along rows and vectorises, then along W on the already shrunk rows: the same linear map
+ * (the two passes commute), 3-4x faster for a photograph reduced to 224, with rounding that
+ * differs from PyTorch's by a few float32 ulps. An axis whose size does not change is not
+ * touched (NaN stays where it was). */
+static int resize_aa(cnn_ctx *c, cnn_tensor *y, const cnn_tensor *x, int64_t C, int64_t H, int64_t W, int64_t OH, int64_t OW) {
+    size_t es = x->dtype == CNN_F32 ? sizeof(float) : sizeof(double);
+    /* taps: 2 ceil(support) + 1 as PyTorch's interp_size */
+    int64_t kx = 2 * (int64_t)ceil(W > OW ? (double)W / (double)OW : 1.0) + 1;
+    int64_t ky = 2 * (int64_t)ceil(H > OH ? (double)H / (double)OH : 1.0) + 1;
+    int64_t tmpn = OW != W && OH != H ? C * OH * W : 0;
+    size_t bytes = sizeof(int64_t) * 2 * (size_t)(OW + OH) + es * (size_t)(tmpn + OW * kx + OH * ky);
+    int64_t *lox = cnn_ws_get(c, bytes);
+    if (lox == NULL) return -1;
+    int64_t *lenx = lox + OW, *loy = lenx + OW, *leny = loy + OH;
+    char *rp = (char *)(leny + OH);
+    void *wx = rp, *wy = rp + es * (size_t)(OW * kx), *tmp = rp + es * (size_t)(OW * kx + OH * ky);
+    const void *src = cnn_data(x);
+    void *dst = OW != W ? tmp : cnn_data(y);       /* the H pass writes y when it is the only one */
+    if (x->dtype == CNN_F32) {
+        if (OH != H) {
+            aa_weights_f32(wy, loy, leny, H, OH, ky);
+            resample_h_f32(dst, src, C, H, W, OH, wy, loy, leny, ky);
+            src = dst;
+        }
+        if (OW != W) {
+            aa_weights_f32(wx, lox, lenx, W, OW, kx);
+            resample_w_f32(cnn_data(y), src, C, OH, W, OW, wx, lox, lenx, kx);
+        }
+    } else {
+        if (OH != H) {
+            aa_weights_f64(wy, loy, leny, H, OH, ky);
+            resample_h_f64(dst, src, C, H, W, OH, wy, loy, leny, ky);
+            src = dst;
+        }
+        if (OW != W) {
+            aa_weights_f64(wx, lox, lenx, W, OW, kx);
+            resample_w_f64(cnn_data(y), src, C, OH, W, OW, wx, lox, lenx, kx);
+        }
+    }
+    if (OW == W && OH == H) memcpy(cnn_data(y), cnn_data(x), es * (size_t)(C * H * W));
+    return 0;
+}
+
+cnn_tensor *cnn_image_resize(cnn_ctx *c, const cnn_tensor *x, int64_t OH, int64_t OW, int antialias) {
     cnn_tensor *xc, *y;
     if (check_chw(c, x, 0) < 0) return NULL;
     if (OH <= 0 || OW <= 0) { cnn_seterr(c, "expected an output size of at least 1x1, got %lldx%lld", (long long)OH, (long long)OW); return NULL; }
     if (x->size[1] == 0 || x->size[2] == 0) { cnn_seterr(c, "cannot resize an empty image"); return NULL; }
     if (prepare(c, x, x->size[0], OH, OW, &xc, &y) < 0) return NULL;
-    if (x->dtype == CNN_F32) resize_bilinear_f32(cnn_data(y), cnn_data(xc), x->size[0], x->size[1], x->size[2], OH, OW);
-    else resize_bilinear_f64(cnn_data(y), cnn_data(xc), x->size[0], x->size[1], x->size[2], OH, OW);
+    int64_t C = x->size[0], H = x->size[1], W = x->size[2];
+    /* upsampling with antialias is the plain bilinear; only shrinking axes differ */
+    if (antialias && (OH < H || OW < W)) {
+        if (resize_aa(c, y, xc, C, H, W, OH, OW) < 0) { cnn_tensor_release(xc); cnn_tensor_release(y); return NULL; }
+    } else if (x->dtype == CNN_F32) resize_bilinear_f32(cnn_data(y), cnn_data(xc), C, H, W, OH, OW);
+    else resize_bilinear_f64(cnn_data(y), cnn_data(xc), C, H, W, OH, OW);
     cnn_tensor_release(xc);
     return y;
 }

@@ -48,37 +48,55 @@ static const char *fn_arg(lua_State *L, int idx, const char *dflt) {
 
 /* ---- images ---- */
 
-/* png_load(path, channels 0|1|3) */
-static int l_png_load(lua_State *L) {
-    const char *fn = "image.load";
+/* image_load(path, channels 0|1|3, max_side|nil, fn|nil): PNG or JPEG by the first bytes,
+ * whatever the file's name; max_side applies to JPEG only (libjpeg's scaled IDCT) */
+static int l_image_load(lua_State *L) {
+    const char *fn = fn_arg(L, 4, "image.load");
     const char *path = check_str(L, 1, fn, "path");
     int64_t ch = lua_isnoneornil(L, 2) ? 0 : check_int(L, 2, fn, "channels");
     if (ch != 0 && ch != 1 && ch != 3) arg_error(L, fn, 2, "channels", "expected 1 or 3, got %lld", (long long)ch);
+    int64_t max_side = lua_isnoneornil(L, 3) ? 0 : check_int(L, 3, fn, "max_side");
+    if (max_side < 0) arg_error(L, fn, 2, "max_side", "expected a positive integer, got %lld", (long long)max_side);
     size_t n;
     unsigned char *buf = slurp(L, fn, path, &n);
     cnn_tensor **box = push_box(L);
-    if ((*box = cnn_png_decode(ctx_of(L), buf, n, (int)ch)) == NULL) return file_fail(L, fn, path);
+    static const unsigned char png_sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+    if (n >= 2 && buf[0] == 0xFF && buf[1] == 0xD8)
+        *box = cnn_jpeg_decode(ctx_of(L), buf, n, (int)ch, max_side, 0);
+    else if (memcmp(buf, png_sig, n < 8 ? n : 8) == 0)    /* a PNG, or a truncated one */
+        *box = cnn_png_decode(ctx_of(L), buf, n, (int)ch);
+    else {
+        char hex[16] = "";
+        for (size_t k = 0; k < 4 && k < n; k++) snprintf(hex + strlen(hex), 4, k ? " %02X" : "%02X", buf[k]);
+        fn_error(L, fn, "%s: not a PNG or JPEG file (it starts with bytes %s)", path, hex);
+    }
+    if (*box == NULL) return file_fail(L, fn, path);
     return 1;
 }
 
-static int l_png_save(lua_State *L) {
+/* image_save(t, path, quality|nil): JPEG when quality is given (the Lua side decides by the
+ * file's extension), PNG otherwise */
+static int l_image_save(lua_State *L) {
     const char *fn = "image.save";
     cnn_tensor *t = check_tensor(L, 1, fn, "image");
     const char *path = check_str(L, 2, fn, "path");
-    if (cnn_png_write(ctx_of(L), t, path) < 0) return file_fail(L, fn, path);
+    int rc = lua_isnoneornil(L, 3) ? cnn_png_write(ctx_of(L), t, path)
+                                   : cnn_jpeg_write(ctx_of(L), t, path, (int)check_int(L, 3, fn, "quality"));
+    if (rc < 0) return file_fail(L, fn, path);
     return 0;
 }
 
+/* resize(t, h, w, antialias) */
 static int l_resize(lua_State *L) {
     cnn_tensor *t = check_tensor(L, 1, "image.resize", "image");
     int64_t oh = check_int(L, 2, "image.resize", "height"), ow = check_int(L, 3, "image.resize", "width");
+    int aa = lua_toboolean(L, 4);
     cnn_tensor **box = push_box(L);
     t = check_tensor(L, 1, "image.resize", "image");
-    *box = cnn_image_resize(ctx_of(L), t, oh, ow);
+    *box = cnn_image_resize(ctx_of(L), t, oh, ow, aa);
     return push_result(L, box, "image.resize");
 }
 
-/* flip(t, horizontal, fn) */
 static int l_flip(lua_State *L) {
     const char *fn = fn_arg(L, 3, "image.hflip");
     cnn_tensor *t = check_tensor(L, 1, fn, "image");
@@ -194,6 +212,64 @@ static int l_bed_read(lua_State *L) {
     cnn_tensor **box = push_box(L);
     if ((*box = cnn_bed_decode(ctx_of(L), buf, n, N, P, dt)) == NULL) return file_fail(L, fn, path);
     return 1;
+}
+
+/* bed_encode(dosage, fn) -> the .bed body (no magic) as a string */
+static int l_bed_encode(lua_State *L) {
+    const char *fn = luaL_optstring(L, 2, "data.genotype.write_bed");
+    cnn_tensor *x = check_tensor(L, 1, fn, "g");
+    int64_t N = x->ndim == 2 ? x->size[0] : 0, P = x->ndim == 2 ? x->size[1] : 0;
+    size_t n = (size_t)((N + 3) / 4) * (size_t)P;
+    luaL_Buffer b;
+    unsigned char *out = (unsigned char *)luaL_buffinitsize(L, &b, n ? n : 1);
+    x = check_tensor(L, 1, fn, "g");
+    if (cnn_bed_encode(ctx_of(L), x, out) != 0) return fail(L, fn);
+    luaL_pushresultsize(&b, n);
+    return 1;
+}
+
+/* an optional contiguous tensor of one dtype at idx (nil -> NULL, *m = 0) */
+static const void *opt_vec(lua_State *L, int idx, const char *fn, const char *name, cnn_dtype dt, int64_t *m) {
+    *m = 0;
+    if (lua_isnoneornil(L, idx)) return NULL;
+    cnn_tensor *t = check_tensor_any(L, idx, fn, name);
+    if (t->dtype != dt || t->ndim != 1 || !cnn_is_contiguous(t))
+        arg_error(L, fn, idx, name, "expected a contiguous 1-D %s tensor, got %s", dt == CNN_I64 ? "int64" : "float64", type_desc(L, idx));
+    *m = t->size[0];
+    return cnn_data(t);
+}
+
+/* bed_batch(bytes, N, P, rows|nil, cols|nil, center|nil, scale|nil, dtype, fn) */
+static int l_bed_batch(lua_State *L) {
+    const char *fn = luaL_optstring(L, 9, "genomics.batch");
+    size_t n;
+    const unsigned char *bed = (const unsigned char *)luaL_checklstring(L, 1, &n);
+    int64_t N = check_int(L, 2, fn, "samples"), P = check_int(L, 3, fn, "variants");
+    cnn_dtype dt = lua_isnoneornil(L, 8) ? CNN_F32 : check_dtype(L, 8, fn, "dtype");
+    if (!cnn_dtype_is_float(dt)) arg_error(L, fn, 8, "dtype", "expected \"float32\" or \"float64\", got \"int64\"");
+    cnn_tensor **box = push_box(L);
+    int64_t nr, nc, ncen, nsc;
+    const int64_t *rows = opt_vec(L, 4, fn, "rows", CNN_I64, &nr), *cols = opt_vec(L, 5, fn, "cols", CNN_I64, &nc);
+    const double *center = opt_vec(L, 6, fn, "center", CNN_F64, &ncen), *scale = opt_vec(L, 7, fn, "scale", CNN_F64, &nsc);
+    int64_t want = cols ? nc : P;
+    if ((center && ncen != want) || (scale && nsc != want)) fn_error(L, fn, "center/scale: expected %lld values", (long long)want);
+    *box = cnn_bed_batch(ctx_of(L), bed, n, N, P, rows, nr, cols, nc, center, scale, dt);
+    return push_result(L, box, fn);
+}
+
+/* bed_scan(bytes, N, P, rows|nil, y|nil, fn) -> (P,3) float64 */
+static int l_bed_scan(lua_State *L) {
+    const char *fn = luaL_optstring(L, 6, "genomics.preselect");
+    size_t n;
+    const unsigned char *bed = (const unsigned char *)luaL_checklstring(L, 1, &n);
+    int64_t N = check_int(L, 2, fn, "samples"), P = check_int(L, 3, fn, "variants");
+    cnn_tensor **box = push_box(L);
+    int64_t nr, ny;
+    const int64_t *rows = opt_vec(L, 4, fn, "rows", CNN_I64, &nr);
+    const double *y = opt_vec(L, 5, fn, "y", CNN_F64, &ny);
+    if (y && ny != (rows ? nr : N)) fn_error(L, fn, "y: expected %lld values, got %lld", (long long)(rows ? nr : N), (long long)ny);
+    *box = cnn_bed_scan(ctx_of(L), bed, n, N, P, rows, nr, y);
+    return push_result(L, box, fn);
 }
 
 static int l_impute_mean(lua_State *L) { return push_map(L, "data.genotype.impute_mean", "dosage", cnn_impute_mean); }
@@ -526,9 +602,10 @@ static int l_isatty(lua_State *L) {
 }
 
 static const luaL_Reg data_fns[] = {
-    { "png_load", l_png_load }, { "png_save", l_png_save }, { "resize", l_resize }, { "flip", l_flip },
+    { "image_load", l_image_load }, { "image_save", l_image_save }, { "resize", l_resize }, { "flip", l_flip },
     { "rotate", l_rotate }, { "adjust", l_adjust }, { "normalize", l_normalize }, { "to_gray", l_to_gray },
-    { "overlay", l_overlay }, { "idx_load", l_idx_load }, { "bed_read", l_bed_read },
+    { "overlay", l_overlay }, { "idx_load", l_idx_load }, { "bed_read", l_bed_read }, { "bed_encode", l_bed_encode },
+    { "bed_batch", l_bed_batch }, { "bed_scan", l_bed_scan },
     { "impute_mean", l_impute_mean }, { "standardize", l_standardize }, { "csv_read", l_csv_read }, { "gather", l_gather },
     { "one_hot", l_one_hot }, { "randperm", l_randperm }, { "uniform", l_uniform }, { "listdir", l_listdir },
     { "isatty", l_isatty }, { NULL, NULL }

@@ -16,6 +16,13 @@ put("png_fuzz", "rgba16", P.png(1, 1, 6, 16, { P.u16(65535, 13107, 0, 9) }))
 put("png_fuzz", "pal", P.png(3, 1, 3, 8, { "\0\1\2" }, { plte = plte, trns = "\0\128" }))
 put("png_fuzz", "pal2", P.png(3, 1, 3, 2, { "\36" }, { plte = plte }))
 put("png_fuzz", "adam7", P.png(2, 2, 2, 8, { "\0\0\0", "\51\51\51", "\102\0\9\255\1\2" }, { interlace = true }))
+-- JPEG seeds: the small Pillow-written fixtures of spec/jpeg_spec.lua (gray, 4:2:0, 4:2:2, 4:4:4,
+-- progressive, CMYK)
+for _, name in ipairs({ "gray", "rgb420", "rgb422", "rgb444", "progressive", "cmyk" }) do
+  local fh = assert(io.open("spec/fixtures/jpeg/" .. name .. ".jpg", "rb"))
+  put("jpeg_fuzz", name, fh:read("a"))
+  fh:close()
+end
 local u8 = "\0\0\8\2" .. string.pack(">I4I4", 2, 3) .. "\0\1\2\253\254\255"
 put("idx_fuzz", "u8", u8)
 put("idx_fuzz", "f32", "\0\0\13\1" .. string.pack(">I4ff", 2, 1.5, -0.25))

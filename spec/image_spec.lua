@@ -72,7 +72,7 @@ describe("cnn.image", function()
       local p = file("trunc.png", good:sub(1, 40))
       H.errors(function() image.load(p) end, "cnn.image.load: " .. p .. ": truncated at byte 40")
       local s = file("sig.png", "GIF89a" .. good:sub(7))
-      H.errors(function() image.load(s) end, "cnn.image.load: " .. s .. ": not a PNG file (wrong signature at byte 0)")
+      H.errors(function() image.load(s) end, "cnn.image.load: " .. s .. ": not a PNG or JPEG file (it starts with bytes 47 49 46 38)")
       local function flip(i) return good:sub(1, i - 1) .. string.char(good:byte(i) ~ 0xFF) .. good:sub(i + 1) end
       local c = file("crc.png", flip(30))                               -- IHDR's CRC
       H.errors(function() image.load(c) end, "cnn.image.load: " .. c .. ": IHDR: CRC error (near byte 33)")
@@ -112,10 +112,37 @@ describe("cnn.image", function()
       H.close(image.resize(x, 4), { want }, 1e-6)
       H.close(image.resize(x:double(), { 4, 4 }), { want }, 1e-12)
     end)
-    it("resize downsamples by averaging the 2x2 neighbourhoods at factor 2", function()
+    it("resize without antialias downsamples by averaging the 2x2 neighbourhoods at factor 2", function()
       local a = cnn.arange(16):view(1, 4, 4)
-      H.close(image.resize(a, 2), { { { 2.5, 4.5 }, { 10.5, 12.5 } } }, 1e-6)
+      H.close(image.resize(a, 2, { antialias = false }), { { { 2.5, 4.5 }, { 10.5, 12.5 } } }, 1e-6)
       assert.are.same({ 1, 3, 5 }, image.resize(a, { 3, 5 }):size())
+    end)
+    it("resize antialiases by default: a triangle twice as wide at factor 2, renormalised at the edges", function()
+      -- along one axis 0,1,2,3 -> output 1 centred at 1: weights 3/7, 3/7, 1/7 on 0,1,2 -> 5/7;
+      -- output 2 centred at 3: 1/7, 3/7, 3/7 on 1,2,3 -> 16/7; arange is 4 row + column
+      local a = cnn.arange(16):view(1, 4, 4)
+      local r = { 5 / 7, 16 / 7 }
+      local want = { { 4 * r[1] + r[1], 4 * r[1] + r[2] }, { 4 * r[2] + r[1], 4 * r[2] + r[2] } }
+      H.close(image.resize(a, 2), { want }, 1e-5)
+      H.close(image.resize(a:double(), 2, { antialias = true }), { want }, 1e-12)
+      local rows = {}                                     -- { 2, 4 }: only the rows are mixed
+      for i = 1, 2 do rows[i] = {} for j = 1, 4 do rows[i][j] = 4 * r[i] + j - 1 end end
+      H.close(image.resize(a:double(), { 2, 4 }), { rows }, 1e-12)
+    end)
+    it("resize with antialias does not alias a fine checkerboard", function()
+      local rows = {}
+      for r = 1, 60 do rows[r] = {} for c = 1, 60 do rows[r][c] = (r + c) % 2 end end
+      local board = cnn.tensor({ rows })                             -- 1-pixel checkerboard, mean 0.5
+      local aa = image.resize(board, 12)                             -- factor 5: an 11-tap triangle
+      assert.is_true((aa - 0.5):abs():max():item() < 0.01)
+      -- without: each output lands exactly on one pixel (5i + 2), and the board comes out whole
+      local plain = image.resize(board, 12, { antialias = false })
+      assert.are.equal(0.5, (plain - 0.5):abs():min():item())
+      image.resize(board:double(), { 3, 60 })                        -- one axis only
+    end)
+    it("resize upsamples the same with and without antialias", function()
+      local a = cnn.rand(2, 3, 5)
+      H.close(image.resize(a, { 7, 11 }), image.resize(a, { 7, 11 }, { antialias = false }), 1e-6)
     end)
     it("crops", function()
       local a = cnn.arange(20):view(1, 4, 5)
@@ -185,6 +212,9 @@ describe("cnn.image", function()
       H.errors(function() image.resize(cnn.zeros(2, 2), 4) end, "cnn.image.resize: expected a (C,H,W) image tensor, got float32 [2,2]")
       H.errors(function() image.hflip(cnn.zeros(2)) end, "cnn.image.hflip: expected a (C,H,W) image tensor, got float32 [2]")
       H.errors(function() image.resize(x, 0) end, "cnn.image.resize: expected an output size of at least 1x1, got 0x0")
+      H.errors(function() image.resize(x, 2, { antialias = "yes" }) end, "cnn.image.resize: argument 3 (antialias): expected a boolean, got \"yes\"")
+      H.errors(function() image.resize(x, 2, { antialiasing = true }) end, "cnn.image.resize: argument 3")
+      H.errors(function() image.resize(x, 2, 1) end, "cnn.image.resize: argument 3 (options): expected an options table, got 1")
       H.errors(function() image.rotate("x", 1) end, "cnn.image.rotate: argument 1 (image): expected a tensor, got string")
     end)
     it("refuses non-finite angles, factors, fills and normalisation values (rotate(1/0) crashed)", function()

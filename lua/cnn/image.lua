@@ -1,6 +1,7 @@
--- cnn.image: PNG files to (C,H,W) float tensors in [0,1] and back, transforms, overlays and
--- grids. Pixels are handled in C (csrc/image.c, bound as cnn._data); this module only checks
--- arguments, draws random parameters from the seeded generator and composes. Spec: image_spec.lua.
+-- cnn.image: PNG and JPEG files to (C,H,W) float tensors in [0,1] and back, transforms, overlays
+-- and grids. Pixels are handled in C (csrc/image.c, image_jpeg.c, bound as cnn._data); this
+-- module only checks arguments, draws random parameters from the seeded generator and composes.
+-- Specs: image_spec.lua, jpeg_spec.lua.
 local cnn = require "cnn"
 local A = require "cnn.nn.argcheck"
 local D = cnn._data
@@ -13,14 +14,32 @@ local function chw(t, fn)
   return t:size(2), t:size(3)
 end
 
--- load(path [, {channels=1|3}]) -> float32 (C,H,W) in [0,1]
+-- load(path [, {channels=1|3, max_side=n}]) -> float32 (C,H,W) in [0,1]; PNG or JPEG by the
+-- file's first bytes. max_side: JPEG decoded by libjpeg's scaled IDCT at the smallest scale
+-- (1/2, 1/4, 1/8) whose longer side is still >= n; PNG ignores it (full size)
 function image.load(path, opts)
-  opts = A.opts("cnn.image.load", 2, opts, { "channels" })
-  return A.call(D.png_load, A.str("cnn.image.load", 1, "path", path), opts.channels)
+  local fn = "cnn.image.load"
+  opts = A.opts(fn, 2, opts, { "channels", "max_side" })
+  A.str(fn, 1, "path", path)
+  local max_side = opts.max_side ~= nil and A.int(fn, 2, "max_side", opts.max_side, 1) or nil
+  return A.call(D.image_load, path, opts.channels, max_side)
 end
 
--- save(t, path): 8-bit gray or RGB, values clamped to [0,1]
-function image.save(t, path) A.call(D.png_save, t, path) end
+-- save(t, path [, {quality=90}]): 8-bit gray or RGB, values clamped to [0,1]; JPEG when the
+-- name ends in .jpg or .jpeg (any case), PNG otherwise; written atomically
+local function is_jpeg(path) local e = path:lower():match("%.(%w+)$"); return e == "jpg" or e == "jpeg" end
+function image.save(t, path, opts)
+  local fn = "cnn.image.save"
+  opts = A.opts(fn, 3, opts, { "quality" })
+  if type(path) ~= "string" then return A.call(D.image_save, t, path) end   -- the binding names the type
+  if not is_jpeg(path) then
+    if opts.quality ~= nil then A.error(fn .. ": argument 3 (quality): applies to JPEG files only (.jpg, .jpeg), got " .. path) end
+    return A.call(D.image_save, t, path)
+  end
+  local q = A.int(fn, 3, "quality", opts.quality, 1, 90)
+  if q > 100 then A.fail(fn, 3, "quality", "an integer in 1..100", q) end
+  A.call(D.image_save, t, path, q)
+end
 
 -- size: a positive integer (square) or {h, w}
 local function hw(size, fn, pos, min)
@@ -33,10 +52,15 @@ local function hw(size, fn, pos, min)
   return size, size
 end
 
--- the output size is checked by the C binding
-function image.resize(t, size)
-  local h, w = hw(size, "cnn.image.resize", 2)
-  return A.call(D.resize, t, h, w)
+-- resize(t, size [, {antialias=true}]): bilinear with half-pixel centres (PyTorch's
+-- align_corners=False). antialias (default true, as torchvision >= 0.17 and every Pillow resize)
+-- widens the triangle filter by the scale on shrinking axes, as PyTorch's antialias=True;
+-- upsampling is the same either way. The output size is checked by the C binding.
+function image.resize(t, size, opts)
+  local fn = "cnn.image.resize"
+  local h, w = hw(size, fn, 2)
+  opts = A.opts(fn, 3, opts, { "antialias" })
+  return A.call(D.resize, t, h, w, A.bool(fn, 3, "antialias", opts.antialias, true))
 end
 
 -- crop(t, top, left, h, w): 1-based top-left corner, inside the image

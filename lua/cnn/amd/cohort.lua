@@ -60,7 +60,11 @@ local function read_table(path, required)
       local fs = fields(l)
       if #fs ~= #head then fail(path, i, ("%d fields, expected %d like the header"):format(#fs, #head)) end
       local row = { line = i }
-      for _, name in ipairs(required) do row[name] = fs[idx[name]]:match("^%s*(.-)%s*$") end
+      for _, name in ipairs(required) do
+        local x = fs[idx[name]]
+        if x:find("^%s") or x:find("%s$") then x = x:match("^%s*(.-)%s*$") end
+        row[name] = x
+      end
       rows[#rows + 1] = row
     end
   end

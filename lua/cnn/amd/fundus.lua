@@ -27,7 +27,7 @@ end
 -- points along a vessel: a quadratic Bezier curve from p0 through c to p1, width w0 -> w1
 local function vessel(list, p0, c, p1, w0, w1, step)
   local len = math.sqrt((p1[1] - p0[1]) ^ 2 + (p1[2] - p0[2]) ^ 2) + 1e-9
-  local n = math.max(2, math.ceil(1.3 * len / math.max(step, 0.5 * math.min(w0, w1))))
+  local n = math.max(2, math.ceil(1.3 * len / math.max(step, 0.6 * math.min(w0, w1))))
   for i = 0, n do
     local t = i / n
     local a, b, d = (1 - t) ^ 2, 2 * (1 - t) * t, t * t
@@ -39,13 +39,14 @@ local function vessel(list, p0, c, p1, w0, w1, step)
   end
 end
 
--- an eye's anatomy from its stream r (model.stream): positions in right-eye image units
-function F.anatomy(r)
+-- a vessel tree from the stream r: optic disc, fovea and vessels in right-eye image units. The
+-- simulator draws a pool of trees per cohort and gives each eye one of them (drawing a tree's
+-- map costs as much as a hundred visits' images)
+function F.tree(r)
   local A = {}
   A.disc = { 0.46 + 0.05 * r.n(), 0.02 + 0.04 * r.n() }
   A.disc_r = 0.12 + 0.012 * r.n()
   A.fovea = { -0.06 + 0.03 * r.n(), 0.03 + 0.03 * r.n() }
-  A.tint = { 1 + 0.07 * r.n(), 1 + 0.1 * r.n(), 1 + 0.12 * r.n() }   -- fundus pigmentation
   -- vessels: the two temporal arcades around the macula, nasal branches, small twigs
   local V = { x = {}, y = {}, w = {}, a = {} }
   local d, f = A.disc, A.fovea
@@ -75,6 +76,15 @@ function F.anatomy(r)
     end
   end
   A.vessels = V
+  return A
+end
+
+-- an eye's anatomy from its stream r (model.stream) and its vessel tree: fundus pigmentation,
+-- and the places where drusen, pigment and late lesions will appear
+function F.anatomy(r, tree)
+  local A = { tree = tree, disc = tree.disc, disc_r = tree.disc_r, fovea = tree.fovea, vessels = tree.vessels }
+  local f = A.fovea
+  A.tint = { 1 + 0.07 * r.n(), 1 + 0.1 * r.n(), 1 + 0.12 * r.n() }
   -- drusen: places around the fovea, each appearing once the latent severity passes its threshold
   A.drusen = {}
   for i = 1, 120 do
@@ -101,6 +111,7 @@ end
 -- per eye and size, then cut at each visit's shift)
 local function vessel_map(A, size, pad)
   local key = size .. ":" .. pad
+  A = A.tree
   A.vmaps = A.vmaps or {}
   if not A.vmaps[key] then
     local u, n = 2 / size, size + 2 * pad
@@ -111,15 +122,28 @@ local function vessel_map(A, size, pad)
   return A.vmaps[key]
 end
 
+-- the pixel grid of a size: coordinates, the camera's round field and its vignetting
+local grids = {}
+local function grid(size)
+  local u = 2 / size
+  local g = {}
+  g.X = cnn.linspace(-1 + u / 2, 1 - u / 2, size):view(1, size)
+  g.Y = cnn.linspace(-1 + u / 2, 1 - u / 2, size):view(size, 1)
+  local R = (g.X * g.X + g.Y * g.Y):sqrt()
+  g.fov = ((0.96 - R) * (size / 3)):sigmoid()
+  g.vignette = (1 - 0.55 * R:pow(2.4)):clamp(0.05, 1)
+  grids[size] = g
+  return g
+end
+
 -- the (3, size, size) image of the eye `A` (anatomy) for `eye` ("L"|"R") at one visit:
--- v = { x = latent severity, severity = 1..12, late_years = years since late }; camera draws
+-- v = { x = latent severity, x_image = what the photograph shows of it (x when nil), severity =
+-- 1..12, late_years = years since late }; camera draws
 -- come from the stream r, pixel noise from cnn's generator (seeded by the caller)
 function F.render(A, eye, v, size, r)
   local u = 2 / size
-  local X = cnn.linspace(-1 + u / 2, 1 - u / 2, size):view(1, size)
-  local Y = cnn.linspace(-1 + u / 2, 1 - u / 2, size):view(size, 1)
-  local R = (X * X + Y * Y):sqrt()
-  local fov = ((0.96 - R) * (size / 3)):sigmoid()                       -- the camera's round field
+  local g = grids[size] or grid(size)
+  local X, Y, fov = g.X, g.Y, g.fov
   -- camera: the eye moves by whole pixels and turns a little inside the fixed field
   local pad = math.ceil(0.06 * size)
   local sx = math.max(-pad, math.min(pad, math.floor(0.025 * size * r.n() + 0.5)))
@@ -148,7 +172,7 @@ function F.render(A, eye, v, size, r)
   local vdark = { 0.38, 0.7, 0.62 }
   for k = 1, 3 do ch[k] = ch[k] * (1 - vdark[k] * V) end
   -- drusen: appear at their thresholds, grow with the latent severity; soft yellow spots
-  local x = v.severity >= 10 and 9.5 + 0.5 * v.late_years or v.x
+  local x = v.severity >= 10 and 9.5 + 0.5 * v.late_years or (v.x_image or v.x)
   local px, py, ps, pa = {}, {}, {}, {}
   for _, q in ipairs(A.drusen) do
     if x > q[3] then
@@ -204,11 +228,11 @@ function F.render(A, eye, v, size, r)
   -- the camera: turn, illumination with vignetting and texture, exposure, colour cast, noise,
   -- the black surround
   local img = image.rotate(cnn.stack(ch, 1), th)
-  local illum = (1 - 0.55 * R:pow(2.4)):clamp(0.05, 1) * (1 + 0.06 * field(6, size) + 0.025 * field(24, size))
+  local illum = g.vignette * (1 + 0.06 * field(6, size) + 0.025 * field(24, size))
   local expo = math.exp(0.13 * r.n())
   img:mul_(illum:view(1, size, size))
   for k = 1, 3 do img[k]:mul_(expo * math.exp(0.05 * r.n())) end
-  img:add_(cnn.randn({ 3, size, size }):mul_(0.012 + 0.012 * r.u()))
+  img:add_(cnn.rand({ 3, size, size }):sub_(0.5):mul_(math.sqrt(12) * (0.012 + 0.012 * r.u())))
   img = img:clamp(0, 1) * fov:view(1, size, size) + 0.01
   if eye == "L" then img = image.hflip(img) end
   return img:clamp(0, 1)

@@ -14,14 +14,15 @@ M.P = {
   eye_loading = 0.8,                                    -- fellow eyes: liability = 0.8 z + 0.6 e
   gen_liability = 0.35,                                 -- corr(genetic score, subject liability)
   late = 9.5,                                           -- latent severity at which late AMD starts
-  sigma = 0.15,                                         -- Brownian diffusion per sqrt(year)
-  rate0 = -1.15,                                        -- log drift = rate0 + rate_base[b] + ...
-  rate_base = { -0.95, -0.7, -0.45, -0.11, 0.11, 0.33, 0.45, 0.6 },
+  sigma = 0.3,                                          -- Brownian diffusion per sqrt(year)
+  rate0 = -1.17,                                        -- log drift = rate0 + rate_base[b] + ...
+  rate_base = { -1.4, -1.1, -0.8, -0.2, 0.1, 0.35, 0.6, 0.8 },
   rate_age = 0.03, rate_former = 0.15, rate_current = 0.45,
-  subject_sd = 0.5, eye_sd = 0.35,
+  subject_sd = 0.3, eye_sd = 0.2,
   gap_two = 0.03, gap_jitter = 12,                       -- visits 1 (or 2) years apart, +-0.12
   dropout_none = 0.3, dropout_mean = 1.6, dropout_max = 1100,   -- follow-up end: 12 years, or 12 - Exp(mean)
   both_rate = 0.08,                                     -- GA or NV becoming both, per year
+  image_eye_sd = 0.5, image_visit_sd = 0.3,             -- the photograph shows x + eye + visit noise
 }
 
 -- ---- random numbers: splitmix64 streams (independent of cnn's generator and math.random) ----
@@ -105,7 +106,7 @@ local function genetic_score(g)
   return s
 end
 local GEN_SD = 0
-for _, v in ipairs(snps) do GEN_SD = GEN_SD + v.effect ^ 2 * 2 * v.freq * (1 - v.freq) end
+for _, v in ipairs(snps) do GEN_SD = GEN_SD + (v.effect) ^ 2 * 2 * v.freq * (1 - v.freq) end
 GEN_SD = math.sqrt(GEN_SD)
 
 local CUTOFFS = { 2, 3, 4, 5, 6, 7 }
@@ -147,6 +148,7 @@ local function subject(P, seed, i)
     local x = b + 0.9 * (r.u() - 0.5)
     local mu = math.exp(eta + P.rate_base[b] + P.eye_sd * r.n())
     local eye = { eye = e, base = b, mu = mu, visits = {} }
+    local shows = P.image_eye_sd * r.n()         -- how much this eye's fundus shows of its severity
     local late, late_type, late_t = false, nil, nil
     for k, tv in ipairs(s.times) do
       if k > 1 then
@@ -165,7 +167,7 @@ local function subject(P, seed, i)
         end
         x = x1
       end
-      local v = { years = tv, x = x, late = late }
+      local v = { years = tv, x = x, late = late, x_image = x + shows + P.image_visit_sd * r.n() }
       if late then
         v.severity, v.late_years = late_type, (tv - late_t) / 100
       else

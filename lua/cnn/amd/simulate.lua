@@ -11,11 +11,15 @@ local progress = require "cnn.progress"
 local S = {}
 
 local FN = "cnn.amd.simulate"
+local TREES = 64              -- vessel trees per cohort (fundus.tree), shared out among the eyes
 
 local function write(path, text) A.call_as(FN, cnn._file.write, path, text, "amd.simulate") end
 
+local has_lfs, lfs = pcall(require, "lfs")
 local function mkdir(path)
-  os.execute(("mkdir -p '%s'"):format(path:gsub("'", "'\\''")))
+  if not (has_lfs and (lfs.attributes(path, "mode") == "directory" or lfs.mkdir(path))) then
+    os.execute(("mkdir -p '%s'"):format(path:gsub("'", "'\\''")))
+  end
   local probe = path .. "/.cnn_amd_probe"
   local f = io.open(probe, "w")
   if not f then A.error(("%s: cannot create the folder '%s'"):format(FN, path)) end
@@ -24,27 +28,6 @@ end
 
 -- centi-years -> "1.07"
 local function years(t) return ("%d.%02d"):format(t // 100, t % 100) end
-
--- PLINK 1 binary genotypes (SNP-major): 2 bits per call, low bits first; 00 two copies of A1
--- (the counted allele), 10 one, 11 none (cnn.data.genotype.read_bed reads it back)
-local function bed_bytes(subjects)
-  local code = { [0] = 3, [1] = 2, [2] = 0 }
-  local out = { string.char(0x6c, 0x1b, 0x01) }
-  local n = #subjects
-  for j = 1, #snps do
-    local bytes = {}
-    for i = 1, n, 4 do
-      local b = 0
-      for k = 0, 3 do
-        local s = subjects[i + k]
-        if s then b = b | (code[s.geno[j]] << (2 * k)) end
-      end
-      bytes[#bytes + 1] = string.char(b)
-    end
-    out[#out + 1] = table.concat(bytes)
-  end
-  return table.concat(out)
-end
 
 -- whether cnn.image.save writes JPEG for a .jpg name (the JPEG support of cnn.image)
 local function jpeg_supported()
@@ -86,7 +69,7 @@ function S.simulate(opts)
     for k, t in ipairs(s.times) do
       for _, e in ipairs(s.eyes) do
         local v = e.visits[k]
-        local img = ("images/%s_%s_%02d.%s"):format(s.id, e.eye, k, ext)
+        local img = ("images/%s/%s_%s_%02d.%s"):format(s.id, s.id, e.eye, k, ext)
         vis[#vis + 1] = ("%s,%s,%s,%s,%d,%d"):format(s.id, e.eye, years(t), img, v.severity, v.late and 1 or 0)
         local p = {}
         for c = 1, 6 do p[c] = ("%.6f"):format(v.truth[c]) end
@@ -108,26 +91,32 @@ function S.simulate(opts)
     raw[#raw + 1] = ("%s %s 0 0 %d -9 %s"):format(s.id, s.id, sex, table.concat(s.geno, " "))
     fam[#fam + 1] = ("%s %s 0 0 %d -9"):format(s.id, s.id, sex)
   end
-  local bim = {}
-  for _, v in ipairs(snps) do bim[#bim + 1] = ("%d %s 0 %d %s %s"):format(v.chr, v.id, v.pos, v.allele, v.other) end
   write(out .. "/genotypes.raw", table.concat(raw, "\n") .. "\n")
-  write(out .. "/genotypes.fam", table.concat(fam, "\n") .. "\n")
-  write(out .. "/genotypes.bim", table.concat(bim, "\n") .. "\n")
-  write(out .. "/genotypes.bed", bed_bytes(cohort))
+  local dosage, ids = {}, {}
+  for i, s in ipairs(cohort) do dosage[i], ids[i] = s.geno, s.id end
+  local g = { dosage = cnn.tensor(dosage, "float64"), samples = ids, variants = {}, a1 = {}, a2 = {}, chr = {}, pos = {} }
+  for j, v in ipairs(snps) do g.variants[j], g.a1[j], g.a2[j], g.chr[j], g.pos[j] = v.id, v.allele, v.other, v.chr, v.pos end
+  A.call_as(FN, cnn.data.genotype.write_bed, out .. "/genotypes", g)
+  write(out .. "/genotypes.fam", table.concat(fam, "\n") .. "\n")     -- again, with the subjects' sex
 
-  -- images: one anatomy per eye, one render per visit; pixel noise from cnn's generator, seeded
-  -- per image and restored afterwards; one thread (tiny ops: threads only add overhead)
+  -- images: one folder per subject, one anatomy per eye, one render per visit; pixel noise from
+  -- cnn's generator, seeded per image and restored afterwards; one thread (tiny ops: threads only
+  -- add overhead); the files' fsyncs are deferred to one sync at the end (cnn._file.defer_sync)
   if images then
     local state, threads = cnn.get_rng_state(), cnn.get_num_threads()
     cnn.set_num_threads(1)
+    local deferred = cnn._file.defer_sync(true)
     local bar = show and progress.bar(#jobs, { desc = "fundus images" }) or nil
     local ok, err = pcall(function()
-      local anat, cur = {}, nil
+      local anat, cur, trees = {}, nil, {}
       for i, job in ipairs(jobs) do
-        if job.s ~= cur then anat, cur = {}, job.s end
+        if job.s ~= cur then anat, cur = {}, job.s; mkdir(out .. "/images/" .. job.s.id) end
         local key = job.e.eye
         if not anat[key] then
-          anat[key] = fundus.anatomy(model.stream(seed, 2, tonumber(job.s.id:sub(2)), key == "L" and 1 or 2))
+          local r = model.stream(seed, 2, tonumber(job.s.id:sub(2)), key == "L" and 1 or 2)
+          local t = r.int(TREES)
+          trees[t] = trees[t] or fundus.tree(model.stream(seed, 5, t))
+          anat[key] = fundus.anatomy(r, trees[t])
         end
         local r = model.stream(seed, 3, i)
         cnn.manual_seed(model.stream(seed, 4, i).next() & 0x7fffffffffff)
@@ -138,6 +127,7 @@ function S.simulate(opts)
     end)
     cnn.set_num_threads(threads)
     cnn.set_rng_state(state)
+    cnn._file.defer_sync(deferred)
     if bar then bar:close() end
     if not ok then error(err, 0) end
   end

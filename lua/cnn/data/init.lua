@@ -160,7 +160,7 @@ end
 function MapDataset:len() return len(self.dataset) end
 function MapDataset:get(i) return self.fn(self.dataset:get(i)) end
 
--- ---- ImageFolder(root, {transform=, channels=}): root/<class>/<image>.png, classes sorted ----
+-- ---- ImageFolder(root, {transform=, channels=}): root/<class>/<image>.png|.jpg|.jpeg, classes sorted ----
 local ImageFolder = dataset_class("cnn.data.ImageFolder")
 function data.ImageFolder(root, opts)
   local fn = "cnn.data.ImageFolder"
@@ -177,14 +177,15 @@ function data.ImageFolder(root, opts)
       local files, fk = A.call(D.listdir, root .. "/" .. cname, "data.ImageFolder")
       table.sort(files)
       for _, f in ipairs(files) do
-        if fk[f] == "file" and f:lower():match("%.png$") then
+        local ext = f:lower():match("%.(%w+)$")
+        if fk[f] == "file" and (ext == "png" or ext == "jpg" or ext == "jpeg") then
           paths[#paths + 1] = root .. "/" .. cname .. "/" .. f
           targets[#targets + 1] = #classes
         end
       end
     end
   end
-  if #paths == 0 then A.error(("%s: %s: no .png files in class sub-folders"):format(fn, root)) end
+  if #paths == 0 then A.error(("%s: %s: no .png, .jpg or .jpeg files in class sub-folders"):format(fn, root)) end
   return setmetatable({ root = root, classes = classes, paths = paths, targets = targets,
                         transform = opts.transform, channels = opts.channels }, ImageFolder)
 end
@@ -192,7 +193,7 @@ function ImageFolder:len() return #self.paths end
 function ImageFolder:get(i)
   local path = self.paths[i]
   if path == nil then A.fail("cnn.data.ImageFolder.get", 1, "index", ("an index in 1..%d"):format(#self.paths), i) end
-  local img = A.call(D.png_load, path, self.channels)
+  local img = A.call(D.image_load, path, self.channels)
   if self.transform then img = self.transform(img) end
   return { img, self.targets[i] }
 end
@@ -233,7 +234,7 @@ function CsvImageDataset:len() return #self.paths end
 function CsvImageDataset:get(i)
   local path = self.paths[i]
   if path == nil then A.fail("cnn.data.CsvImageDataset.get", 1, "index", ("an index in 1..%d"):format(#self.paths), i) end
-  local img = A.call(D.png_load, self.root .. path, self.channels)
+  local img = A.call(D.image_load, self.root .. path, self.channels)
   if self.transform then img = self.transform(img) end
   return { img, self.labels and self.labels[i] }
 end
