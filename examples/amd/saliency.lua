@@ -54,7 +54,10 @@ if opts.auto then
   local keys = {}
   for k in pairs(by_eye) do keys[#keys + 1] = k end
   table.sort(keys)
-  local progress, censored, late, best = nil, nil, nil, -1
+  local progress, censored, late, best, soonest = nil, nil, nil, -1, math.huge
+  local function first_late(list)
+    for _, i in ipairs(list) do if cohort.visits[i].late then return cohort.visits[i].years - cohort.visits[list[1]].years end end
+  end
   for _, k in ipairs(keys) do
     local list = by_eye[k]
     local first, last = cohort.visits[list[1]], cohort.visits[list[#list]]
@@ -63,6 +66,14 @@ if opts.auto then
       elseif last.late then
         if not progress or #list > #by_eye[progress] then progress = k end
       elseif last.years - first.years > best then censored, best = k, last.years - first.years end
+    end
+  end
+  -- no eye late from its first visit: the one that turned late soonest (most of its visits late)
+  if not late then
+    for _, k in ipairs(keys) do
+      local list = by_eye[k]
+      local t = test[cohort.visits[list[1]].subject] and k ~= progress and first_late(list)
+      if t and t < soonest then late, soonest = k, t end
     end
   end
   for _, k in ipairs({ progress, censored, late }) do if k then eyes[#eyes + 1] = k end end
