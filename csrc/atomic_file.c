@@ -186,7 +186,7 @@ int cnn_afile_commit(cnn_ctx *c, cnn_afile *a) {
         a->target = NULL;
         return 0;
     }
-    if (fsync(a->fd) != 0) {
+    if (!cnn_get_defer_sync(c) && fsync(a->fd) != 0) {
         int err = errno;
         cnn_afile_abort(a);
         return cnn_seterr(c, "write failed (fsync): %s", strerror(err));
@@ -226,7 +226,7 @@ int cnn_afile_commit(cnn_ctx *c, cnn_afile *a) {
     }
     if (lk >= 0) close(lk);
     a->fd = -1;
-    sync_dir(a->target);
+    if (!cnn_get_defer_sync(c)) sync_dir(a->target);
     a->tmp[0] = 0;
     cnn_afile_abort(a);          /* frees the names; nothing is left to remove */
     return 0;

@@ -75,6 +75,10 @@ int cnn_grad_enabled(const cnn_ctx *c);
 int cnn_set_grad_enabled(cnn_ctx *c, int on);  /* returns the previous mode */
 void cnn_set_num_threads(cnn_ctx *c, int n);
 int cnn_get_num_threads(const cnn_ctx *c);
+/* bulk writes (a simulated cohort's thousands of images): while on, atomic_file.c renames each
+ * file into place without its fsyncs; turning it off syncs the file system once (sync()) */
+void cnn_set_defer_sync(cnn_ctx *c, int on);
+int cnn_get_defer_sync(const cnn_ctx *c);
 
 /* ---- random: xoshiro256** seeded by splitmix64; same numbers on every machine ---- */
 typedef struct cnn_rng { uint64_t s[4]; double spare; int has_spare; } cnn_rng;

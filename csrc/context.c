@@ -44,6 +44,7 @@ struct cnn_ctx {
     size_t ws_size;
     int grad_enabled;
     int num_threads;
+    int defer_sync;                /* atomic writes skip fsync until turned off (then one sync()) */
 };
 
 cnn_ctx *cnn_ctx_new(void) {
@@ -188,5 +189,11 @@ void cnn_set_num_threads(cnn_ctx *c, int n) {
     openblas_set_num_threads(1);
 }
 int cnn_get_num_threads(const cnn_ctx *c) { return c->num_threads; }
+
+void cnn_set_defer_sync(cnn_ctx *c, int on) {
+    if (c->defer_sync && !on) sync();
+    c->defer_sync = on != 0;
+}
+int cnn_get_defer_sync(const cnn_ctx *c) { return c->defer_sync; }
 
 cnn_rng *cnn_ctx_rng(cnn_ctx *c) { return &c->rng; }

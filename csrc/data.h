@@ -50,6 +50,16 @@ cnn_tensor *cnn_idx_decode(cnn_ctx *c, const unsigned char *buf, size_t n, cnn_d
 /* .bed bytes (magic, SNP-major) for N samples x P variants -> (N,P) counts of the first (A1)
  * allele: 2, 1, 0, NaN for missing */
 cnn_tensor *cnn_bed_decode(cnn_ctx *c, const unsigned char *buf, size_t n, int64_t N, int64_t P, cnn_dtype dt);
+/* (N,P) float dosages (0, 1, 2, NaN for missing) -> out, P x ceil(N/4) bytes of .bed body (no magic) */
+int cnn_bed_encode(cnn_ctx *c, const cnn_tensor *x, unsigned char *out);
+/* a .bed body (n bytes, N samples x P variants): rows x cols (1-based, NULL = all) -> (nr, nc) dt;
+ * raw counts (NaN missing) when center is NULL, else (x - center[k]) * scale[k] with missing -> 0 */
+cnn_tensor *cnn_bed_batch(cnn_ctx *c, const unsigned char *bed, size_t n, int64_t N, int64_t P, const int64_t *rows, int64_t nr,
+                          const int64_t *cols, int64_t nc, const double *center, const double *scale, cnn_dtype dt);
+/* per variant over rows: y NULL -> (P,3) float64 count, mean, sd; y (nr values) -> (P,3) slope,
+ * t statistic and count of the single-marker regression of y on the dosage */
+cnn_tensor *cnn_bed_scan(cnn_ctx *c, const unsigned char *bed, size_t n, int64_t N, int64_t P, const int64_t *rows, int64_t nr,
+                         const double *y);
 /* column-wise over (N,P), ignoring NaN: missing -> column mean; or (x - mean) / sd (sd with
  * N-1, a constant column gives 0, missing stays NaN) */
 cnn_tensor *cnn_impute_mean(cnn_ctx *c, const cnn_tensor *x);

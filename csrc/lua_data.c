@@ -266,6 +266,64 @@ static int l_bed_read(lua_State *L) {
     return 1;
 }
 
+/* bed_encode(dosage, fn) -> the .bed body (no magic) as a string */
+static int l_bed_encode(lua_State *L) {
+    const char *fn = luaL_optstring(L, 2, "data.genotype.write_bed");
+    cnn_tensor *x = check_tensor(L, 1, fn, "g");
+    int64_t N = x->ndim == 2 ? x->size[0] : 0, P = x->ndim == 2 ? x->size[1] : 0;
+    size_t n = (size_t)((N + 3) / 4) * (size_t)P;
+    luaL_Buffer b;
+    unsigned char *out = (unsigned char *)luaL_buffinitsize(L, &b, n ? n : 1);
+    x = check_tensor(L, 1, fn, "g");
+    if (cnn_bed_encode(ctx_of(L), x, out) != 0) return fail(L, fn);
+    luaL_pushresultsize(&b, n);
+    return 1;
+}
+
+/* an optional contiguous tensor of one dtype at idx (nil -> NULL, *m = 0) */
+static const void *opt_vec(lua_State *L, int idx, const char *fn, const char *name, cnn_dtype dt, int64_t *m) {
+    *m = 0;
+    if (lua_isnoneornil(L, idx)) return NULL;
+    cnn_tensor *t = check_tensor_any(L, idx, fn, name);
+    if (t->dtype != dt || t->ndim != 1 || !cnn_is_contiguous(t))
+        arg_error(L, fn, idx, name, "expected a contiguous 1-D %s tensor, got %s", dt == CNN_I64 ? "int64" : "float64", type_desc(L, idx));
+    *m = t->size[0];
+    return cnn_data(t);
+}
+
+/* bed_batch(bytes, N, P, rows|nil, cols|nil, center|nil, scale|nil, dtype, fn) */
+static int l_bed_batch(lua_State *L) {
+    const char *fn = luaL_optstring(L, 9, "genomics.batch");
+    size_t n;
+    const unsigned char *bed = (const unsigned char *)luaL_checklstring(L, 1, &n);
+    int64_t N = check_int(L, 2, fn, "samples"), P = check_int(L, 3, fn, "variants");
+    cnn_dtype dt = lua_isnoneornil(L, 8) ? CNN_F32 : check_dtype(L, 8, fn, "dtype");
+    if (!cnn_dtype_is_float(dt)) arg_error(L, fn, 8, "dtype", "expected \"float32\" or \"float64\", got \"int64\"");
+    cnn_tensor **box = push_box(L);
+    int64_t nr, nc, ncen, nsc;
+    const int64_t *rows = opt_vec(L, 4, fn, "rows", CNN_I64, &nr), *cols = opt_vec(L, 5, fn, "cols", CNN_I64, &nc);
+    const double *center = opt_vec(L, 6, fn, "center", CNN_F64, &ncen), *scale = opt_vec(L, 7, fn, "scale", CNN_F64, &nsc);
+    int64_t want = cols ? nc : P;
+    if ((center && ncen != want) || (scale && nsc != want)) fn_error(L, fn, "center/scale: expected %lld values", (long long)want);
+    *box = cnn_bed_batch(ctx_of(L), bed, n, N, P, rows, nr, cols, nc, center, scale, dt);
+    return push_result(L, box, fn);
+}
+
+/* bed_scan(bytes, N, P, rows|nil, y|nil, fn) -> (P,3) float64 */
+static int l_bed_scan(lua_State *L) {
+    const char *fn = luaL_optstring(L, 6, "genomics.preselect");
+    size_t n;
+    const unsigned char *bed = (const unsigned char *)luaL_checklstring(L, 1, &n);
+    int64_t N = check_int(L, 2, fn, "samples"), P = check_int(L, 3, fn, "variants");
+    cnn_tensor **box = push_box(L);
+    int64_t nr, ny;
+    const int64_t *rows = opt_vec(L, 4, fn, "rows", CNN_I64, &nr);
+    const double *y = opt_vec(L, 5, fn, "y", CNN_F64, &ny);
+    if (y && ny != (rows ? nr : N)) fn_error(L, fn, "y: expected %lld values, got %lld", (long long)(rows ? nr : N), (long long)ny);
+    *box = cnn_bed_scan(ctx_of(L), bed, n, N, P, rows, nr, y);
+    return push_result(L, box, fn);
+}
+
 static int l_impute_mean(lua_State *L) { return push_map(L, "data.genotype.impute_mean", "dosage", cnn_impute_mean); }
 
 static int l_standardize(lua_State *L) { return push_map(L, "data.genotype.standardize", "dosage", cnn_standardize); }
@@ -599,7 +657,8 @@ static const luaL_Reg data_fns[] = {
     { "image_load", l_image_load }, { "image_save", l_image_save },
     { "image_decode", l_image_decode }, { "image_encode", l_image_encode }, { "resize", l_resize }, { "flip", l_flip },
     { "rotate", l_rotate }, { "adjust", l_adjust }, { "normalize", l_normalize }, { "to_gray", l_to_gray },
-    { "overlay", l_overlay }, { "idx_load", l_idx_load }, { "bed_read", l_bed_read },
+    { "overlay", l_overlay }, { "idx_load", l_idx_load }, { "bed_read", l_bed_read }, { "bed_encode", l_bed_encode },
+    { "bed_batch", l_bed_batch }, { "bed_scan", l_bed_scan },
     { "impute_mean", l_impute_mean }, { "standardize", l_standardize }, { "csv_read", l_csv_read }, { "gather", l_gather },
     { "one_hot", l_one_hot }, { "randperm", l_randperm }, { "uniform", l_uniform }, { "listdir", l_listdir },
     { "isatty", l_isatty }, { NULL, NULL }

@@ -94,6 +94,16 @@ static int l_file_write(lua_State *L) {
     return 1;
 }
 
+/* cnn._file.defer_sync(on) -> the previous setting: while on, atomic writes skip their fsyncs
+ * (bulk writers: cnn.amd.simulate's images); turning it off syncs the file system once */
+static int l_file_defer_sync(lua_State *L) {
+    cnn_ctx *c = ctx_of(L);
+    int prev = cnn_get_defer_sync(c);
+    cnn_set_defer_sync(c, lua_toboolean(L, 1));
+    lua_pushboolean(L, prev);
+    return 1;
+}
+
 /* a load in progress: the parsed header and layout, freed by __gc whatever raises */
 typedef struct load_job { cnn_st_file f; cnn_json *layout; } load_job;
 
@@ -165,7 +175,7 @@ static const luaL_Reg private_fns[] = {
     { "safetensors_write", l_safetensors_write }, { "safetensors_load", l_safetensors_load }, { NULL, NULL }
 };
 
-static const luaL_Reg file_fns[] = { { "write", l_file_write }, { NULL, NULL } };
+static const luaL_Reg file_fns[] = { { "write", l_file_write }, { "defer_sync", l_file_defer_sync }, { NULL, NULL } };
 
 /* cnn._serialize: private, called by lua/cnn/serialize.lua (cnn.save, cnn.load) only;
  * cnn._file.write: the atomic writer for the Lua modules (plots, CSV, ...) */

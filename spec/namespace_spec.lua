@@ -24,8 +24,10 @@ local NS = {
   { "cnn.metrics", function() return cnn.metrics end, { "cnn.metrics.", "metrics." } },
   { "cnn.plot", function() return cnn.plot end, { "cnn.plot.", "plot." } },
   { "cnn.linalg", function() return cnn.linalg end, { "cnn.linalg.", "linalg." } },
+  { "cnn.genomics", function() return cnn.genomics end, { "cnn.genomics.", "genomics." } },
   { "cnn.Tensor", function() return cnn.Tensor end, { "cnn.Tensor.", "t:" } },
   { "cnn.http", function() return cnn.http end, { "cnn.http.", "http." } },
+  { "cnn.amd", function() return cnn.amd end, { "cnn.amd.", "amd." } },
 }
 -- the directories whose files a lazy namespace loads on demand
 local DIRS = { cnn = "lua/cnn", ["cnn.nn"] = "lua/cnn/nn", ["cnn.optim"] = "lua/cnn/optim",

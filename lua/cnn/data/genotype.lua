@@ -2,8 +2,8 @@
 -- .bed/.bim/.fam, and a plain dosage CSV. Each reader returns a table
 --   { samples = {ids}, variants = {ids}, dosage = (N,P) float32 tensor of 0/1/2 with NaN for
 --     missing, phenotype = (N) tensor or nil }
--- with methods :impute_mean() and :standardize() (new tensors). Parsing is C (csrc/plink.c,
--- csrc/csv.c). Spec: genotype_spec.lua.
+-- with methods :impute_mean() and :standardize() (new tensors). write_bed writes a cohort back as
+-- PLINK files. Parsing and the 2-bit encoding are C (csrc/plink.c, csrc/csv.c). Spec: genotype_spec.lua.
 local cnn = require "cnn"
 local A = require "cnn.nn.argcheck"
 local class = require "cnn._class"
@@ -70,7 +70,59 @@ function genotype.read_bed(prefix, opts)
   local pheno = {}
   for i, v in ipairs(fam[6]) do pheno[i] = tonumber(v) or 0 / 0 end
   return setmetatable({ samples = fam[2], variants = bim[2], dosage = dosage, a1 = bim[5], a2 = bim[6],
-                        phenotype = phenotype(cnn.tensor(pheno)) }, Genotypes)
+                        fid = fam[1], chr = bim[1], pos = bim[4], phenotype = phenotype(cnn.tensor(pheno)) }, Genotypes)
+end
+
+-- a list field of g (strings or numbers) of length n, or nil
+local function field(fn, g, k, n)
+  local v = g[k]
+  if v == nil then return nil end
+  if cnn.is_tensor(v) then v = v:totable() end
+  if type(v) ~= "table" or rawlen(v) ~= n then A.fail(fn, 2, "g." .. k, ("a list of %d values"):format(n), v) end
+  for i = 1, n do
+    local x = rawget(v, i)
+    if type(x) ~= "string" and type(x) ~= "number" then A.fail(fn, 2, ("g.%s[%d]"):format(k, i), "a string or a number", x) end
+    if type(x) == "string" and (x == "" or x:find("%s")) then A.fail(fn, 2, ("g.%s[%d]"):format(k, i), "a non-empty name without blanks", x) end
+  end
+  return v
+end
+
+-- write_bed(prefix, g): prefix.bed/.bim/.fam from an (N,P) dosage tensor (counts of A1: 0/1/2,
+-- NaN missing) or a table {dosage=, samples=, variants=, a1=, a2=, fid=, chr=, pos=, phenotype=}
+-- as the readers return (missing fields take defaults). Each file is written atomically.
+function genotype.write_bed(prefix, g)
+  local fn = "cnn.data.genotype.write_bed"
+  A.str(fn, 1, "prefix", prefix)
+  if cnn.is_tensor(g) then g = { dosage = g } end
+  if type(g) ~= "table" or not cnn.is_tensor(g.dosage) then A.fail(fn, 2, "g", "a dosage tensor or a table with a dosage tensor", g) end
+  local x = A.tensor(fn, 2, "g.dosage", g.dosage)
+  if x:dim() ~= 2 then A.fail(fn, 2, "g", "an (N,P) dosage matrix", x) end
+  if x:dtype() == "int64" then x = x:double() end
+  local n, p = x:size(1), x:size(2)
+  local body = A.call(D.bed_encode, x, "data.genotype.write_bed")
+  local samples, fid = field(fn, g, "samples", n), field(fn, g, "fid", n)
+  local variants, chr, pos = field(fn, g, "variants", p), field(fn, g, "chr", p), field(fn, g, "pos", p)
+  local a1, a2 = field(fn, g, "a1", p), field(fn, g, "a2", p)
+  local ph = g.phenotype
+  if ph ~= nil and not (cnn.is_tensor(ph) and ph:numel() == n) and not (type(ph) == "table" and rawlen(ph) == n) then
+    A.fail(fn, 2, "g.phenotype", ("%d values"):format(n), ph)
+  end
+  if cnn.is_tensor(ph) then ph = ph:double():totable() end
+  local fam = {}
+  for i = 1, n do
+    local id = samples and tostring(samples[i]) or ("s" .. i)
+    local v = ph and tonumber(ph[i])
+    fam[i] = ("%s %s 0 0 0 %s"):format(fid and tostring(fid[i]) or id, id, (v == nil or v ~= v) and "-9" or ("%.17g"):format(v))
+  end
+  local bim = {}
+  for j = 1, p do
+    bim[j] = ("%s\t%s\t0\t%s\t%s\t%s"):format(chr and tostring(chr[j]) or "1", variants and tostring(variants[j]) or ("rs" .. j),
+      pos and tostring(pos[j]) or tostring(j), a1 and tostring(a1[j]) or "A", a2 and tostring(a2[j]) or "C")
+  end
+  A.call(cnn._file.write, prefix .. ".bed", "\x6c\x1b\x01" .. body, "data.genotype.write_bed")
+  A.call(cnn._file.write, prefix .. ".bim", table.concat(bim, "\n") .. (p > 0 and "\n" or ""), "data.genotype.write_bed")
+  A.call(cnn._file.write, prefix .. ".fam", table.concat(fam, "\n") .. "\n", "data.genotype.write_bed")
+  return prefix
 end
 
 return genotype
