@@ -190,7 +190,7 @@ button{background:#5b2a1d;color:#fff;border:0;border-radius:4px;padding:9px 22px
 .error{background:#fdecea;border-color:#e0a49b;color:#7a1d10}.note{font-size:14px;color:#555}
 .disclaimer{font-size:13px;color:#6b4b00;background:#fff8e1;border-color:#f0d78a}
 .figs{display:flex;flex-wrap:wrap;gap:10px}.figs figure{margin:0;text-align:center;font-size:13px}
-.figs img{width:150px;height:150px;image-rendering:auto;border:1px solid #ccc}
+.figs img{width:128px;height:128px;image-rendering:auto;border:1px solid #ccc}
 .late{color:#a3321b;font-weight:600}.safe{color:#2d6a2d;font-weight:600}
 ]]
 
@@ -250,7 +250,7 @@ local function chart(r)
     pts[i] = ("%.1f,%.1f"):format(x(i), y(r.prob[i]))
     s[#s + 1] = ('<text x="%.1f" y="%d" font-size="11" text-anchor="middle" fill="#555">%d y</text>'):format(x(i), H - 10, r.cutoffs[i])
     if r.threshold[i] == r.threshold[i] then
-      s[#s + 1] = ('<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="#999" stroke-dasharray="3,2"/>'):format(x(i) - 8, x(i) + 8, y(r.threshold[i]), y(r.threshold[i]))
+      s[#s + 1] = ('<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="#666" stroke-width="2" stroke-dasharray="4,2"/>'):format(x(i) - 8, x(i) + 8, y(r.threshold[i]), y(r.threshold[i]))
     end
   end
   s[#s + 1] = ('<polyline fill="none" stroke="#5b2a1d" stroke-width="2" points="%s"/>'):format(table.concat(pts, " "))
