@@ -103,9 +103,9 @@ local function parse_raw(text, variants)
 end
 
 -- the form (page or API) -> predict's options
-local function read_form(app, req)
+local function read_form(app, req, saliency)
   local model, variants = app.model, app.variants
-  local opts = { saliency = "gradient" }
+  local opts = { saliency = saliency and "gradient" or false }
   if model.uses_image then
     local photo = http.field(req, "photo")
     if not photo or #photo.value == 0 then bad(400, "no photograph uploaded (field photo: a PNG or JPEG file)") end
@@ -143,8 +143,8 @@ local function read_form(app, req)
   return opts
 end
 
-local function predict(app, req)
-  local opts = read_form(app, req)
+local function predict(app, req, saliency)
+  local opts = read_form(app, req, saliency)
   local ok, r = pcall(cnn.amd.predict, app.model, opts)
   if not ok then
     if type(r) == "table" then error(r, 0) end
@@ -190,7 +190,7 @@ button{background:#5b2a1d;color:#fff;border:0;border-radius:4px;padding:9px 22px
 .error{background:#fdecea;border-color:#e0a49b;color:#7a1d10}.note{font-size:14px;color:#555}
 .disclaimer{font-size:13px;color:#6b4b00;background:#fff8e1;border-color:#f0d78a}
 .figs{display:flex;flex-wrap:wrap;gap:10px}.figs figure{margin:0;text-align:center;font-size:13px}
-.figs img{width:128px;height:128px;image-rendering:auto;border:1px solid #ccc}
+.figs img{width:112px;height:112px;image-rendering:auto;border:1px solid #ccc}
 .late{color:#a3321b;font-weight:600}.safe{color:#2d6a2d;font-weight:600}
 ]]
 
@@ -342,7 +342,7 @@ function M.calculator(opts)
     ["GET /"] = function() return html(200, form_html(app)) end,
     ["GET /healthz"] = function() return http.response(200, "ok\n") end,
     ["POST /predict"] = guarded(function(req)
-      local r, o = predict(app, req)
+      local r, o = predict(app, req, true)             -- the page shows saliency; the API does not
       return html(200, result_html(app, r, o))
     end, function(status, msg) return html(status, form_html(app, msg)) end),
     ["POST /api/predict"] = guarded(function(req)
