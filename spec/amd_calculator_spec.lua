@@ -177,6 +177,19 @@ describe("the AMD risk calculator", function()
     end)
   end)
 
+  it("refuses a PNG decompression bomb (small file, 10,000 x 10,000 pixels) from its header", function()
+    -- a real PNG's header says 10,000 x 10,000 (its IHDR checksum no longer matches: the
+    -- calculator must refuse it before libpng reads a byte)
+    local bomb = dir .. "/bomb.png"
+    local png = cnn.image.encode(cnn.zeros(1, 8, 8))
+    write(bomb, png:sub(1, 16) .. string.pack(">I4>I4", 10000, 10000) .. png:sub(25))
+    with_app({}, function(s)
+      local code, r = api(s, "-F photo=@" .. bomb)
+      assert.equal(413, code)
+      assert.truthy(r.error:find("10000 x 10000 pixels", 1, true))
+    end)
+  end)
+
   it("refuses an upload over the limit with 413, before reading it", function()
     with_app({ max_body = 100000 }, function(s)
       assert.equal(413, (H.fetch(s, "/api/predict", "-F photo=@" .. big_jpg)))

@@ -14,6 +14,7 @@ local M = {}
 -- the longer side a photograph is decoded at (libjpeg's scaled IDCT for JPEG): the models see
 -- a few hundred pixels at most, so a 4,000-pixel upload never costs a full-size decode
 local DECODE_SIDE = 1024
+local MAX_PNG_PIXELS = 40000000
 local PREFERENCE = { "image+geno", "survival", "image" }   -- the default model, in this order
 
 local DISCLAIMER = "Research software, not clinical advice. The models were trained on a simulated " ..
@@ -109,6 +110,15 @@ local function read_form(app, req, saliency)
   if model.uses_image then
     local photo = http.field(req, "photo")
     if not photo or #photo.value == 0 then bad(400, "no photograph uploaded (field photo: a PNG or JPEG file)") end
+    -- a PNG is decoded at full size (no scaled decoding): refuse a decompression bomb from its
+    -- header (width and height, big-endian, at bytes 17..24) before any pixel is decoded
+    if photo.value:sub(1, 8) == "\137PNG\r\n\26\n" and #photo.value >= 24 then
+      local w, h = string.unpack(">I4>I4", photo.value, 17)
+      if w * h > MAX_PNG_PIXELS then
+        bad(413, ("the photograph is %d x %d pixels: a PNG may have at most %d megapixels (a JPEG any size)")
+          :format(w, h, MAX_PNG_PIXELS // 1000000))
+      end
+    end
     local ok, img = pcall(cnn.image.decode, photo.value, { channels = 3, max_side = DECODE_SIDE })
     if not ok then bad(400, "the photograph could not be read: " .. reason(img)) end
     opts.image = img
