@@ -31,7 +31,7 @@ SPECS ?= spec
 
 ASAN_FLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-.PHONY: all deps test test-asan valgrind bench bench-compare demo clean install rock-check
+.PHONY: all deps test test-asan valgrind bench bench-compare demo demo-fashion clean install rock-check
 
 # copied by rename, never in place: a running process (a REPL, a training run) maps the old file
 all: $(SO) $(HTTP_SO)
@@ -80,10 +80,16 @@ bench-compare: all build/sgemm
 	@sh scripts/install-deps.sh --torch
 	@sh bench/compare.sh
 
-# until the AMD application exists: one epoch of the Fashion-MNIST CNN (about a minute, 87-88%; 8 epochs give 92%)
+# the AMD pipeline on a simulated cohort (examples/amd/demo.lua, docs/amd.md): simulate, train
+# image, image+geno, survival and geno, evaluate with the oracle, saliency grids, check the ordering
 demo: deps
 	@$(MAKE) --no-print-directory all
-	@bin/cnn examples/fashion_mnist.lua --epochs 1 --out out/demo
+	@bin/cnn examples/amd/demo.lua --out out/demo
+
+# one epoch of the Fashion-MNIST CNN (about a minute, 87-88%; 8 epochs give 92%)
+demo-fashion: deps
+	@$(MAKE) --no-print-directory all
+	@bin/cnn examples/fashion_mnist.lua --epochs 1 --out out/demo-fashion
 
 # used by `luarocks make` (build.type = "make"); INST_* come from the rockspec
 INST_LIBDIR ?= /usr/local/lib/lua/5.4

@@ -37,4 +37,34 @@ function H.gradcheck(fn, inputs, opts)
   return worst
 end
 
+local function slurp(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+H.slurp = slurp
+
+-- H.fetch(server, path [, curl_args [, timeout]]) -> status (0: no answer), body, curl's exit code.
+-- Runs curl in the background against a cnn.http server of this process on loopback, serving
+-- while it runs. curl runs without the ASan preload of make test-asan (it hangs in p11-kit under it).
+function H.fetch(server, path, args, timeout)
+  timeout = timeout or 10
+  local tmp = os.tmpname()
+  local url = ("http://127.0.0.1:%d%s"):format(server:port(), path)
+  os.execute(("(env -u LD_PRELOAD curl -s -m %d -o %s.body -w '%%{http_code}' %s '%s' > %s.code 2>/dev/null; echo $? > %s.done) &")
+    :format(timeout, tmp, args or "", url, tmp, tmp))
+  local t0 = os.time()
+  local rc
+  repeat
+    server:run(20)
+    assert(os.time() - t0 < timeout + 5, "curl did not finish")
+    rc = tonumber(slurp(tmp .. ".done") or "")        -- the file may be empty for an instant
+  until rc
+  local code, body = tonumber(slurp(tmp .. ".code") or "") or 0, slurp(tmp .. ".body") or ""
+  for _, ext in ipairs { "", ".body", ".code", ".done" } do os.remove(tmp .. ext) end
+  return code, body, rc
+end
+
 return H

@@ -1,39 +1,13 @@
 -- cnn.http: the server on libmicrohttpd, driven from the Lua thread. Each test starts a server on a
--- free loopback port in this process and talks to it with curl run in the background (without
--- the ASan preload of make test-asan: curl, through p11-kit, hangs under it), pumping
--- server:run until curl is done; the server is closed at the end of each test.
+-- free loopback port in this process and talks to it with curl run in the background (H.fetch),
+-- pumping server:run until curl is done; the server is closed at the end of each test.
 local cnn = require "cnn"
 local http = cnn.http
 
 local have_curl = os.execute("command -v curl >/dev/null 2>&1")
 
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
--- runs `curl <args>` against the server (URL given as a path), serving while it runs; returns the
--- status code (number, 0 when no answer), the body, and curl's exit code
-local function fetch(server, path, args, timeout)
-  local tmp = os.tmpname()
-  local url = ("http://127.0.0.1:%d%s"):format(server:port(), path)
-  os.execute(("(env -u LD_PRELOAD curl -s -m %d -o %s.body -w '%%{http_code}' %s '%s' > %s.code 2>/dev/null; echo $? > %s.done) &")
-    :format(timeout or 10, tmp, args or "", url, tmp, tmp))
-  local t0 = os.time()
-  while not slurp(tmp .. ".done") do
-    server:run(20)
-    assert(os.time() - t0 < (timeout or 10) + 5, "curl did not finish")
-  end
-  -- the done file may be empty for an instant after creation
-  local rc
-  repeat rc = tonumber(slurp(tmp .. ".done")) until rc
-  local code, body = tonumber(slurp(tmp .. ".code") or "") or 0, slurp(tmp .. ".body") or ""
-  for _, ext in ipairs { "", ".body", ".code", ".done" } do os.remove(tmp .. ext) end
-  return code, body, rc
-end
+local H = require "helpers"
+local slurp, fetch = H.slurp, H.fetch
 local function get(server, path, args) local code, body = fetch(server, path, args); return { code, body } end
 
 local function with_server(opts, f)

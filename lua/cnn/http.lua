@@ -89,6 +89,7 @@ function http.json(v)
     if not ok then A.error("cnn.http.json: the JSON library lua-cjson is missing (apt-get install lua-cjson)") end
     json = cjson.new()
     json.encode_invalid_numbers("null")
+    json.encode_number_precision(14)                 -- lua-cjson's most: beyond float32's 7 digits
   end
   return json.encode(v)
 end

@@ -14,6 +14,7 @@ local M = {}
 -- the longer side a photograph is decoded at (libjpeg's scaled IDCT for JPEG): the models see
 -- a few hundred pixels at most, so a 4,000-pixel upload never costs a full-size decode
 local DECODE_SIDE = 1024
+local MAX_PNG_PIXELS = 40000000
 local PREFERENCE = { "image+geno", "survival", "image" }   -- the default model, in this order
 
 local DISCLAIMER = "Research software, not clinical advice. The models were trained on a simulated " ..
@@ -103,12 +104,21 @@ local function parse_raw(text, variants)
 end
 
 -- the form (page or API) -> predict's options
-local function read_form(app, req)
+local function read_form(app, req, saliency)
   local model, variants = app.model, app.variants
-  local opts = { saliency = "gradient" }
+  local opts = { saliency = saliency and "gradient" or false }
   if model.uses_image then
     local photo = http.field(req, "photo")
     if not photo or #photo.value == 0 then bad(400, "no photograph uploaded (field photo: a PNG or JPEG file)") end
+    -- a PNG is decoded at full size (no scaled decoding): refuse a decompression bomb from its
+    -- header (width and height, big-endian, at bytes 17..24) before any pixel is decoded
+    if photo.value:sub(1, 8) == "\137PNG\r\n\26\n" and #photo.value >= 24 then
+      local w, h = string.unpack(">I4>I4", photo.value, 17)
+      if w * h > MAX_PNG_PIXELS then
+        bad(413, ("the photograph is %d x %d pixels: a PNG may have at most %d megapixels (a JPEG any size)")
+          :format(w, h, MAX_PNG_PIXELS // 1000000))
+      end
+    end
     local ok, img = pcall(cnn.image.decode, photo.value, { channels = 3, max_side = DECODE_SIDE })
     if not ok then bad(400, "the photograph could not be read: " .. reason(img)) end
     opts.image = img
@@ -143,8 +153,8 @@ local function read_form(app, req)
   return opts
 end
 
-local function predict(app, req)
-  local opts = read_form(app, req)
+local function predict(app, req, saliency)
+  local opts = read_form(app, req, saliency)
   local ok, r = pcall(cnn.amd.predict, app.model, opts)
   if not ok then
     if type(r) == "table" then error(r, 0) end
@@ -190,7 +200,7 @@ button{background:#5b2a1d;color:#fff;border:0;border-radius:4px;padding:9px 22px
 .error{background:#fdecea;border-color:#e0a49b;color:#7a1d10}.note{font-size:14px;color:#555}
 .disclaimer{font-size:13px;color:#6b4b00;background:#fff8e1;border-color:#f0d78a}
 .figs{display:flex;flex-wrap:wrap;gap:10px}.figs figure{margin:0;text-align:center;font-size:13px}
-.figs img{width:150px;height:150px;image-rendering:auto;border:1px solid #ccc}
+.figs img{width:112px;height:112px;image-rendering:auto;border:1px solid #ccc}
 .late{color:#a3321b;font-weight:600}.safe{color:#2d6a2d;font-weight:600}
 ]]
 
@@ -250,7 +260,7 @@ local function chart(r)
     pts[i] = ("%.1f,%.1f"):format(x(i), y(r.prob[i]))
     s[#s + 1] = ('<text x="%.1f" y="%d" font-size="11" text-anchor="middle" fill="#555">%d y</text>'):format(x(i), H - 10, r.cutoffs[i])
     if r.threshold[i] == r.threshold[i] then
-      s[#s + 1] = ('<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="#999" stroke-dasharray="3,2"/>'):format(x(i) - 8, x(i) + 8, y(r.threshold[i]), y(r.threshold[i]))
+      s[#s + 1] = ('<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="#666" stroke-width="2" stroke-dasharray="4,2"/>'):format(x(i) - 8, x(i) + 8, y(r.threshold[i]), y(r.threshold[i]))
     end
   end
   s[#s + 1] = ('<polyline fill="none" stroke="#5b2a1d" stroke-width="2" points="%s"/>'):format(table.concat(pts, " "))
@@ -342,7 +352,7 @@ function M.calculator(opts)
     ["GET /"] = function() return html(200, form_html(app)) end,
     ["GET /healthz"] = function() return http.response(200, "ok\n") end,
     ["POST /predict"] = guarded(function(req)
-      local r, o = predict(app, req)
+      local r, o = predict(app, req, true)             -- the page shows saliency; the API does not
       return html(200, result_html(app, r, o))
     end, function(status, msg) return html(status, form_html(app, msg)) end),
     ["POST /api/predict"] = guarded(function(req)
