@@ -12,7 +12,7 @@ local C = dofile(here .. "/common.lua")
 
 local opts = cnn.cli.parse(arg, {
   description = "The AMD pipeline on a simulated cohort: simulate, train four models, evaluate, saliency",
-  { "subjects", 200, "subjects in the simulated cohort" },
+  { "subjects", 300, "subjects in the simulated cohort" },
   { "sim_image_size", 64, "size of the simulated photographs" },
   { "image_size", 64, "size the small trunk sees" },
   { "epochs", 3, "passes over the training images for the trunk" },
