@@ -13,9 +13,12 @@ local function labels_of(t, event)
 end
 
 -- a folder with the given files (name -> text); images listed in `images` are created empty
+local made = {}                             -- the folders written, removed at the end
+teardown(function() for _, d in ipairs(made) do os.execute("rm -rf '" .. d .. "'") end end)
 local function folder(files, images)
   local dir = os.tmpname()
   os.remove(dir)
+  made[#made + 1] = dir
   os.execute("mkdir -p " .. dir .. "/images")
   for name, text in pairs(files) do
     local f = assert(io.open(dir .. "/" .. name, "w")); f:write(text); f:close()

@@ -20,6 +20,7 @@ local NS = {
   { "cnn.optim.lr_scheduler", function() return cnn.optim.lr_scheduler end,
     { "cnn.optim.lr_scheduler.", "optim.lr_scheduler.", "lr_scheduler." } },
   { "cnn.data", function() return cnn.data end, { "cnn.data.", "data." } },
+  { "cnn.amd.cohort", function() return cnn.amd.cohort end, { "cnn.amd.cohort.", "amd.cohort." } },
   { "cnn.image", function() return cnn.image end, { "cnn.image.", "image." } },
   { "cnn.metrics", function() return cnn.metrics end, { "cnn.metrics.", "metrics." } },
   { "cnn.plot", function() return cnn.plot end, { "cnn.plot.", "plot." } },

@@ -122,6 +122,20 @@ local function vessel_map(A, size, pad)
   return A.vmaps[key]
 end
 
+-- colours as (3,1,1) tensors; img (3,H,W) <- img (1 - a) + a col, and img (1 - a dark), for an
+-- (H,W) map a, in place
+local function rgb(r, g, b) return cnn.tensor({ r, g, b }):view(3, 1, 1) end
+local DARK, DISC, CUP = rgb(0.22, 0.42, 0.5), rgb(1.0, 0.86, 0.6), rgb(1.0, 0.96, 0.85)       -- macular pigment
+local VESSEL, DRUSEN, PIGMENT = rgb(0.38, 0.7, 0.62), rgb(1.0, 0.86, 0.45), rgb(0.45, 0.55, 0.5)
+local GA, BLOOD, EXUDATE = rgb(0.98, 0.78, 0.58), rgb(0.42, 0.06, 0.04), rgb(1.0, 0.95, 0.65)
+local function blend_(img, a, col)
+  local a3 = a:view(1, a:size(1), a:size(2))
+  img:add_((col - img):mul_(a3))
+end
+local function darken_(img, a, dark)
+  img:mul_(1 - dark * a:view(1, a:size(1), a:size(2)))
+end
+
 -- the pixel grid of a size: coordinates, the camera's round field and its vignetting
 local grids = {}
 local function grid(size)
@@ -153,38 +167,27 @@ function F.render(A, eye, v, size, r)
   local disc, fov_c = { A.disc[1] + dx, A.disc[2] + dy }, { A.fovea[1] + dx, A.fovea[2] + dy }
   -- the eye's own colours, before the camera's illumination: orange-red, a darker macula
   local dm = (X - fov_c[1]):square() + (Y - fov_c[2]):square()
-  local mac = (dm / (-2 * 0.14 ^ 2)):exp() * 0.55 + (dm / (-2 * 0.035 ^ 2)):exp() * 0.45
-  local base = { 0.80 * A.tint[1], 0.36 * A.tint[2], 0.14 * A.tint[3] }
-  local dark = { 0.22, 0.42, 0.5 }                                       -- macular pigment
-  local ch = {}
-  for k = 1, 3 do ch[k] = (1 - dark[k] * mac) * base[k] end
+  local mac = (dm / (-2 * 0.14 ^ 2)):exp():mul_(0.55):add_((dm / (-2 * 0.035 ^ 2)):exp():mul_(0.45))
+  local base = rgb(0.80 * A.tint[1], 0.36 * A.tint[2], 0.14 * A.tint[3])
+  local img = (1 - DARK * mac:view(1, size, size)) * base                -- (3, size, size)
   -- optic disc, with a paler cup
-  local dd = ((X - disc[1]):square() + (Y - disc[2]):square()):sqrt()
-  local da = ((A.disc_r - dd) * (size / 2.5)):sigmoid() * 0.9
-  local ca = ((0.45 * A.disc_r - dd) * (size / 3)):sigmoid() * 0.6
-  local dcol, ccol = { 1.0, 0.86, 0.6 }, { 1.0, 0.96, 0.85 }
-  for k = 1, 3 do
-    ch[k] = ch[k] * (1 - da) + da * dcol[k]
-    ch[k] = ch[k] * (1 - ca) + ca * ccol[k]
-  end
+  local dd = ((X - disc[1]):square() + (Y - disc[2]):square()):sqrt_()
+  blend_(img, ((A.disc_r - dd) * (size / 2.5)):sigmoid():mul_(0.9), DISC)
+  blend_(img, ((0.45 * A.disc_r - dd) * (size / 3)):sigmoid():mul_(0.6), CUP)
   -- vessels
-  local V = vessel_map(A, size, pad):narrow(1, pad - sy + 1, size):narrow(2, pad - sx + 1, size)
-  local vdark = { 0.38, 0.7, 0.62 }
-  for k = 1, 3 do ch[k] = ch[k] * (1 - vdark[k] * V) end
+  darken_(img, vessel_map(A, size, pad):narrow(1, pad - sy + 1, size):narrow(2, pad - sx + 1, size), VESSEL)
   -- drusen: appear at their thresholds, grow with the latent severity; soft yellow spots
   local x = v.severity >= 10 and 9.5 + 0.5 * v.late_years or (v.x_image or v.x)
   local px, py, ps, pa = {}, {}, {}, {}
   for _, q in ipairs(A.drusen) do
     if x > q[3] then
-      local g = math.min(1, (x - q[3]) / 1.5)
+      local k = math.min(1, (x - q[3]) / 1.5)
       px[#px + 1], py[#py + 1] = place(q[1], q[2])
-      ps[#ps + 1] = q[4] * (0.5 + 0.5 * g) * (1 + 0.12 * math.max(0, x - 5))
-      pa[#pa + 1] = 0.35 + 0.7 * g
+      ps[#ps + 1] = q[4] * (0.5 + 0.5 * k) * (1 + 0.12 * math.max(0, x - 5))
+      pa[#pa + 1] = 0.35 + 0.7 * k
     end
   end
-  local D = spots(px, py, ps, pa, X, Y):clamp(0, 1)
-  local dcol2 = { 1.0, 0.86, 0.45 }
-  for k = 1, 3 do ch[k] = ch[k] * (1 - 0.65 * D) + dcol2[k] * 0.65 * D end
+  if #px > 0 then blend_(img, spots(px, py, ps, pa, X, Y):clamp_(0, 1):mul_(0.65), DRUSEN) end
   -- pigment clumps (hyperpigmentation) from step 5 on
   px, py, ps, pa = {}, {}, {}, {}
   for _, q in ipairs(A.pigment) do
@@ -193,9 +196,7 @@ function F.render(A, eye, v, size, r)
       ps[#ps + 1], pa[#pa + 1] = q[4], math.min(1, 0.3 + (x - q[3]) / 3)
     end
   end
-  local Pm = spots(px, py, ps, pa, X, Y):clamp(0, 1)
-  local pdark = { 0.45, 0.55, 0.5 }
-  for k = 1, 3 do ch[k] = ch[k] * (1 - pdark[k] * Pm) end
+  if #px > 0 then darken_(img, spots(px, py, ps, pa, X, Y):clamp_(0, 1), PIGMENT) end
   -- late AMD: geographic atrophy (pale, sharp-edged, choroidal vessels visible) and/or
   -- neovascular haemorrhage (dark red, with hard exudates around it)
   if v.severity >= 10 then
@@ -206,32 +207,28 @@ function F.render(A, eye, v, size, r)
     end
     local lobes = spots(px, py, ps, pa, X, Y)
     if v.severity ~= 11 then       -- GA
-      local ga = ((lobes - 0.5) * 14):sigmoid()
-      local streak = (field(20, size) * 0.5 + 0.5):clamp(0, 1)
-      local gcol = { 0.98, 0.78, 0.58 }
-      for k = 1, 3 do ch[k] = ch[k] * (1 - 0.8 * ga) + gcol[k] * (1 - 0.25 * streak) * 0.8 * ga end
+      local ga = ((lobes - 0.5) * 14):sigmoid():mul_(0.8)
+      local streak = (field(20, size) * 0.5 + 0.5):clamp_(0, 1)
+      blend_(img, ga, (1 - 0.25 * streak:view(1, size, size)) * GA)
     end
     if v.severity >= 11 then       -- neovascular: haemorrhage and exudates
       local hx, hy = place(A.lesion[1][1] + 0.05, A.lesion[1][2] - 0.03)
       local h = ((spots({ hx }, { hy }, { grow * 0.9 }, { 1 }, X, Y) + 0.3 * field(10, size) - 0.45) * 10):sigmoid()
-      local hcol = { 0.42, 0.06, 0.04 }
-      for k = 1, 3 do ch[k] = ch[k] * (1 - 0.85 * h) + hcol[k] * 0.85 * h end
+      blend_(img, h:mul_(0.85), BLOOD)
       px, py, ps, pa = {}, {}, {}, {}
       for _, q in ipairs(A.exudate) do
         px[#px + 1], py[#py + 1] = place(q[1], q[2]); ps[#ps + 1] = 0.012; pa[#pa + 1] = 0.9
       end
-      local Ex = spots(px, py, ps, pa, X, Y):clamp(0, 1)
-      local ecol = { 1.0, 0.95, 0.65 }
-      for k = 1, 3 do ch[k] = ch[k] * (1 - 0.8 * Ex) + ecol[k] * 0.8 * Ex end
+      blend_(img, spots(px, py, ps, pa, X, Y):clamp_(0, 1):mul_(0.8), EXUDATE)
     end
   end
   -- the camera: turn, illumination with vignetting and texture, exposure, colour cast, noise,
   -- the black surround
-  local img = image.rotate(cnn.stack(ch, 1), th)
+  img = image.rotate(img, th)
   local illum = g.vignette * (1 + 0.06 * field(6, size) + 0.025 * field(24, size))
   local expo = math.exp(0.13 * r.n())
   img:mul_(illum:view(1, size, size))
-  for k = 1, 3 do img[k]:mul_(expo * math.exp(0.05 * r.n())) end
+  img:mul_(rgb(expo * math.exp(0.05 * r.n()), expo * math.exp(0.05 * r.n()), expo * math.exp(0.05 * r.n())))
   img:add_(cnn.rand({ 3, size, size }):sub_(0.5):mul_(math.sqrt(12) * (0.012 + 0.012 * r.u())))
   img = img:clamp(0, 1) * fov:view(1, size, size) + 0.01
   if eye == "L" then img = image.hflip(img) end

@@ -29,17 +29,6 @@ end
 -- centi-years -> "1.07"
 local function years(t) return ("%d.%02d"):format(t // 100, t % 100) end
 
--- whether cnn.image.save writes JPEG for a .jpg name (the JPEG support of cnn.image)
-local function jpeg_supported()
-  local path = os.tmpname() .. ".jpg"
-  local ok = pcall(cnn.image.save, cnn.zeros(3, 8, 8), path)
-  local f = ok and io.open(path, "rb")
-  local magic = f and f:read(2)
-  if f then f:close() end
-  os.remove(path)
-  return magic == "\xff\xd8"
-end
-
 function S.simulate(opts)
   A.table(FN, 1, "options", opts, "an options table")
   opts = A.opts(FN, 1, opts, { "subjects", "seed", "out", "image_size", "images", "format", "progress" })
@@ -50,9 +39,6 @@ function S.simulate(opts)
   local images = A.bool(FN, 1, "images", opts.images, true)
   local format = A.str(FN, 1, "format", opts.format, "png")
   if format ~= "png" and format ~= "jpeg" then A.fail(FN, 1, "format", '"png" or "jpeg"', format) end
-  if format == "jpeg" and not jpeg_supported() then
-    A.error(FN .. ': argument 1 (format): "jpeg" needs cnn.image.save to write JPEG files, which this build cannot')
-  end
   local show = A.bool(FN, 1, "progress", opts.progress, true)
   local ext = format == "jpeg" and "jpg" or "png"
 

@@ -1,6 +1,6 @@
 -- cnn.amd.snps: the 52 AMD-associated variants the simulator draws, in the column order of the
--- genotype files it writes. Loci and rsIDs follow Fritsche et al. 2016 (Nat Genet 48:134) as
--- recalled, not checked against the paper's table; chromosome, position (GRCh37, approximate),
+-- genotype files it writes (genome order). Loci and rsIDs follow Fritsche et al. 2016 (Nat Genet
+-- 48:134) as recalled, not checked against the paper's table; chromosome, position (GRCh37, approximate),
 -- alleles, frequencies and effects are illustrative values chosen for the simulator (docs/amd.md).
 -- `allele` is the counted (minor) allele, `other` the second one; `freq` its frequency;
 -- `effect` its log-rate of progression per copy in the simulator (negative: protective).
@@ -61,6 +61,8 @@ local L = {
   { "rs3130783", "IER3/DDR1", 6, 30774357, "G", "A", 0.21, 0.10 },
 }
 
+-- in genome order (chromosome, position): PLINK refuses a .bim whose chromosomes are split
+table.sort(L, function(a, b) return a[3] < b[3] or (a[3] == b[3] and a[4] < b[4]) end)
 local snps = {}
 for i, r in ipairs(L) do
   snps[i] = { id = r[1], gene = r[2], chr = r[3], pos = r[4], allele = r[5], other = r[6], freq = r[7], effect = r[8] }
