@@ -12,7 +12,7 @@ local C = dofile(here .. "/common.lua")
 
 local opts = cnn.cli.parse(arg, {
   description = "The AMD pipeline on a simulated cohort: simulate, train four models, evaluate, saliency",
-  { "subjects", 200, "subjects in the simulated cohort" },
+  { "subjects", 300, "subjects in the simulated cohort" },
   { "sim_image_size", 64, "size of the simulated photographs" },
   { "image_size", 64, "size the small trunk sees" },
   { "epochs", 3, "passes over the training images for the trunk" },
@@ -54,20 +54,7 @@ if have ~= stamp or not C.exists(cohort .. "/visits.csv") then
   print(("== simulating %d subjects (%dx%d photographs) into %s"):format(opts.subjects, opts.sim_image_size, opts.sim_image_size, cohort))
   local t0 = C.now()
   os.execute("rm -rf " .. q(cohort))
-  -- every image the simulator writes is fsynced (the library's atomic writer: 7 ms or more each
-  -- on this disk, most of the simulation's time); writing them on tmpfs and copying the folder
-  -- avoids that for a cohort that can be made again from its seed
-  local shm = io.open("/dev/shm/.cnn-probe", "w")
-  local where = cohort
-  if shm then
-    shm:close(); os.remove("/dev/shm/.cnn-probe")
-    where = ("/dev/shm/cnn-amd-demo-%d"):format(math.floor(C.now() * 1000) % 1000000000)
-  end
-  local s = cnn.amd.simulate { subjects = opts.subjects, seed = opts.seed, out = where, image_size = opts.sim_image_size }
-  if where ~= cohort then
-    C.mkdir(cohort)
-    assert(os.execute(("cp -r %s/. %s && rm -rf %s"):format(q(where), q(cohort), q(where))), "copying the cohort failed")
-  end
+  local s = cnn.amd.simulate { subjects = opts.subjects, seed = opts.seed, out = cohort, image_size = opts.sim_image_size }
   local w = assert(io.open(cohort .. "/.demo-settings", "w"))
   w:write(stamp, "\n"); w:close()
   times[#times + 1] = { "simulate", C.now() - t0 }

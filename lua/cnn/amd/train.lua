@@ -148,7 +148,7 @@ function M.dataset(cohort, indices, opts)
     local v = cohort.visits[i]
     local s = cohort.subjects[v.subject]
     set.visits[k], set.subjects[k], set.eyes[k], set.years[k] = v, v.subject, v.subject .. ":" .. v.eye, v.years
-    set.paths[k], set.image_names[k] = v.image, relative(cohort, v.image)
+    set.paths[k], set.image_names[k] = v.image, v.name or relative(cohort, v.image)
     geno[k] = (s and s.geno and G_rows) and G_rows[s.geno] or nan_row
     local sm = s and SMOKING[s.smoking] or { NaN, NaN }
     cov[k] = { (s and s.age or NaN) + v.years, sm[1], sm[2] }
