@@ -97,7 +97,11 @@ describe("the AMD risk calculator", function()
         assert.is_true(math.abs(want.threshold[k] - r.threshold[k]) <= 1e-13)
       end
       assert.equal(50, #r.imputed)                                 -- 52 SNPs, two given
-      assert.equal("rs121913059", r.imputed[1])
+      local first
+      for _, v in ipairs(amd.snps) do
+        if v.id ~= "rs570618" and v.id ~= "rs10922109" then first = v.id; break end
+      end
+      assert.equal(first, r.imputed[1])
       assert.equal("image+geno", r.model)
     end)
   end)
