@@ -53,7 +53,7 @@ end
 -- (logit) of sequence n with base b at position l minus the score of sequence n itself; 0 at the
 -- reference base. The mutants (all 4 bases at each position: the reference one is the sequence
 -- itself and gives the exact 0) go through the model batch_size at a time (default: as many as
--- fit in 2^22 input values, at least 4), each forward pass holding the mutants of whole sequences
+-- fit in 2^20 input values, at least 4), each forward pass holding the mutants of whole sequences
 -- or, for long ones, of a block of positions.
 function M.mutagenesis(model, x, class, opts)
   local fn = "cnn.genomics.mutagenesis"
@@ -62,7 +62,7 @@ function M.mutagenesis(model, x, class, opts)
   class = A.int(fn, 3, "class", class, 1, 2)
   opts = A.opts(fn, 4, opts, { "batch_size" })
   local N, L = x:size(1), x:size(3)
-  local bs = A.int(fn, 4, "batch_size", opts.batch_size, 4, math.max(4, 2 ^ 22 // (4 * L)))
+  local bs = A.int(fn, 4, "batch_size", opts.batch_size, 4, math.max(4, 2 ^ 20 // (4 * L)))
   -- a pass holds `per` sequences x `P` positions x 4 bases
   local per, P = 1, bs // 4
   if 4 * L <= bs then per, P = bs // (4 * L), L end
@@ -79,8 +79,8 @@ function M.mutagenesis(model, x, class, opts)
         local xs = x:narrow(1, n0, n):reshape(n, 1, 1, 4, L)
         for p0 = 1, L, P do
           local p = math.min(P, L - p0 + 1)
-          local I = eye:narrow(1, p0, p):reshape(1, p, 1, 1, L)           -- 1 at the mutated position
-          local mut = (xs * (1 - I) + E * I):reshape(n * p * 4, 4, L)    -- (n, p, 4 bases) mutants
+          local I = eye:narrow(1, p0, p):reshape(1, p, 1, 1, L):ne(0)     -- true at the mutated position
+          local mut = cnn.where(I, E, xs):reshape(n * p * 4, 4, L)       -- (n, p, 4 bases) mutants
           local s = score(fn, model, mut, class):view(n, p, 4):permute(1, 3, 2)
           out:narrow(1, n0, n):narrow(3, p0, p):copy(s - ref:narrow(1, n0, n))
         end
