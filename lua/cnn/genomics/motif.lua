@@ -97,7 +97,15 @@ function M.simulate_motif(opts)
       seqs[i] = seqs[i]:sub(1, s - 1) .. table.concat(m) .. seqs[i]:sub(s + k)
       labels[i], positions[i] = 1, s
     else
-      while seqs[i]:find(motif, 1, true) do seqs[i] = strings(cnn.randint(1, 5, { 1, L }))[1] end   -- label 1 exactly when present
+      local tries = 0
+      while seqs[i]:find(motif, 1, true) do                   -- label 1 exactly when present
+        tries = tries + 1
+        if tries > 1000 then
+          if saved then cnn.set_rng_state(saved) end
+          A.error(("%s: the motif %s occurs by chance in almost every sequence of %d bases: use a longer motif"):format(fn, motif, L))
+        end
+        seqs[i] = strings(cnn.randint(1, 5, { 1, L }))[1]
+      end
       labels[i], positions[i] = 0, 0
     end
   end
