@@ -277,4 +277,225 @@ function P.heatmap(matrix, path, opts)
   return write(path, out, "heatmap")
 end
 
+-- ---- sequence figures: letters scaled by a score (sequence logo style) and a diverging heat map ----
+
+local BASE_COLORS = { A = "#109648", C = "#255c99", G = "#f7b32b", T = "#d62839", U = "#d62839" }
+-- DejaVu Sans Bold, per em: advance widths of the letters, and the cap height
+local ADVANCE = { A = 0.774, C = 0.734, G = 0.821, T = 0.682, U = 0.812, N = 0.837 }
+local CAP = 0.729
+
+-- the table of strings at opts[key] (row or column labels), checked
+local function label_list(fn, opts, key)
+  local v = opts[key]
+  if v == nil then return nil end
+  if type(v) == "string" then
+    local t = {}
+    for c in v:gmatch(".") do t[#t + 1] = c end
+    return t
+  end
+  if type(v) ~= "table" or cnn.is_tensor(v) then A.fail("cnn.plot." .. fn, 3, key, "a list of names or a string", v) end
+  local t = {}
+  for i = 1, rawlen(v) do
+    local x = rawget(v, i)
+    if type(x) ~= "string" and type(x) ~= "number" then A.fail("cnn.plot." .. fn, 3, ("%s[%d]"):format(key, i), "a string", x) end
+    t[i] = tostring(x)
+  end
+  return t
+end
+
+-- the span {from, to} of opts.highlight (1-based positions, within 1..n)
+local function span(fn, opts, n)
+  local h = opts.highlight
+  if h == nil then return nil end
+  local a = type(h) == "table" and not cnn.is_tensor(h) and math.tointeger(rawget(h, 1))
+  local b = type(h) == "table" and not cnn.is_tensor(h) and math.tointeger(rawget(h, 2))
+  if not a or not b or a < 1 or b < a or b > n then
+    A.fail("cnn.plot." .. fn, 3, "highlight", ("{from, to} with 1 <= from <= to <= %d"):format(n), h)
+  end
+  return { a, b }
+end
+
+-- position ticks: every 1, 2, 5, 10, ... positions so that about `most` show
+local function every(n, most)
+  local step = 1
+  for _, s in ipairs({ 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000 }) do
+    step = s
+    if n / s <= most then break end
+  end
+  return step
+end
+
+-- logo(letters, heights, path [, options]): one letter per position, as tall as its height
+-- (below the axis, upside down, when negative); options: title, xlabel, ylabel, highlight
+function P.logo(letters, heights, path, opts)
+  local fn = "logo"
+  if type(letters) ~= "string" or #letters == 0 or #letters > 100000 or letters:find("[^%g]") then
+    A.fail("cnn.plot.logo", 1, "letters", "a string of 1 to 100000 printable ASCII letters", letters)
+  end
+  local h = vec(heights, fn, "argument 2 (heights)")
+  local n = #letters
+  if h:numel() ~= n then fail(fn, ("argument 2 (heights): expected %d values (one per letter), got %d"):format(n, h:numel())) end
+  if type(path) ~= "string" then A.fail("cnn.plot.logo", 3, "path", "a string", path) end
+  opts = A.opts("cnn.plot.logo", 4, opts, { "title", "xlabel", "ylabel", "highlight" })
+  for _, k in ipairs({ "title", "xlabel", "ylabel" }) do
+    if opts[k] ~= nil and type(opts[k]) ~= "string" then A.fail("cnn.plot.logo", 4, k, "a string", opts[k]) end
+  end
+  local hl = span("logo", opts, n)
+  local hv = h:totable()
+  local lo, hi = math.min(0, h:min():item()), math.max(0, h:max():item())
+  if hi - lo <= 0 then hi = 1 end
+  hi, lo = hi + 0.04 * (hi - lo), lo < 0 and lo - 0.04 * (hi - lo) or 0      -- room above the tallest letter
+  local Lm, Rm, Tm, Bm = 70, 30, 40, 70
+  local pw = math.max(400, math.min(16 * n, 1600))
+  local ph = 220
+  local cw = pw / n
+  local Wd, Ht = Lm + pw + Rm, Tm + ph + Bm
+  local sy = ph / (hi - lo)
+  local y0 = Tm + hi * sy                           -- the pixel row of 0
+  local out = {
+    ('<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">'):format(Wd, Ht, Wd, Ht),
+    ('<rect width="%d" height="%d" fill="white"/>'):format(Wd, Ht),
+  }
+  if opts.title then out[#out + 1] = ('<text x="%.1f" y="24" text-anchor="middle" font-size="15">%s</text>'):format(Lm + pw / 2, esc(opts.title)) end
+  if hl then
+    out[#out + 1] = ('<rect x="%.2f" y="%d" width="%.2f" height="%d" fill="#fff3b0"/>'):format(Lm + (hl[1] - 1) * cw, Tm, (hl[2] - hl[1] + 1) * cw, ph)
+  end
+  for _, v in ipairs(ticks(lo, hi)) do
+    local py = y0 - v * sy
+    out[#out + 1] = ('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#e4e4e4"/><text x="%d" y="%.1f" text-anchor="end">%s</text>')
+      :format(Lm, py, Lm + pw, py, Lm - 6, py + 4, ("%g"):format(v))
+  end
+  for i = 1, n do
+    local c = letters:sub(i, i)
+    local v = hv[i]
+    local color = BASE_COLORS[c:upper()] or "#666666"
+    local x = Lm + (i - 1) * cw
+    local hp = math.abs(v) * sy
+    if hp > 0 then
+      if cw < 4 or not ADVANCE[c:upper()] then     -- too narrow for a glyph, or no glyph width known: a bar
+        out[#out + 1] = ('<rect x="%.2f" y="%.2f" width="%.2f" height="%.2f" fill="%s"/>'):format(x, v > 0 and y0 - hp or y0, cw, hp, color)
+      else
+        local sx = 0.92 * cw / (100 * ADVANCE[c:upper()])
+        local s = hp / (100 * CAP)
+        out[#out + 1] = ('<text font-size="100" font-weight="bold" fill="%s" transform="translate(%.2f %.2f) scale(%.4f %.4f)">%s</text>')
+          :format(color, x + 0.04 * cw, y0, sx, v > 0 and s or -s, esc(c:upper()))
+      end
+    end
+  end
+  out[#out + 1] = ('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="black"/>'):format(Lm, y0, Lm + pw, y0)
+  out[#out + 1] = ('<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="black"/>'):format(Lm, Tm, pw, ph)
+  -- the sequence along the axis (when there is room), and position numbers
+  if cw >= 7 then
+    for i = 1, n do
+      local c = letters:sub(i, i)
+      out[#out + 1] = ('<text x="%.1f" y="%d" text-anchor="middle" font-family="monospace" font-size="%d" fill="%s">%s</text>')
+        :format(Lm + (i - 0.5) * cw, Tm + ph + 15, math.min(13, math.floor(cw)), BASE_COLORS[c:upper()] or "#666666", esc(c))
+    end
+  end
+  local step = every(n, 20)
+  for i = step == 1 and 1 or step, n, step do
+    out[#out + 1] = ('<text x="%.1f" y="%d" text-anchor="middle" font-size="10" fill="#555">%d</text>'):format(Lm + (i - 0.5) * cw, Tm + ph + 30, i)
+  end
+  out[#out + 1] = ('<text x="%.1f" y="%d" text-anchor="middle">%s</text>'):format(Lm + pw / 2, Ht - 16, esc(opts.xlabel or "position"))
+  out[#out + 1] = ('<text x="18" y="%.1f" text-anchor="middle" transform="rotate(-90 18 %.1f)">%s</text>'):format(Tm + ph / 2, Tm + ph / 2, esc(opts.ylabel or ""))
+  out[#out + 1] = "</svg>"
+  if not path:match("%S") then A.fail("cnn.plot.logo", 3, "path", "a file name", path) end
+  A.call(cnn._file.write, path, table.concat(out, "\n") .. "\n", "plot.logo")
+  return path
+end
+
+-- the RdBu colour of t in [-1, 1]: blue below 0, white at 0, red above
+local function rdbu(t)
+  t = math.max(-1, math.min(1, t))
+  local r, g, b
+  if t < 0 then r, g, b = 33, 102, 172 else r, g, b = 178, 24, 43 end
+  local a = math.abs(t)
+  return ("rgb(%d,%d,%d)"):format(math.floor(255 + (r - 255) * a + 0.5), math.floor(255 + (g - 255) * a + 0.5), math.floor(255 + (b - 255) * a + 0.5))
+end
+
+-- diverging_heatmap(matrix, path [, options]): a 2-D tensor of signed values, blue (negative) to
+-- white (0) to red (positive), with a colour bar; options: title, xlabel, ylabel, row_labels,
+-- col_labels (lists of names, or a string: one letter each), marks (a tensor of the matrix's
+-- shape: a dot in each cell where it is not 0), limit (the colour scale's end; default the
+-- largest absolute value)
+function P.diverging_heatmap(matrix, path, opts)
+  local fn = "cnn.plot.diverging_heatmap"
+  A.tensor(fn, 1, "matrix", matrix)
+  if matrix:dim() ~= 2 or matrix:numel() == 0 or matrix:numel() > 250000 then
+    A.fail(fn, 1, "matrix", "a 2-D tensor of 1 to 250000 cells", matrix)
+  end
+  if type(path) ~= "string" then A.fail(fn, 2, "path", "a string", path) end
+  opts = A.opts(fn, 3, opts, { "title", "xlabel", "ylabel", "row_labels", "col_labels", "marks", "limit" })
+  for _, k in ipairs({ "title", "xlabel", "ylabel" }) do
+    if opts[k] ~= nil and type(opts[k]) ~= "string" then A.fail(fn, 3, k, "a string", opts[k]) end
+  end
+  local rows, cols = matrix:size(1), matrix:size(2)
+  local m = vec(matrix, "diverging_heatmap", "argument 1 (matrix)"):view(rows, cols)
+  local marks
+  if opts.marks ~= nil then
+    A.tensor(fn, 3, "marks", opts.marks)
+    if opts.marks:dim() ~= 2 or opts.marks:size(1) ~= rows or opts.marks:size(2) ~= cols then
+      A.fail(fn, 3, "marks", ("a tensor [%d,%d] like the matrix"):format(rows, cols), opts.marks)
+    end
+    marks = opts.marks:ne(0):totable()
+  end
+  local limit = opts.limit ~= nil and A.finite(fn, 3, "limit", opts.limit) or m:abs():max():item()
+  if not (limit > 0) then limit = 1 end
+  local rl, cl = label_list("diverging_heatmap", opts, "row_labels"), label_list("diverging_heatmap", opts, "col_labels")
+  local longest = 1
+  for i = 1, rows do longest = math.max(longest, #tostring(rl and rl[i] or i)) end
+  local cs = math.max(2, math.min(28, math.floor(1200 / cols)))
+  local ch = math.max(cs, math.min(28, math.floor(300 / rows)))      -- few rows: taller cells
+  if rows * ch > 900 then ch = math.max(1, 900 / rows) end
+  local Lm, Tm = 40 + 7 * math.min(longest, 30), opts.title and 40 or 16
+  local pw, ph = cols * cs, rows * ch
+  local Wd, Ht = Lm + math.max(pw, 200) + 110, Tm + ph + 72
+  local out = {
+    ('<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">'):format(Wd, Ht, Wd, Ht),
+    ('<rect width="%d" height="%d" fill="white"/>'):format(Wd, Ht),
+    '<defs><linearGradient id="rdbu" x1="0" y1="1" x2="0" y2="0">' ..
+      ('<stop offset="0" stop-color="%s"/><stop offset="0.5" stop-color="white"/><stop offset="1" stop-color="%s"/>'):format(rdbu(-1), rdbu(1)) ..
+      '</linearGradient></defs>',
+  }
+  if opts.title then out[#out + 1] = ('<text x="%.1f" y="24" text-anchor="middle" font-size="15">%s</text>'):format(Lm + pw / 2, esc(opts.title)) end
+  local v = m:totable()
+  for r = 1, rows do
+    for c = 1, cols do
+      out[#out + 1] = ('<rect x="%.2f" y="%.2f" width="%.2f" height="%.2f" fill="%s"/>'):format(Lm + (c - 1) * cs, Tm + (r - 1) * ch, cs, ch, rdbu(v[r][c] / limit))
+      if marks and marks[r][c] == 1 then
+        out[#out + 1] = ('<circle cx="%.2f" cy="%.2f" r="%.2f" fill="#222"/>'):format(Lm + (c - 0.5) * cs, Tm + (r - 0.5) * ch, math.max(0.8, math.min(cs, ch) * 0.17))
+      end
+    end
+  end
+  out[#out + 1] = ('<rect x="%d" y="%d" width="%d" height="%.2f" fill="none" stroke="#444"/>'):format(Lm, Tm, pw, ph)
+  for r = 1, rows do
+    if ch >= 9 or rows <= 40 then
+      out[#out + 1] = ('<text x="%d" y="%.1f" text-anchor="end" font-size="%d">%s</text>'):format(Lm - 6, Tm + (r - 0.5) * ch + 4, math.min(12, math.max(6, math.floor(ch))), esc(rl and rl[r] or r))
+    end
+  end
+  if cl and cs >= 7 then
+    for c = 1, cols do
+      local t = cl[c] or ""
+      out[#out + 1] = ('<text x="%.1f" y="%.1f" text-anchor="middle" font-family="monospace" font-size="%d" fill="%s">%s</text>')
+        :format(Lm + (c - 0.5) * cs, Tm + ph + 14, math.min(13, cs), BASE_COLORS[t:upper()] or "black", esc(t))
+    end
+  end
+  local step = every(cols, 20)
+  for c = step == 1 and 1 or step, cols, step do
+    out[#out + 1] = ('<text x="%.1f" y="%.1f" text-anchor="middle" font-size="10" fill="#555">%d</text>'):format(Lm + (c - 0.5) * cs, Tm + ph + 29, c)
+  end
+  out[#out + 1] = ('<text x="%.1f" y="%.1f" text-anchor="middle">%s</text>'):format(Lm + pw / 2, Tm + ph + 50, esc(opts.xlabel or ""))
+  out[#out + 1] = ('<text x="14" y="%.1f" text-anchor="middle" transform="rotate(-90 14 %.1f)">%s</text>'):format(Tm + ph / 2, Tm + ph / 2, esc(opts.ylabel or ""))
+  -- the colour bar
+  local bx, bh = Lm + math.max(pw, 200) + 24, math.max(60, math.min(ph, 200))
+  out[#out + 1] = ('<rect x="%d" y="%d" width="14" height="%.1f" fill="url(#rdbu)" stroke="#444"/>'):format(bx, Tm, bh)
+  for _, tv in ipairs({ { 1, limit }, { 0.5, 0 }, { 0, -limit } }) do
+    out[#out + 1] = ('<text x="%d" y="%.1f" font-size="11">%s</text>'):format(bx + 18, Tm + (1 - tv[1]) * bh + 4, ("%.3g"):format(tv[2]))
+  end
+  out[#out + 1] = "</svg>"
+  if not path:match("%S") then A.fail(fn, 2, "path", "a file name", path) end
+  A.call(cnn._file.write, path, table.concat(out, "\n") .. "\n", "plot.diverging_heatmap")
+  return path
+end
+
 return P
