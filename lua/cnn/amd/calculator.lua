@@ -288,7 +288,7 @@ local function result_html(app, r, opts)
   out[#out + 1] = '</ul></section>'
   if r.image then
     out[#out + 1] = '<section><h2>The photograph and where the model looked</h2><div class="figs">'
-    out[#out + 1] = ('<figure><img alt="the photograph" src="%s"><figcaption>photograph (as the model sees it)</figcaption></figure>'):format(png_uri(r.image))
+    out[#out + 1] = ('<figure><img alt="the photograph" src="%s"><figcaption>model input</figcaption></figure>'):format(png_uri(r.image))
     for k = 1, #r.cutoffs do
       if r.saliency[k] then
         out[#out + 1] = ('<figure><img alt="saliency at %d years" src="%s"><figcaption>saliency, %d years</figcaption></figure>')
