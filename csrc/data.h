@@ -13,6 +13,7 @@
  * Alpha is dropped. Result: float32 (C,H,W) in [0,1]. */
 cnn_tensor *cnn_png_decode(cnn_ctx *c, const unsigned char *buf, size_t n, int channels);
 /* t (1|3,H,W) or (H,W), values clamped to [0,1], written as 8-bit gray or RGB */
+unsigned char *cnn_image_pack8(cnn_ctx *c, const cnn_tensor *t, int C, int64_t H, int64_t W);
 /* path NULL: the file's bytes are returned in *mem (malloc'd, *mem_len bytes) instead of written */
 int cnn_png_write(cnn_ctx *c, const cnn_tensor *t, const char *path, unsigned char **mem, size_t *mem_len);
 

@@ -157,6 +157,24 @@ static void dst_write(png_structp png, png_bytep p, size_t n) {
 
 static void dst_flush(png_structp png) { (void)png; }
 
+/* planar (C,H,W) or (H,W) values in [0,1] -> interleaved 8-bit pixels (clamped, NaN -> 0), the
+ * input of both encoders; malloc'd */
+unsigned char *cnn_image_pack8(cnn_ctx *c, const cnn_tensor *t, int C, int64_t H, int64_t W) {
+    cnn_tensor *x = cnn_contiguous_as(c, t, CNN_F32);
+    if (x == NULL) return NULL;
+    unsigned char *pix = malloc((size_t)(C * H * W));
+    if (pix == NULL) { cnn_tensor_release(x); cnn_seterr(c, "out of memory"); return NULL; }
+    const float *xv = cnn_data(x);
+    for (int ch = 0; ch < C; ch++)
+        for (int64_t k = 0; k < H * W; k++) {
+            float v = xv[ch * H * W + k];
+            v = v > 1 ? 1 : (v >= 0 ? v : 0);
+            pix[k * C + ch] = (unsigned char)lrintf(v * 255.0f);
+        }
+    cnn_tensor_release(x);
+    return pix;
+}
+
 int cnn_png_write(cnn_ctx *c, const cnn_tensor *t, const char *path, unsigned char **mem, size_t *mem_len) {
     char desc[200];
     int C = t->ndim == 2 ? 1 : (int)t->size[0];
@@ -164,18 +182,8 @@ int cnn_png_write(cnn_ctx *c, const cnn_tensor *t, const char *path, unsigned ch
         return cnn_seterr(c, "expected a non-empty (1,H,W), (3,H,W) or (H,W) tensor, got %s", cnn_tensor_desc(desc, sizeof desc, t));
     int64_t H = t->size[t->ndim - 2], W = t->size[t->ndim - 1];
     if (H > 0x7fffffff || W > 0x7fffffff) return cnn_seterr(c, "image too large for PNG");
-    cnn_tensor *x = cnn_contiguous_as(c, t, CNN_F32);
-    if (x == NULL) return -1;
-    unsigned char *pix = malloc((size_t)(C * H * W));
-    if (pix == NULL) { cnn_tensor_release(x); return cnn_seterr(c, "out of memory"); }
-    const float *xv = cnn_data(x);
-    for (int ch = 0; ch < C; ch++)                 /* planar [0,1] -> interleaved bytes */
-        for (int64_t k = 0; k < H * W; k++) {
-            float v = xv[ch * H * W + k];
-            v = v > 1 ? 1 : (v >= 0 ? v : 0);          /* NaN -> 0 */
-            pix[k * C + ch] = (unsigned char)lrintf(v * 255.0f);
-        }
-    cnn_tensor_release(x);
+    unsigned char *pix = cnn_image_pack8(c, t, C, H, W);
+    if (pix == NULL) return -1;
     png_dst d;
     memset(&d, 0, sizeof d);
     d.c = c;

@@ -182,19 +182,10 @@ int cnn_jpeg_write(cnn_ctx *c, const cnn_tensor *t, const char *path, int qualit
     int64_t H = t->size[t->ndim - 2], W = t->size[t->ndim - 1];
     if (H > JPEG_MAX_DIMENSION || W > JPEG_MAX_DIMENSION)
         return cnn_seterr(c, "%lldx%lld is too large for JPEG (at most %d pixels a side)", (long long)H, (long long)W, (int)JPEG_MAX_DIMENSION);
-    cnn_tensor *x = cnn_contiguous_as(c, t, CNN_F32);
-    if (x == NULL) return -1;
-    unsigned char *pix = malloc((size_t)(C * H * W));
+    unsigned char *pix = cnn_image_pack8(c, t, C, H, W);
+    if (pix == NULL) return -1;
     jdst *dst = malloc(sizeof *dst);
-    if (pix == NULL || dst == NULL) { free(pix); free(dst); cnn_tensor_release(x); return cnn_seterr(c, "out of memory"); }
-    const float *xv = cnn_data(x);
-    for (int ch = 0; ch < C; ch++)                 /* planar [0,1] -> interleaved bytes */
-        for (int64_t k = 0; k < H * W; k++) {
-            float v = xv[ch * H * W + k];
-            v = v > 1 ? 1 : (v >= 0 ? v : 0);          /* NaN -> 0 */
-            pix[k * C + ch] = (unsigned char)lrintf(v * 255.0f);
-        }
-    cnn_tensor_release(x);
+    if (dst == NULL) { free(pix); return cnn_seterr(c, "out of memory"); }
     memset(dst, 0, sizeof *dst);
     if (cnn_afile_open(c, &dst->a, path) < 0) { free(pix); free(dst); return -1; }
     struct jpeg_compress_struct ci;

@@ -17,22 +17,24 @@ end
 -- load(path [, {channels=1|3, max_side=n}]) -> float32 (C,H,W) in [0,1]; PNG or JPEG by the
 -- file's first bytes. max_side: JPEG decoded by libjpeg's scaled IDCT at the smallest scale
 -- (1/2, 1/4, 1/8) whose longer side is still >= n; PNG ignores it (full size)
-function image.load(path, opts)
-  local fn = "cnn.image.load"
+-- the options of load and decode: channels, max_side
+local function read_opts(fn, opts)
   opts = A.opts(fn, 2, opts, { "channels", "max_side" })
-  A.str(fn, 1, "path", path)
-  local max_side = opts.max_side ~= nil and A.int(fn, 2, "max_side", opts.max_side, 1) or nil
-  return A.call(D.image_load, path, opts.channels, max_side)
+  return opts.channels, opts.max_side ~= nil and A.int(fn, 2, "max_side", opts.max_side, 1) or nil
+end
+
+function image.load(path, opts)
+  local channels, max_side = read_opts("cnn.image.load", opts)
+  A.str("cnn.image.load", 1, "path", path)
+  return A.call(D.image_load, path, channels, max_side)
 end
 
 -- decode(bytes [, {channels=1|3, max_side=n}]) -> float32 (C,H,W): load on a PNG or JPEG file's
 -- bytes held in a string (an upload, a blob), nothing written to disk
 function image.decode(bytes, opts)
-  local fn = "cnn.image.decode"
-  opts = A.opts(fn, 2, opts, { "channels", "max_side" })
-  A.str(fn, 1, "bytes", bytes)
-  local max_side = opts.max_side ~= nil and A.int(fn, 2, "max_side", opts.max_side, 1) or nil
-  return A.call(D.image_decode, bytes, opts.channels, max_side)
+  local channels, max_side = read_opts("cnn.image.decode", opts)
+  A.str("cnn.image.decode", 1, "bytes", bytes)
+  return A.call(D.image_decode, bytes, channels, max_side)
 end
 
 -- encode(t [, format = "png" | "jpeg" [, {quality = 90}]]) -> the bytes of the file save would write
