@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages cnn needs, only those missing (apt-get as root, sudo otherwise).
 # --torch also installs python3-torch and python3-torchvision (benchmarks and parity fixtures).
 set -e
-pkgs="gcc make pkg-config lua5.4 liblua5.4-dev libopenblas-dev libpng-dev zlib1g-dev libjpeg62-turbo-dev libmicrohttpd-dev curl lua-busted luarocks lua-cjson lua-expat lua-system dataset-fashion-mnist"
+pkgs="gcc make pkg-config lua5.4 liblua5.4-dev libopenblas-dev libpng-dev zlib1g-dev libjpeg62-turbo-dev libmicrohttpd-dev libopenmpi-dev openmpi-bin curl lua-busted luarocks lua-cjson lua-expat lua-system dataset-fashion-mnist"
 [ "$1" = "--torch" ] && pkgs="python3-torch python3-torchvision python3-pil"
 missing=""
 for p in $pkgs; do
