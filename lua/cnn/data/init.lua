@@ -281,8 +281,10 @@ DistributedSampler.__index = DistributedSampler
 DistributedSampler.__name = "cnn.data.DistributedSampler"
 function data.DistributedSampler(n, opts)
   local fn = "cnn.data.DistributedSampler"
-  if type(n) ~= "number" then n = dataset_len(fn, 1, n) end
+  if type(n) == "table" and not cnn.is_tensor(n) then n = dataset_len(fn, 1, check_dataset(fn, 1, n))
+  elseif type(n) ~= "number" then A.fail(fn, 1, "n", "a dataset or a number of samples", n) end
   n = A.int(fn, 1, "n", n, 0)
+  if n > MAX_N then A.fail(fn, 1, "n", ("an integer in 0..%d"):format(MAX_N), n) end
   opts = A.opts(fn, 2, opts, { "num_replicas", "rank", "shuffle", "seed", "drop_last" })
   local size, rank = opts.num_replicas, opts.rank
   if size == nil or rank == nil then
