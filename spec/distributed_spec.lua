@@ -75,7 +75,15 @@ local function same(expected, got, tol, what)
 end
 
 local COLLECTIVES = [[
+assert(not dist.is_initialized() and dist.is_main())
+local okr, er = pcall(dist.all_reduce, cnn.ones(2))
+assert(not okr and er:find("cnn.distributed.all_reduce: MPI is not initialized", 1, true), er)
 local r, n = dist.init()
+assert(select(1, dist.init()) == r)   -- a second init does nothing
+local okd, ed = pcall(dist.DataParallel, {}, nil)
+assert(not okd and ed:find("cnn.distributed.DataParallel: argument 1 (model): expected a module", 1, true), ed)
+local okb, eb = pcall(dist.DataParallel, cnn.nn.Linear(2, 2), { bucket = 1 })
+assert(not okb and eb:find("unknown option", 1, true), eb)
 out("r" .. r .. ".id", { dist.rank(), dist.size(), dist.is_initialized() and 1 or 0, dist.is_main() and 1 or 0 })
 for _, dt in ipairs({ "float32", "float64" }) do
   for _, op in ipairs({ "sum", "mean", "max", "min" }) do
