@@ -199,6 +199,26 @@ local function train(n, bucket, auto)
   return parse(so)
 end
 
+-- batch norm: per-rank running statistics, or rank 1's at each training forward (broadcast_buffers)
+local BN = [[
+local nn = cnn.nn
+local r, n = dist.init()
+cnn.manual_seed(r)
+local model = nn.Sequential({ nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 2) })
+local dp = dist.DataParallel(model, { broadcast_buffers = BB })
+local opt = cnn.optim.SGD(model, { lr = 0.1 })
+for s = 1, 3 do                      -- each rank its own data
+  opt:zero_grad()
+  cnn.F.cross_entropy(dp(cnn.randn(6, 3)), cnn.tensor({ 1, 2, 1, 2, 1, 2 }, "int64")):backward()
+  opt:step()
+end
+cnn.manual_seed(99)
+dp(cnn.randn(6, 3))                  -- the same batch on every rank
+local bn = model[2]
+local g = dist.all_gather(bn.running_mean)
+out("r" .. r .. ".bn", { (g:select(1, 2) - g:select(1, 1)):abs():max():item() })
+]]
+
 local FAULT = [[
 local r, n = dist.init()
 if r == 2 then error("deliberate failure on rank two") end
@@ -241,6 +261,16 @@ describe("cnn.distributed", function()
       same({ 0 }, res["r" .. r .. ".bitdiff"], 0, "manual: rank " .. r .. " parameters vs rank 1's")
       same({ 0 }, res["r" .. r .. ".refdiff"], 2e-5, "manual: rank " .. r .. " vs one process")
       same({ 5, 5, 6 }, res["r" .. r .. ".counts"], 0, "manual: syncs, all-reduces, parameters")
+    end
+  end)
+
+  it("DataParallel: batch-norm statistics per rank, or rank 1's with broadcast_buffers", function()
+    for _, bb in ipairs({ false, true }) do
+      local ok, so, se = mpirun(2, (BN:gsub("BB", tostring(bb))))
+      assert(ok, "mpirun failed:\n" .. so .. se)
+      local d = parse(so)["r1.bn"]
+      assert(d, so)
+      if bb then assert.are.equal(0, d[1]) else assert(d[1] > 1e-3, "per-rank statistics should differ") end
     end
   end)
 

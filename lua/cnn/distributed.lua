@@ -142,34 +142,45 @@ local function broadcast_any(t)
   end
 end
 
--- DataParallel(model [, {bucket_mb = 25, auto = true}]): the model with its parameters and
--- buffers copied from rank 1; after each backward its gradients are averaged over the ranks
+-- DataParallel(model [, {bucket_mb = 25, auto = true, broadcast_buffers = false}]): the model with
+-- its parameters and buffers copied from rank 1; after each backward its gradients are averaged
+-- over the ranks; broadcast_buffers: rank 1's buffers (batch-norm statistics) copied at every
+-- training forward, as PyTorch's DDP does by default
 function dist.DataParallel(model, opts)
   local fn = "cnn.distributed.DataParallel"
   need_init(fn)
   if not Module.is_module(model) then A.fail(fn, 1, "model", "a module", model) end
-  opts = A.opts(fn, 2, opts, { "bucket_mb", "auto" })
+  opts = A.opts(fn, 2, opts, { "bucket_mb", "auto", "broadcast_buffers" })
   local mb = A.num(fn, 2, "bucket_mb", opts.bucket_mb, 25, 0)
   if not (mb > 0) then A.fail(fn, 2, "bucket_mb", "a positive number", mb) end
   local auto = A.bool(fn, 2, "auto", opts.auto, true)
+  local bb = A.bool(fn, 2, "broadcast_buffers", opts.broadcast_buffers, false)
   next_id = next_id + 1
   local self = setmetatable({ module = model, bucket_bytes = math.max(1, math.floor(mb * 1048576)), auto = auto,
-                              _id = next_id, comm_seconds = 0, syncs = 0, all_reduces = 0 }, DataParallel)
+                              broadcast_buffers = bb, _id = next_id, comm_seconds = 0, syncs = 0, all_reduces = 0 }, DataParallel)
   self.params = {}
   for _, p in ipairs(model:parameters()) do
     if p.requires_grad then self.params[#self.params + 1] = p end
   end
-  local prev = cnn.set_grad_enabled and cnn.set_grad_enabled(false)
+  local prev = cnn.set_grad_enabled(false)
   for _, p in ipairs(model:parameters()) do broadcast_any(p) end
   for _, b in ipairs(model:buffers()) do broadcast_any(b) end
-  if cnn.set_grad_enabled then cnn.set_grad_enabled(prev) end
+  cnn.set_grad_enabled(prev)
   if auto then wrap_backward() end
   return self
 end
 
 -- dp(...): runs the model (and, in auto mode with gradients on, arms the averaging after backward)
 function DataParallel:__call(...)
-  if self.auto and cnn.is_grad_enabled() then pending[self] = true end
+  local grad = cnn.is_grad_enabled()
+  if self.broadcast_buffers and grad and self.module.training then
+    local t0 = core.wtime()
+    local prev = cnn.set_grad_enabled(false)
+    for _, b in ipairs(self.module:buffers()) do broadcast_any(b) end
+    cnn.set_grad_enabled(prev)
+    self.comm_seconds = self.comm_seconds + (core.wtime() - t0)
+  end
+  if self.auto and grad then pending[self] = true end
   return self.module(...)
 end
 
