@@ -274,6 +274,24 @@ describe("cnn.distributed", function()
     end
   end)
 
+  it("finalize ends MPI for good, and the job exits 0", function()
+    local ok, so, se = mpirun(2, [[
+local r = dist.init()
+dist.all_reduce(cnn.ones(2))
+dist.finalize()
+dist.finalize()                      -- a second call does nothing
+local ok1, e1 = pcall(dist.rank)
+local ok2, e2 = pcall(dist.init)
+assert(not dist.is_initialized() and not ok1 and not ok2)
+assert(e1:find("MPI is not initialized", 1, true) and e2:find("MPI was finalized", 1, true))
+out("r" .. r .. ".fin", { 1 })
+]])
+    assert(ok, "mpirun failed:\n" .. so .. se)
+    local res = parse(so)
+    same({ 1 }, res["r1.fin"], 0, "rank 1")
+    same({ 1 }, res["r2.fin"], 0, "rank 2")
+  end)
+
   it("ends the whole job with the failing rank's message and a non-zero exit, never hangs", function()
     local ok, so, se, secs, code = mpirun(2, FAULT, 20)
     assert.is_falsy(ok)
