@@ -112,6 +112,11 @@ assert(not ok1 and e1:find("contiguous", 1, true), e1)
 assert(not ok2 and e2:find("float32 or float64", 1, true), e2)
 assert(not ok3 and e3:find("argument 2 (op)", 1, true), e3)
 assert(not ok4 and e4:find("argument 2 (root)", 1, true), e4)
+-- backward's errors, through DataParallel's hook, keep the user's line
+local dpp = dist.DataParallel(cnn.nn.Linear(2, 2))
+local yy = dpp(cnn.randn(3, 2))
+local okp, ep = pcall(function() yy:backward() end)
+assert(not okp and ep:find("^[^\n]*%.lua:%d+: cnn%.backward:") and not ep:find("distributed.lua", 1, true), ep)
 dist.barrier()
 out("r" .. r .. ".done", { 1 })
 ]]

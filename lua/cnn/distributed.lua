@@ -101,7 +101,7 @@ local function wrap_backward()
   backward_wrapped = true
   local original = cnn.Tensor.backward
   cnn.Tensor.backward = function(...)
-    original(...)
+    A.call(original, ...)            -- its errors keep the user's line, not this one
     local list = {}
     for dp in pairs(pending) do list[#list + 1] = dp end
     table.sort(list, function(a, b) return a._id < b._id end)   -- the same order on every rank
