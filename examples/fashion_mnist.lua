@@ -16,8 +16,9 @@
 -- --distributed: every rank trains on its shard of each epoch (cnn.data.DistributedSampler) with
 -- --batch_size / ranks images per step, gradients averaged by cnn.distributed.DataParallel, so a
 -- step sees --batch_size images in all as in one process. Only rank 1 prints, evaluates on the test
--- set and writes files; the train loss is averaged over the ranks. A checkpoint resumes with any
--- number of ranks (every rank reads it: a shared folder on a cluster).
+-- set and writes files; the epoch's train loss is averaged over the ranks (the bar shows rank 1's
+-- running loss). A checkpoint resumes with any number of ranks (every rank reads it: a shared
+-- folder on a cluster).
 local cnn = require "cnn"
 local nn, optim, data = cnn.nn, cnn.optim, cnn.data
 local progress, metrics, plot, image = cnn.progress, cnn.metrics, cnn.plot, cnn.image
