@@ -16,17 +16,23 @@ JPEG_INC := $(shell pkg-config --cflags libjpeg 2>/dev/null)
 JPEG_LIB := $(shell pkg-config --libs libjpeg 2>/dev/null || echo -ljpeg)
 MHD_INC  := $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
 MHD_LIB  := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
+# Open MPI (cnn.distributed): optional; without it the core builds and cnn.distributed says how to install it
+HAVE_MPI := $(shell pkg-config --exists ompi-c 2>/dev/null && echo 1)
+MPI_INC  := $(shell pkg-config --cflags ompi-c 2>/dev/null)
+MPI_LIB  := $(shell pkg-config --libs ompi-c 2>/dev/null)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -fPIC -fopenmp -Wall -Wextra -Wno-unused-parameter $(CFLAGS) \
              -I$(LUA_INCDIR) $(BLAS_INC) $(PNG_INC) $(JPEG_INC)
 LIBS     = $(BLAS_LIB) $(PNG_LIB) $(JPEG_LIB) -lm
 
 # csrc/lua_http.c is a module of its own (cnn._http): libmicrohttpd pulls in GnuTLS and p11-kit,
 # which must not be loaded (or preloaded, under ASan) into every process that uses the core
-SRC  := $(filter-out csrc/lua_http.c,$(wildcard csrc/*.c))
+# csrc/lua_mpi.c likewise (cnn._mpi): built only when Open MPI is installed
+SRC  := $(filter-out csrc/lua_http.c csrc/lua_mpi.c,$(wildcard csrc/*.c))
 HDR  := $(wildcard csrc/*.h csrc/*.inc)
 OBJ  := $(SRC:csrc/%.c=build/$(VARIANT)/%.o)
 SO   := build/$(VARIANT)/core.so
 HTTP_SO := build/$(VARIANT)/_http.so
+MPI_SO  := $(if $(HAVE_MPI),build/$(VARIANT)/_mpi.so)
 SPECS ?= spec
 
 ASAN_FLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -34,9 +40,10 @@ ASAN_FLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sa
 .PHONY: all deps test test-asan valgrind bench bench-compare demo demo-fashion clean install rock-check
 
 # copied by rename, never in place: a running process (a REPL, a training run) maps the old file
-all: $(SO) $(HTTP_SO)
+all: $(SO) $(HTTP_SO) $(MPI_SO)
 	@cmp -s $(SO) lua/cnn/core.so || { cp $(SO) lua/cnn/core.so.tmp && mv -f lua/cnn/core.so.tmp lua/cnn/core.so; }
 	@cmp -s $(HTTP_SO) lua/cnn/_http.so || { cp $(HTTP_SO) lua/cnn/_http.so.tmp && mv -f lua/cnn/_http.so.tmp lua/cnn/_http.so; }
+	@$(if $(MPI_SO),cmp -s $(MPI_SO) lua/cnn/_mpi.so || { cp $(MPI_SO) lua/cnn/_mpi.so.tmp && mv -f lua/cnn/_mpi.so.tmp lua/cnn/_mpi.so; },true)
 
 # -z nodelete: Lua unloads C modules at lua_close, but OpenMP's worker threads live on inside
 # libgomp, which must stay mapped (unloading it under them crashes the process at exit)
@@ -45,6 +52,10 @@ $(SO): $(OBJ)
 
 $(HTTP_SO): csrc/lua_http.c | build/$(VARIANT)
 	$(CC) -shared $(ALL_CFLAGS) $(MHD_INC) -o $@ $< $(MHD_LIB)
+
+# -z nodelete: the on_exit handler that finalizes (or aborts) MPI runs after lua_close
+build/$(VARIANT)/_mpi.so: csrc/lua_mpi.c csrc/cnn.h | build/$(VARIANT)
+	$(CC) -shared -Wl,-z,nodelete $(ALL_CFLAGS) $(MPI_INC) -o $@ $< $(MPI_LIB)
 
 build/$(VARIANT)/%.o: csrc/%.c $(HDR) | build/$(VARIANT)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
@@ -98,10 +109,11 @@ install: all
 	mkdir -p $(INST_LIBDIR)/cnn $(INST_LUADIR)/cnn
 	cp lua/cnn/core.so $(INST_LIBDIR)/cnn/core.so
 	cp lua/cnn/_http.so $(INST_LIBDIR)/cnn/_http.so
+	if [ -f lua/cnn/_mpi.so ]; then cp lua/cnn/_mpi.so $(INST_LIBDIR)/cnn/_mpi.so; fi
 	cd lua && find cnn -name '*.lua' -exec sh -c 'mkdir -p "$(INST_LUADIR)/$$(dirname "$$1")" && cp "$$1" "$(INST_LUADIR)/$$1"' _ {} \;
 
 clean:
-	rm -rf build lua/cnn/core.so lua/cnn/_http.so
+	rm -rf build lua/cnn/core.so lua/cnn/_http.so lua/cnn/_mpi.so
 
 # the zoo against torchvision (spec/parity/torchvision_parity_spec.lua); needs python3-torchvision
 .PHONY: test-torch

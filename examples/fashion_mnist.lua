@@ -10,6 +10,15 @@
 --
 -- --resume continues bit for bit: 2 epochs straight equal 1 epoch + resume + 1 epoch
 -- (spec/fashion_mnist_spec.lua checks it on a subset).
+--
+--   mpirun -np 2 bin/cnn examples/fashion_mnist.lua --distributed [--threads 1]   # data-parallel (docs/distributed.md)
+--
+-- --distributed: every rank trains on its shard of each epoch (cnn.data.DistributedSampler) with
+-- --batch_size / ranks images per step, gradients averaged by cnn.distributed.DataParallel, so a
+-- step sees --batch_size images in all as in one process. Only rank 1 prints, evaluates on the test
+-- set and writes files; the epoch's train loss is averaged over the ranks (the bar shows rank 1's
+-- running loss). A checkpoint resumes with any number of ranks (every rank reads it: a shared
+-- folder on a cluster).
 local cnn = require "cnn"
 local nn, optim, data = cnn.nn, cnn.optim, cnn.data
 local progress, metrics, plot, image = cnn.progress, cnn.metrics, cnn.plot, cnn.image
@@ -25,11 +34,24 @@ local opts = cnn.cli.parse(arg, {
   { "resume", "", "continue from the checkpoint in this folder" },
   { "subset", 0, "train and test on the first N images of each split (0: all; for quick checks)" },
   { "data_dir", "/usr/share/datasets/fashion-mnist", "folder of the IDX files" },
+  { "distributed", false, "data-parallel over the ranks of mpirun (cnn.distributed)" },
 })
 if opts.out == "" then opts.out = opts.resume ~= "" and opts.resume or "out/fashion_mnist" end
 cnn.set_num_threads(opts.threads)
 cnn.manual_seed(opts.seed)
 
+-- ---- ranks: one process, or one of mpirun's ----
+local dist, rank, ranks = nil, 1, 1
+if opts.distributed then
+  dist = require "cnn.distributed"
+  rank, ranks = dist.init()
+  if opts.batch_size % ranks ~= 0 then
+    error(("--batch_size %d is not a multiple of the %d ranks"):format(opts.batch_size, ranks))
+  end
+end
+local main = rank == 1
+local print = main and print or function() end
+local quiet = { write = function() end, flush = function() end }   -- the progress bar of ranks 2..
 local now = os.time
 do local ok, system = pcall(require, "system"); if ok then now = system.gettime end end
 
@@ -41,7 +63,10 @@ if opts.subset > 0 then
   test = data.Subset(test, cnn.arange(1, math.min(opts.subset, #test) + 1))
 end
 local classes = data.fashion_mnist_classes
-local loader = data.DataLoader(train, { batch_size = opts.batch_size, shuffle = true, seed = opts.seed })
+local loader = dist
+  and data.DataLoader(train, { batch_size = opts.batch_size // ranks,
+                               sampler = data.DistributedSampler(train, { seed = opts.seed }) })
+  or data.DataLoader(train, { batch_size = opts.batch_size, shuffle = true, seed = opts.seed })
 local test_loader = data.DataLoader(test, { batch_size = 500 })
 
 -- ---- model (examples/fashion_mnist_model.lua, next to this script) ----
@@ -56,6 +81,7 @@ local first_epoch = 1
 -- ---- checkpoints: one file, replaced atomically by cnn.save ----
 local ckpt_path = opts.out .. "/checkpoint.safetensors"
 local function save_checkpoint(epoch)
+  if not main then return end
   cnn.save({ model = model:state_dict(), optimizer = opt:state_dict(), scheduler = sched:state_dict(),
              rng = cnn.get_rng_state(), epoch = epoch, history = history, seed = opts.seed }, ckpt_path)
 end
@@ -69,7 +95,14 @@ if opts.resume ~= "" then
   if ck.seed ~= opts.seed then io.stderr:write(("note: the checkpoint was trained with --seed %d\n"):format(ck.seed)) end
   print(("resumed from %s after epoch %d"):format(opts.resume, ck.epoch))
 end
-os.execute(("mkdir -p '%s'"):format(opts.out:gsub("'", "'\\''")))
+if main then os.execute(("mkdir -p '%s'"):format(opts.out:gsub("'", "'\\''"))) end
+-- DataParallel: rank 1's parameters and buffers on every rank, gradients averaged after backward;
+-- dropout draws differ between ranks (their generators are seeded apart)
+local net = model
+if dist then
+  net = dist.DataParallel(model)
+  if rank > 1 then cnn.manual_seed(opts.seed + 7919 * (rank - 1) + first_epoch) end
+end
 
 -- ---- evaluation: mean loss, accuracy, predictions (1-based classes) ----
 local function evaluate()
@@ -104,9 +137,10 @@ for epoch = first_epoch, opts.epochs do
   model:train()
   local t0, sum, count = now(), 0, 0
   do
-    local bar <close> = progress.bar(loader:len(), { desc = ("epoch %d/%d"):format(epoch, opts.epochs) })
+    local bar <close> = progress.bar(loader:len(), { desc = ("epoch %d/%d"):format(epoch, opts.epochs),
+                                                     out = not main and quiet or nil })
     for batch in loader:iter() do
-      local loss = nn.functional.cross_entropy(model(batch[1]), batch[2])
+      local loss = nn.functional.cross_entropy(net(batch[1]), batch[2])
       opt:zero_grad()
       loss:backward()
       opt:step()
@@ -116,7 +150,12 @@ for epoch = first_epoch, opts.epochs do
     end
   end
   sched:step()
+  if dist then   -- the train loss over every rank's images
+    local t = dist.all_reduce(cnn.tensor({ sum, count }, "float64"))
+    sum, count = t[1], t[2]
+  end
   local secs = now() - t0
+  if not main then goto next_epoch end
   local test_loss
   test_loss, pred = evaluate()
   local acc = metrics.accuracy(pred, test_labels)
@@ -124,7 +163,9 @@ for epoch = first_epoch, opts.epochs do
   print(("epoch %d: train loss %.4f, test loss %.4f, test accuracy %.2f%%, %.1f s (%.0f samples/s)"):format(
     epoch, sum / count, test_loss, 100 * acc, secs, count / secs))
   save_checkpoint(epoch)
+  ::next_epoch::
 end
+if not main then return end
 if not pred then
   local _
   _, pred = evaluate()

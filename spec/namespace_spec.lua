@@ -30,6 +30,13 @@ local NS = {
   { "cnn.http", function() return cnn.http end, { "cnn.http.", "http." } },
   { "cnn.amd", function() return cnn.amd end, { "cnn.amd.", "amd." } },
 }
+-- cnn.distributed exists only when Open MPI was found at build time (require raises otherwise):
+-- checked then; without it, a stand-in whose every name exists keeps cnn.distributed's docs valid
+if pcall(require, "cnn.distributed") then
+  NS[#NS + 1] = { "cnn.distributed", function() return cnn.distributed end, { "cnn.distributed.", "dist." } }
+else
+  package.loaded["cnn.distributed"] = setmetatable({}, { __index = function() return true end })
+end
 -- the directories whose files a lazy namespace loads on demand
 local DIRS = { cnn = "lua/cnn", ["cnn.nn"] = "lua/cnn/nn", ["cnn.optim"] = "lua/cnn/optim",
                ["cnn.data"] = "lua/cnn/data" }

@@ -13,7 +13,7 @@ local modules = { nn = "cnn.nn", optim = "cnn.optim", data = "cnn.data", image =
                   metrics = "cnn.metrics", plot = "cnn.plot", models = "cnn.models",
                   progress = "cnn.progress", cli = "cnn.cli", gradcheck = "cnn.gradcheck",
                   F = "cnn.nn.functional", amd = "cnn.amd", genomics = "cnn.genomics",
-                  http = "cnn.http" }
+                  http = "cnn.http", distributed = "cnn.distributed" }
 local functions = { save = "cnn.serialize", load = "cnn.serialize" }
 setmetatable(cnn, {
   __index = function(t, k)

@@ -271,30 +271,95 @@ function data.collate(samples)
   return collate(table.move(samples, 1, rawlen(samples), 1, {}))
 end
 
--- ---- DataLoader(ds, {batch_size=1, shuffle=false, drop_last=false, seed=, collate=}) ----
+-- ---- DistributedSampler(n, {num_replicas=, rank=, shuffle=true, seed=0, drop_last=false}) ----
+-- PyTorch's: epoch e's order (randperm(n) of seed + e - 1, or 1..n) is padded to a multiple of
+-- num_replicas by repeating its first indices (or cut to one, drop_last), and rank r takes every
+-- num_replicas-th index from the r-th: disjoint shards of equal size that together cover the data.
+-- num_replicas and rank default to cnn.distributed's size and rank (1 and 1 without MPI).
+local DistributedSampler = {}
+DistributedSampler.__index = DistributedSampler
+DistributedSampler.__name = "cnn.data.DistributedSampler"
+function data.DistributedSampler(n, opts)
+  local fn = "cnn.data.DistributedSampler"
+  if type(n) == "table" and not cnn.is_tensor(n) then n = dataset_len(fn, 1, check_dataset(fn, 1, n))
+  elseif type(n) ~= "number" then A.fail(fn, 1, "n", "a dataset or a number of samples", n) end
+  n = A.int(fn, 1, "n", n, 0)
+  if n > MAX_N then A.fail(fn, 1, "n", ("an integer in 0..%d"):format(MAX_N), n) end
+  opts = A.opts(fn, 2, opts, { "num_replicas", "rank", "shuffle", "seed", "drop_last" })
+  local size, rank = opts.num_replicas, opts.rank
+  if size == nil or rank == nil then
+    local ok, dist = pcall(require, "cnn.distributed")
+    local on = ok and dist.is_initialized()
+    size = size or (on and dist.size() or 1)
+    rank = rank or (on and dist.rank() or 1)
+  end
+  size = A.int(fn, 2, "num_replicas", size, 1)
+  rank = A.int(fn, 2, "rank", rank, 1)
+  if rank > size then A.fail(fn, 2, "rank", ("a rank in 1..%d"):format(size), rank) end
+  local drop = A.bool(fn, 2, "drop_last", opts.drop_last, false)
+  local per = drop and n // size or (n + size - 1) // size
+  return setmetatable({ n = n, num_replicas = size, rank = rank, shuffle = A.bool(fn, 2, "shuffle", opts.shuffle, true),
+                        seed = A.int(fn, 2, "seed", opts.seed, nil, 0), drop_last = drop, num_samples = per,
+                        epoch = 1 }, DistributedSampler)
+end
+function DistributedSampler:len() return self.num_samples end
+DistributedSampler.__len = DistributedSampler.len
+-- set_epoch(e): indices() gives epoch e's shard (call it at the start of every epoch, on every rank)
+function DistributedSampler:set_epoch(e)
+  self.epoch = A.int("cnn.data.DistributedSampler.set_epoch", 1, "epoch", e, 1)
+end
+-- indices(): this rank's indices (1-based, float64 [num_samples]) for the current epoch
+function DistributedSampler:indices()
+  local n, size, per = self.n, self.num_replicas, self.num_samples
+  local total = per * size
+  if total == 0 then return cnn.zeros({ 0 }, "float64") end
+  local order = self.shuffle and cnn.randperm(n, self.seed + self.epoch - 1):double() or cnn.arange(1, n + 1, "float64")
+  if total > n then
+    local parts, have = { order }, n
+    while have < total do
+      local k = math.min(n, total - have)
+      parts[#parts + 1] = order:narrow(1, 1, k)
+      have = have + k
+    end
+    order = cnn.cat(parts)
+  elseif total < n then
+    order = order:narrow(1, 1, total)
+  end
+  return order:reshape(per, size):select(2, self.rank):contiguous()
+end
+
+-- ---- DataLoader(ds, {batch_size=1, shuffle=false, drop_last=false, seed=, collate=, sampler=}) ----
 local DataLoader = dataset_class("cnn.data.DataLoader")
 function data.DataLoader(ds, opts)
   local fn = "cnn.data.DataLoader"
   check_dataset(fn, 1, ds)
-  opts = A.opts(fn, 2, opts, { "batch_size", "shuffle", "drop_last", "seed", "collate" })
+  opts = A.opts(fn, 2, opts, { "batch_size", "shuffle", "drop_last", "seed", "collate", "sampler" })
+  if opts.sampler ~= nil and getmetatable(opts.sampler) ~= DistributedSampler then
+    A.fail(fn, 2, "sampler", "a cnn.data.DistributedSampler", opts.sampler)
+  end
   local bs = A.int(fn, 2, "batch_size", opts.batch_size, 1, 1)
   if bs > MAX_N then A.fail(fn, 2, "batch_size", ("an integer in 1..%d"):format(MAX_N), bs) end
   return setmetatable({ dataset = ds, batch_size = bs, shuffle = A.bool(fn, 2, "shuffle", opts.shuffle, false),
                         drop_last = A.bool(fn, 2, "drop_last", opts.drop_last, false),
                         seed = A.optint(fn, 2, "seed", opts.seed), collate = A.func(fn, 2, "collate", opts.collate, true),
-                        epoch = 0 }, DataLoader)
+                        sampler = opts.sampler, epoch = 0 }, DataLoader)
 end
 
 function DataLoader:len()
-  local n = dataset_len("cnn.data.DataLoader", 1, self.dataset)
+  local n = self.sampler and self.sampler.num_samples or dataset_len("cnn.data.DataLoader", 1, self.dataset)
   return self.drop_last and n // self.batch_size or (n + self.batch_size - 1) // self.batch_size
 end
 
 -- the order of one pass: with a seed, epoch e uses seed + e - 1 (the same for every run); without
 -- one, the context generator (cnn.manual_seed)
+-- with a sampler: its shard of epoch e (the loader's epoch is the sampler's)
 function DataLoader:order()
   local n = dataset_len("cnn.data.DataLoader", 1, self.dataset)
   self.epoch = self.epoch + 1
+  if self.sampler then
+    self.sampler.epoch = self.epoch
+    return self.sampler:indices()
+  end
   if not self.shuffle then return cnn.arange(1, n + 1, "float64") end
   if self.seed then return A.call(cnn.randperm, n, self.seed + self.epoch - 1) end
   return cnn.randperm(n)
@@ -308,7 +373,8 @@ end
 
 -- for batch in loader:iter() do ... end
 function DataLoader:iter()
-  local ds, bs, n = self.dataset, self.batch_size, dataset_len("cnn.data.DataLoader", 1, self.dataset)
+  local ds, bs = self.dataset, self.batch_size
+  local n = self.sampler and self.sampler.num_samples or dataset_len("cnn.data.DataLoader", 1, self.dataset)
   local order = self:order()
   local nb, b = self:len(), 0
   local fast = ds.get_batch and not self.collate
