@@ -308,6 +308,30 @@ out("r" .. r .. ".fin", { 1 })
   end)
 end)
 
+describe("examples/amd/train.lua --distributed", function()
+  if reason then
+    pending("cnn.distributed: " .. reason)
+    return
+  end
+  it("trains the trunk on 2 ranks; rank 1 alone writes a model that loads and predicts", function()
+    local cnn = require "cnn"
+    local dir = tmp .. "/amd"
+    cnn.amd.simulate { subjects = 24, seed = 5, out = dir .. "/cohort", image_size = 32, progress = false }
+    local ok = os.execute(("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl=self,vader,tcp "
+      .. "timeout 120 mpirun --oversubscribe --bind-to none -np 2 '%s/bin/cnn' '%s/examples/amd/train.lua' "
+      .. "--data '%s/cohort' --out '%s/models' --epochs 1 --batch-size 8 --image-size 32 --width 0.25 --threads 1 "
+      .. "--head-steps 20 --distributed > '%s/train.out' 2>&1"):format(root, root, dir, dir, dir))
+    local out = slurp(dir .. "/train.out")
+    assert(ok, out)
+    local _, n = out:gsub("trunk: 1 epochs in", "")
+    assert.are.equal(1, n)                                          -- rank 1 alone prints
+    local m = cnn.amd.load_model(dir .. "/models/image.safetensors")
+    assert.are.same({ 2, 3, 4, 5, 6, 7 }, m.cutoffs)
+    local p = cnn.no_grad(function() return m(cnn.rand(2, 3, 32, 32)) end)
+    assert.are.same({ 2, 6 }, p:size())
+  end)
+end)
+
 describe("cnn.distributed without the binding", function()
   it("says how to install Open MPI", function()
     local saved_loaded, saved_pre = package.loaded["cnn.distributed"], package.preload["cnn._mpi"]

@@ -16,6 +16,7 @@ local amd = cnn.amd
 local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
 local C = dofile(here .. "/common.lua")
 
+local print = print                                    -- silenced on ranks > 1 with --distributed
 local opts = cnn.cli.parse(arg, {
   description = "Train an AMD progression model (cnn.amd) on a cohort folder",
   { "data", "out/demo/cohort", "cohort folder (subjects.csv, visits.csv, genotypes, images/)" },
@@ -41,8 +42,15 @@ local opts = cnn.cli.parse(arg, {
   { "resume", false, "continue the trunk's training from the checkpoint in --out/checkpoints" },
   { "cache", true, "keep the trunk's features in --out/cache (reused by later runs)" },
   { "threads", cnn.get_num_threads(), "threads for OpenBLAS and the library's kernels" },
+  { "distributed", false, "train the trunk data-parallel on MPI ranks (mpirun -np N bin/cnn ... --distributed): rank 1 then trains the heads and writes the model" },
 })
 cnn.set_num_threads(opts.threads)
+local D
+if opts.distributed then
+  D = require "cnn.distributed"
+  D.init()
+  if not D.is_main() then print = function() end end    -- the script's own lines: rank 1 only
+end
 if opts.inputs == "" then opts.inputs = opts.design == "paper" and "image" or (opts.design == "geno" and "geno" or "image+geno") end
 if opts.image_size == 0 then
   opts.image_size = opts.backbone == "small" and 64 or (opts.backbone == "inception_v3" and 299 or 224)
@@ -101,8 +109,13 @@ if uses_image and not trunk_from then
   local t0 = C.now()
   history.trunk = amd.train_trunk(model, train, {
     epochs = opts.epochs, batch_size = opts.batch_size, lr = opts.lr, seed = opts.seed, augment = opts.augment,
-    checkpoint = ("%s/checkpoints/%s.safetensors"):format(opts.out, name), resume = opts.resume })
+    checkpoint = ("%s/checkpoints/%s.safetensors"):format(opts.out, name), resume = opts.resume,
+    distributed = opts.distributed })
   print(("trunk: %d epochs in %.1f s, last loss %.4f"):format(opts.epochs, C.now() - t0, history.trunk.loss[#history.trunk.loss] or 0 / 0))
+end
+-- the heads train on cached features in seconds: rank 1 alone finishes the job
+if D then
+  if not D.is_main() then D.finalize(); os.exit(0) end
 end
 
 -- ---- step 2: heads on the frozen trunk's cached features ----

@@ -283,13 +283,27 @@ end
 -- it), quiet. Returns the history {loss = {...}, seconds = {...}}.
 function M.train_trunk(model, set, opts)
   local fn = "cnn.amd.train_trunk"
-  opts = A.opts(fn, 3, opts, { "epochs", "batch_size", "lr", "seed", "augment", "checkpoint", "resume", "weight_decay" })
+  opts = A.opts(fn, 3, opts, { "epochs", "batch_size", "lr", "seed", "augment", "checkpoint", "resume", "weight_decay",
+                               "distributed" })
   if not model.uses_image then A.error(fn .. ": the geno design has no trunk; use cnn.amd.train_head") end
   local epochs = A.int(fn, 3, "epochs", opts.epochs, 0, 5)
   local bs = A.int(fn, 3, "batch_size", opts.batch_size, 1, 32)
   local seed = A.int(fn, 3, "seed", opts.seed, nil, 1)
   local aug = opts.augment ~= false
   local mods = model.design == "paper" and { model.trunk, model.severity } or { model }
+  -- distributed (an initialised cnn.distributed): every rank starts from rank 1's weights, takes
+  -- its own batch_size rows of each global batch of batch_size x ranks, and the gradients are
+  -- averaged before each step; a tail too small for every rank to get two rows is dropped on all
+  -- ranks (the collectives must match); only rank 1 draws the bar and writes checkpoints
+  local D, rank, size, dps = nil, 1, 1, {}
+  if A.bool(fn, 3, "distributed", opts.distributed, false) then
+    D = require "cnn.distributed"
+    if not D.is_initialized() then A.error(fn .. ": distributed = true needs cnn.distributed.init() first") end
+    rank, size = D.rank(), D.size()
+    for i, m in ipairs(mods) do dps[i] = D.DataParallel(m, { auto = false }) end
+  end
+  local main = rank == 1
+  local quiet = { write = function() end, flush = function() end }
   local opt = cnn.optim.Adam(list_params(mods), { lr = opts.lr or 1e-3, weight_decay = opts.weight_decay or 0 })
   local history, first = { loss = {}, seconds = {} }, 1
   if opts.resume and file_exists(opts.checkpoint) then
@@ -298,7 +312,7 @@ function M.train_trunk(model, set, opts)
     opt:load_state_dict(ck.optimizer)
     cnn.set_rng_state(ck.rng)
     history, first = ck.history, ck.epoch + 1
-    print(("resumed from %s after epoch %d"):format(opts.checkpoint, ck.epoch))
+    if main then print(("resumed from %s after epoch %d"):format(opts.checkpoint, ck.epoch)) end
   else
     cnn.manual_seed(seed)
   end
@@ -307,10 +321,14 @@ function M.train_trunk(model, set, opts)
     local perm = cnn.randperm(set.n, seed + epoch - 1):totable()
     local t0, sum, count = now(), 0, 0
     do
-      local bar <close> = cnn.progress.bar(math.ceil(set.n / bs), { desc = ("trunk epoch %d/%d"):format(epoch, epochs) })
-      for s = 1, set.n, bs do
-        local rows = table.move(perm, s, math.min(set.n, s + bs - 1), 1, {})
-        if #rows >= 2 then                                    -- batch norm needs two samples
+      local bar <close> = cnn.progress.bar(math.ceil(set.n / (bs * size)),
+                                           { desc = ("trunk epoch %d/%d"):format(epoch, epochs), out = not main and quiet or nil })
+      for s = 1, set.n, bs * size do
+        local chunk = math.min(set.n, s + bs * size - 1) - s + 1
+        local first_row = s + (rank - 1) * bs
+        local rows = table.move(perm, first_row, math.min(set.n, first_row + bs - 1), 1, {})
+        -- batch norm needs two samples, on every rank (the last rank has the fewest)
+        if chunk - (size - 1) * bs >= 2 then
           local idx = cnn.tensor(rows, "int64")
           local x = set.images:get(rows, aug)
           local loss
@@ -323,6 +341,7 @@ function M.train_trunk(model, set, opts)
           end
           opt:zero_grad()
           loss:backward()
+          for _, dp in ipairs(dps) do dp:sync_gradients() end
           opt:step()
           sum, count = sum + loss:item() * #rows, count + #rows
         end
@@ -330,7 +349,7 @@ function M.train_trunk(model, set, opts)
       end
     end
     history.loss[epoch], history.seconds[epoch] = count > 0 and sum / count or 0, now() - t0
-    if opts.checkpoint then
+    if opts.checkpoint and main then
       cnn.save({ model = model:state_dict(), optimizer = opt:state_dict(), rng = cnn.get_rng_state(),
                  epoch = epoch, history = history }, opts.checkpoint)
     end
