@@ -48,6 +48,26 @@ for _ = 1, 2 do
   F.conv2d(xb, cnn.randn(8, 3, 7, 7), nil, {stride = 2, padding = 3}):sum():backward()
   collectgarbage()
 end
+-- sorting and gathering (radix and comparison sorts, int64 indices) with their backward passes
+do
+  local s = cnn.randn({300, 7}, {requires_grad = true})
+  local vals, idx = s:sort(1)
+  local tv = s:topk(3, 2);
+  (vals:sum() + tv:sum() + s:gather(1, idx:narrow(1, 1, 2)):sum() + s:cumprod(2):sum() + s:flip({1}):roll(2, 1):sum()):backward()
+  local big = cnn.randn(5000):sort()
+  local u = cnn.unique(cnn.randint(0, 9, {50}))
+  local nz = (s:detach() > 0):nonzero()
+  local ss = cnn.searchsorted(big, cnn.randn(10))
+end
+-- images in memory: PNG and JPEG encoders and decoders (libpng, libjpeg-turbo)
+do
+  local img = cnn.rand(3, 40, 30)
+  local p = cnn.image.decode(cnn.image.encode(img))
+  local j = cnn.image.decode(cnn.image.encode(img, "jpeg"), {max_side = 10})
+  assert(not pcall(cnn.image.decode, cnn.image.encode(img, "jpeg"):sub(1, 200)))
+  assert(not pcall(cnn.image.decode, "not an image"))
+end
+collectgarbage(); collectgarbage()
 a, b, c, v, i, x, y, _ = nil, nil, nil, nil, nil, nil, nil, nil
 collectgarbage(); collectgarbage()
 assert(cnn.memory() == 0, "leaked " .. cnn.memory() .. " tensor bytes")
