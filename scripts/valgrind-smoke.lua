@@ -56,7 +56,7 @@ do
   (vals:sum() + tv:sum() + s:gather(1, idx:narrow(1, 1, 2)):sum() + s:cumprod(2):sum() + s:flip({1}):roll(2, 1):sum()):backward()
   local big = cnn.randn(5000):sort()
   local u = cnn.unique(cnn.randint(0, 9, {50}))
-  local nz = (s:detach() > 0):nonzero()
+  local nz = s:detach():gt(0):nonzero()
   local ss = cnn.searchsorted(big, cnn.randn(10))
 end
 -- images in memory: PNG and JPEG encoders and decoders (libpng, libjpeg-turbo)
