@@ -4,6 +4,7 @@
 # ASAN=1 preloads the ASan runtime (and the module, so leak reports keep its frames).
 cd "$(dirname "$0")/.." || exit 1
 out=$(mktemp)
+export CNN_PROGRESS=0    # the library's progress bars stay out of the log (progress_spec gives its own out)
 if [ -n "$ASAN" ]; then
     export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $PWD/lua/cnn/core.so"
     export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:allocator_may_return_null=1"  # OOM specs ask for petabytes

@@ -47,3 +47,20 @@ describe("cnn.progress", function()
     H.errors(function() progress.bar(-1) end, "cnn.progress.bar: argument 1 (total): expected an integer >= 0 or nil, got -1")
   end)
 end)
+
+describe("CNN_PROGRESS=0", function()
+  it("silences bars that draw on standard output, not those given an out", function()
+    local lua = arg and arg[-1] or "lua5.4"
+    local code = [[local b = require("cnn").progress.bar(3, {desc = "x"}); b:update(3); b:close()
+                   local t = {}; local c = require("cnn").progress.bar(2, {out = {write = function(_, s) t[#t+1] = s end, flush = function() end}, tty = false})
+                   c:update(2); c:close(); io.stderr:write(#t > 0 and "drawn" or "silent")]]
+    local function run(env)
+      local p = io.popen(("%s LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='lua/?.so;;' lua5.4 -e %q 2>&1"):format(env, code))
+      local s = p:read("a"); p:close(); return s
+    end
+    local quiet, loud = run("CNN_PROGRESS=0"), run("CNN_PROGRESS=1")
+    assert.are.equal("drawn", quiet)             -- the bar with its own out still draws
+    assert.truthy(loud:find("x: 100%", 1, true)) -- stdout bar drawn without the variable
+    assert.truthy(loud:find("drawn", 1, true))
+  end)
+end)

@@ -33,6 +33,7 @@ local function metrics_str(m)
 end
 
 local Bar = class("cnn.progress.Bar")
+local SILENT = { write = function() end, flush = function() end }
 
 -- bar(total, {desc=, out=io.stdout, tty=auto, width=30, every=10 (seconds, non-terminal),
 --             min_interval=0.1 (seconds between redraws), clock=})
@@ -55,6 +56,8 @@ function progress.bar(total, opts)
   A.finite(fn, 2, "min_interval", opts.min_interval, 0.1, 0)
   A.func(fn, 2, "clock", opts.clock, true)
   local out = opts.out or io.stdout
+  -- CNN_PROGRESS=0 silences the bars that draw on standard output (batch jobs, the specs' log)
+  if opts.out == nil and os.getenv("CNN_PROGRESS") == "0" then out = SILENT end
   local tty = opts.tty
   if tty == nil then tty = out == io.stdout and cnn._data.isatty(1) end
   local user_clock = opts.clock or now
