@@ -97,3 +97,17 @@ describe("cnn.amd.evaluate", function()
     os.execute("rm -rf '" .. dir .. "'")
   end)
 end)
+
+describe("cnn.amd.results_markdown and write_evaluation", function()
+  it("check their arguments before reading a field", function()
+    local amd = require("cnn").amd
+    local H = require "helpers"
+    H.errors(function() amd.results_markdown(3) end,
+      "cnn.amd.results_markdown: argument 1 (results): expected a list of result rows from cnn.amd.evaluate, got 3")
+    H.errors(function() amd.results_markdown({ 5 }) end, "(row 1 is not one)")
+    H.errors(function() amd.write_evaluation("", {}, {}) end, "cnn.amd.write_evaluation: argument 1 (dir): expected a folder name")
+    H.errors(function() amd.write_evaluation("/nonexistent/never-made", { {} }, {}) end,
+      "cnn.amd.write_evaluation: argument 2 (rows): expected a list of prediction rows from cnn.amd.evaluate (row 1 is not one)")
+    H.errors(function() amd.write_evaluation("/nonexistent/never-made", {}, true) end, "argument 3 (results)")
+  end)
+end)

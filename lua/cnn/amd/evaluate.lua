@@ -155,7 +155,18 @@ end
 local function write(path, text) A.call(cnn._file.write, path, text, "amd.write_evaluation") end
 
 -- cnn.amd.results_markdown(results) -> the results as a Markdown table
+-- a list of row tables (evaluate's rows or results), checked before any field is read
+local function check_rows(fn, i, name, v, what)
+  if type(v) ~= "table" then A.fail(fn, i, name, what, v) end
+  for k, r in ipairs(v) do
+    if type(r) ~= "table" or r.model == nil or r.cutoff == nil then
+      A.fail(fn, i, name, what .. " (row " .. k .. " is not one)", r)
+    end
+  end
+end
+
 function M.results_markdown(results)
+  check_rows("cnn.amd.results_markdown", 1, "results", results, "a list of result rows from cnn.amd.evaluate")
   local f = function(v, p) return (type(v) ~= "number" or v ~= v) and "" or (p or "%.3f"):format(v) end
   local out = { "| model | cutoff | images | eyes | subjects | AUC | DeLong 95% CI | bootstrap 95% CI (subjects) | Youden threshold | sensitivity | specificity |",
                 "|---|---|---|---|---|---|---|---|---|---|---|" }
@@ -195,6 +206,9 @@ end
 function M.write_evaluation(dir, rows, results)
   local fn = "cnn.amd.write_evaluation"
   A.str(fn, 1, "dir", dir)
+  if dir == "" then A.fail(fn, 1, "dir", "a folder name", dir) end
+  check_rows(fn, 2, "rows", rows, "a list of prediction rows from cnn.amd.evaluate")
+  check_rows(fn, 3, "results", results, "a list of result rows from cnn.amd.evaluate")
   os.execute(("mkdir -p '%s'"):format(dir:gsub("'", "'\\''")))
   write(dir .. "/predictions.csv", csv(rows, PRED_COLS))
   write(dir .. "/results.csv", csv(results, RES_COLS))
