@@ -114,4 +114,19 @@ describe("cnn.profile", function()
       "a profile is already running", 1, true)
     assert.is_false(require("cnn.profile").active)
   end)
+
+  it("CNN_PROFILE=1 profiles a whole script and prints the table at exit", function()
+    local code = "local cnn = require 'cnn'; local m = cnn.nn.Linear(4, 3); "
+      .. "for _ = 1, 3 do m(cnn.randn(2, 4)):relu():sum():backward() end"
+    local p = assert(io.popen(("CNN_PROFILE=1 bin/cnn -e %q 2>&1"):format(code)))
+    local out = p:read("a")
+    p:close()
+    assert.is_truthy(out:find("cnn.profile:", 1, true), out)
+    assert.is_truthy(out:find("linear%s+forward%s+3"), out)
+    assert.is_truthy(out:find("relu%s+backward%s+3"), out)
+    assert.is_truthy(out:find("Linear%s+3"), out)
+    local p2 = assert(io.popen(("bin/cnn -e %q 2>&1"):format(code)))       -- off by default
+    assert.are.equal("", p2:read("a"))
+    p2:close()
+  end)
 end)
