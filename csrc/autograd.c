@@ -255,7 +255,10 @@ static int run_backward(cnn_ctx *c, cnn_tensor *root, const cnn_tensor *grad, in
             goto done;
         }
         for (int i = 0; i < m->nin; i++) dxp[i] = NULL;
+        cnn_prof *prof = cnn_prof_of(c);
+        double t0 = prof ? cnn_prof_now() : 0;
         rc = m->op->backward(c, m, dy, dxp);
+        if (prof) cnn_prof_add(prof, m->op->name, 1, cnn_prof_now() - t0);
         cnn_tensor_release(dy);
         for (int i = 0; i < m->nin && rc == 0; i++) {
             cnn_node *p = m->in[i].node;

@@ -73,6 +73,20 @@ void *cnn_ws_get(cnn_ctx *c, size_t bytes);  /* scratch valid until the next cal
 void cnn_ws_free(cnn_ctx *c);
 int cnn_grad_enabled(const cnn_ctx *c);
 int cnn_set_grad_enabled(cnn_ctx *c, int on);  /* returns the previous mode */
+/* cnn.profile's tally: wall seconds and calls per op name, forward (bindings) and backward (graph
+ * nodes) apart. cnn_prof_of is NULL unless a profile runs: the one branch the op paths pay. */
+#define CNN_PROF_MAX 256
+typedef struct cnn_prof {
+    int n, dropped;
+    struct { char name[48]; int backward; double sec; int64_t count; } e[CNN_PROF_MAX];
+    double t0;             /* when the last function call began (the binding layer's call hook) */
+    void *thread;          /* the Lua thread of that call */
+} cnn_prof;
+cnn_prof *cnn_prof_of(const cnn_ctx *c);
+int cnn_prof_start(cnn_ctx *c);                /* a fresh tally; -1 when out of memory */
+void cnn_prof_stop(cnn_ctx *c);
+void cnn_prof_add(cnn_prof *p, const char *name, int backward, double sec);
+double cnn_prof_now(void);                      /* monotonic seconds */
 void cnn_set_num_threads(cnn_ctx *c, int n);
 int cnn_get_num_threads(const cnn_ctx *c);
 /* bulk writes (a simulated cohort's thousands of images): while on, atomic_file.c renames each

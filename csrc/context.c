@@ -8,6 +8,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Storage blocks of CACHE_MIN bytes or more are rounded up to a size class (a quarter-power of
@@ -45,6 +47,7 @@ struct cnn_ctx {
     int grad_enabled;
     int num_threads;
     int defer_sync;                /* atomic writes skip fsync until turned off (then one sync()) */
+    cnn_prof *prof;                /* cnn.profile's tally while it runs, else NULL */
 };
 
 cnn_ctx *cnn_ctx_new(void) {
@@ -64,6 +67,7 @@ void cnn_ctx_retain(cnn_ctx *c) { if (c) c->refcount++; }
 void cnn_ctx_release(cnn_ctx *c) {
     if (c == NULL || --c->refcount > 0) return;
     cnn_cache_free(c);
+    free(c->prof);
     free(c->ws);
     free(c);
 }
@@ -197,3 +201,34 @@ void cnn_set_defer_sync(cnn_ctx *c, int on) {
 int cnn_get_defer_sync(const cnn_ctx *c) { return c->defer_sync; }
 
 cnn_rng *cnn_ctx_rng(cnn_ctx *c) { return &c->rng; }
+
+/* cnn.profile: wall time per op name (forward: the binding; backward: the graph node) */
+double cnn_prof_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+cnn_prof *cnn_prof_of(const cnn_ctx *c) { return c->prof; }
+
+int cnn_prof_start(cnn_ctx *c) {
+    if (c->prof == NULL && (c->prof = calloc(1, sizeof *c->prof)) == NULL) return cnn_seterr(c, "out of memory");
+    memset(c->prof, 0, sizeof *c->prof);
+    return 0;
+}
+
+void cnn_prof_stop(cnn_ctx *c) { free(c->prof); c->prof = NULL; }
+
+void cnn_prof_add(cnn_prof *p, const char *name, int backward, double sec) {
+    int i;
+    for (i = 0; i < p->n; i++)
+        if (p->e[i].backward == backward && strcmp(p->e[i].name, name) == 0) break;
+    if (i == p->n) {
+        if (p->n == CNN_PROF_MAX) { p->dropped++; return; }
+        snprintf(p->e[i].name, sizeof p->e[i].name, "%s", name);
+        p->e[i].backward = backward;
+        p->n++;
+    }
+    p->e[i].sec += sec > 0 ? sec : 0;
+    p->e[i].count++;
+}

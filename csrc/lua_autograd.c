@@ -185,7 +185,9 @@ static const luaL_Reg shared_fns[] = {
 static const luaL_Reg module_fns[] = {
     { "grad", l_grad }, { "no_grad", l_no_grad }, { "set_grad_enabled", l_set_grad_enabled },
     { "is_grad_enabled", l_is_grad_enabled }, { "set_num_threads", l_set_num_threads },
-    { "get_num_threads", l_get_num_threads }, { NULL, NULL }
+    { "get_num_threads", l_get_num_threads },
+    { "_profile_start", l_profile_start }, { "_profile_stop", l_profile_stop },
+    { "_profile_clock", l_profile_clock }, { NULL, NULL }
 };
 
 void cnn_open_autograd(lua_State *L, int ctx, int module, int methods) {

@@ -52,6 +52,8 @@ int fail(lua_State *L, const char *fn) {
 
 int push_result(lua_State *L, cnn_tensor **box, const char *fn) {
     if (*box == NULL) return fail(L, fn);
+    cnn_prof *prof = cnn_prof_of(ctx_of(L));
+    if (prof && prof->thread == (void *)L) cnn_prof_add(prof, fn, 0, cnn_prof_now() - prof->t0);
     gc_account(L);
     return 1;
 }
@@ -333,4 +335,86 @@ void register_fns(lua_State *L, const luaL_Reg *fns, int ctx, int module, int me
         if (methods) { lua_pushvalue(L, -1); lua_setfield(L, methods, fns->name); }
         lua_pop(L, 1);
     }
+}
+
+/* cnn.profile (lua/cnn/profile.lua) turns the tally on with _profile_start and reads it back with
+ * _profile_stop. While it runs, a call hook stamps the start of every function call: the binding
+ * that reaches push_result is the last function called, so push_result charges the time since
+ * that stamp to its name. Lua threads made before the start have no hook; their ops go uncounted
+ * (prof->thread tells them apart). The hook that was set before (a debugger, a coverage tool)
+ * is put back at the stop. */
+static const char prof_key = 0, prof_saved = 0;
+
+static void prof_hook(lua_State *L, lua_Debug *ar) {
+    (void)ar;
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &prof_key);
+    cnn_ctx *c = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    cnn_prof *prof = c ? cnn_prof_of(c) : NULL;
+    if (prof) { prof->t0 = cnn_prof_now(); prof->thread = L; }
+}
+
+int l_profile_start(lua_State *L) {
+    cnn_ctx *c = ctx_of(L);
+    if (cnn_prof_of(c)) return fn_error(L, "profile", "a profile is already running");
+    if (cnn_prof_start(c) < 0) return fail(L, "profile");
+    lua_pushlightuserdata(L, c);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &prof_key);
+    /* the previous hook, kept in the registry for the stop */
+    lua_createtable(L, 0, 3);
+    lua_pushlightuserdata(L, (void *)lua_gethook(L));  /* function pointer as light userdata */
+    lua_setfield(L, -2, "hook");
+    lua_pushinteger(L, lua_gethookmask(L));
+    lua_setfield(L, -2, "mask");
+    lua_pushinteger(L, lua_gethookcount(L));
+    lua_setfield(L, -2, "count");
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &prof_saved);
+    lua_sethook(L, prof_hook, LUA_MASKCALL, 0);
+    return 0;
+}
+
+/* stops the tally and returns it: a list of {name=, backward=, seconds=, calls=} */
+int l_profile_stop(lua_State *L) {
+    cnn_ctx *c = ctx_of(L);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &prof_saved);
+    if (lua_istable(L, -1)) {
+        lua_getfield(L, -1, "hook");
+        lua_Hook h;
+        void *hp = lua_touserdata(L, -1);
+        memcpy(&h, &hp, sizeof h);
+        lua_getfield(L, -2, "mask");
+        lua_getfield(L, -3, "count");
+        lua_sethook(L, h, (int)lua_tointeger(L, -2), (int)lua_tointeger(L, -1));
+        lua_pop(L, 3);
+    } else {
+        lua_sethook(L, NULL, 0, 0);
+    }
+    lua_pop(L, 1);
+    lua_pushnil(L);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &prof_saved);
+    cnn_prof *prof = cnn_prof_of(c);
+    if (prof == NULL) return 0;
+    /* copy out before allocating (an allocation may run a finalizer: no op pushes a result then,
+     * but stay safe and detach the tally first) */
+    cnn_prof snap = *prof;
+    cnn_prof_stop(c);
+    lua_createtable(L, snap.n, 0);
+    for (int i = 0; i < snap.n; i++) {
+        lua_createtable(L, 0, 4);
+        lua_pushstring(L, snap.e[i].name);
+        lua_setfield(L, -2, "name");
+        lua_pushboolean(L, snap.e[i].backward);
+        lua_setfield(L, -2, "backward");
+        lua_pushnumber(L, snap.e[i].sec);
+        lua_setfield(L, -2, "seconds");
+        lua_pushinteger(L, snap.e[i].count);
+        lua_setfield(L, -2, "calls");
+        lua_rawseti(L, -2, i + 1);
+    }
+    return 1;
+}
+
+int l_profile_clock(lua_State *L) {
+    lua_pushnumber(L, cnn_prof_now());
+    return 1;
 }

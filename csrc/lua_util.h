@@ -20,7 +20,10 @@ cnn_tensor **push_box(lua_State *L);
 int push_result(lua_State *L, cnn_tensor **box, const char *fn);
 /* the common one-tensor binding: f(argument 1, checked as fn's argument named arg), boxed */
 int push_map(lua_State *L, const char *fn, const char *arg, cnn_tensor *(*f)(cnn_ctx *, const cnn_tensor *));
-int fail(lua_State *L, const char *fn);                   /* raises with the context's message */
+int fail(lua_State *L, const char *fn);
+int l_profile_start(lua_State *L);                        /* cnn._profile_start (lua_util.c) */
+int l_profile_stop(lua_State *L);                         /* cnn._profile_stop */
+int l_profile_clock(lua_State *L);                        /* cnn._profile_clock: monotonic seconds */                   /* raises with the context's message */
 /* "cnn.<fn>: argument N (name): <msg>"; N counts as the user sees it (self excluded) */
 int arg_error(lua_State *L, const char *fn, int arg, const char *name, const char *fmt, ...);
 int fn_error(lua_State *L, const char *fn, const char *fmt, ...);

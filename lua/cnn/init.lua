@@ -14,7 +14,7 @@ local modules = { nn = "cnn.nn", optim = "cnn.optim", data = "cnn.data", image =
                   progress = "cnn.progress", cli = "cnn.cli", gradcheck = "cnn.gradcheck",
                   F = "cnn.nn.functional", amd = "cnn.amd", genomics = "cnn.genomics",
                   http = "cnn.http", distributed = "cnn.distributed" }
-local functions = { save = "cnn.serialize", load = "cnn.serialize" }
+local functions = { save = "cnn.serialize", load = "cnn.serialize", profile = "cnn.profile" }
 setmetatable(cnn, {
   __index = function(t, k)
     local v
@@ -25,5 +25,11 @@ setmetatable(cnn, {
     return v
   end,
 })
+
+-- CNN_PROFILE=1: cnn.profile of the whole script, printed (to stderr) when the state closes
+if os.getenv("CNN_PROFILE") == "1" then
+  package.loaded.cnn = cnn                       -- cnn.profile requires cnn
+  require("cnn.profile")._at_exit()
+end
 
 return cnn

@@ -119,7 +119,7 @@ end
 -- a snapshot: a hook that removes a hook does not change the current call's list
 local function snapshot(list) return table.move(list, 1, #list, 1, {}) end
 
-function Module:__call(...)
+local function call(self, ...)
   local pre, post = rawget(self, "_forward_pre_hooks"), rawget(self, "_forward_hooks")
   if (pre == nil or #pre == 0) and (post == nil or #post == 0) then return self:forward(...) end
   local inputs = table.pack(...)
@@ -137,6 +137,11 @@ function Module:__call(...)
     end
   end
   return table.unpack(out, 1, out.n)
+end
+local profile = require "cnn.profile"
+function Module:__call(...)
+  if profile.active then return profile.module_call(self, call, ...) end   -- cnn.profile's module times
+  return call(self, ...)
 end
 function Module:forward()
   A.error(("cnn.nn.Module: %s does not define forward"):format(getmetatable(self).__name))

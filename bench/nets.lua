@@ -1,0 +1,112 @@
+-- bench/nets.lua: whole networks (issue 24), each case in a fresh process so that its peak RSS is
+-- its own: resnet18 and inception_v3 training steps (SGD with momentum, cross-entropy),
+-- inception_v3 features in eval mode without grad, the AMD demo's small trunk (paper design,
+-- width 0.5, 64x64, batch 32, Adam on trunk + severity head, as bench/amd.lua) and one epoch of
+-- the primer's DNA CNN (1,500 sequences of 50 bases, batch 32, Adam, as bench/motif.lua).
+-- Time: the median of 3 runs after one warm-up run. The notes give the peak RSS (VmHWM) and the
+-- peak of live tensor bytes (cnn.memory()). Twin: bench/nets_torch.py (same cases, same names).
+-- NETS="resnet18_b4,motif" runs only those cases (names: the keys of `cases` below).
+-- Run: CNN_THREADS=1 LUA_PATH='lua/?.lua;lua/?/init.lua;bench/?.lua;;' LUA_CPATH='lua/?.so;;' lua5.4 bench/nets.lua
+local order = { "resnet18_b4", "inception_features_b8", "inception_train_b4", "resnet18_b16",
+                "amd_small", "motif" }
+local labels = {
+  resnet18_b4 = "resnet18 train step b4 224x224 (SGD)",
+  inception_features_b8 = "inception_v3 features b8 224x224 (eval, no grad)",
+  inception_train_b4 = "inception_v3 train step b4 299x299 (SGD)",
+  resnet18_b16 = "resnet18 train step b16 112x112 (SGD)",
+  amd_small = "AMD small trunk w0.5 train step b32 64x64 (Adam)",
+  motif = "DNA motif CNN epoch 1500 x 50 b32 (Adam)",
+}
+
+local function status_mb(field)
+  for l in io.lines("/proc/self/status") do
+    local v = l:match("^" .. field .. ":%s+(%d+) kB")
+    if v then return tonumber(v) / 1024 end
+  end
+end
+
+local name = arg[1]
+if not name then                               -- the parent: one child process per case
+  local want
+  if os.getenv("NETS") and os.getenv("NETS") ~= "" then
+    want = {}
+    for n in os.getenv("NETS"):gmatch("[^,%s]+") do
+      assert(labels[n], "bench/nets.lua: unknown case " .. n)
+      want[n] = true
+    end
+  end
+  for _, n in ipairs(order) do
+    if not want or want[n] then
+      local p = assert(io.popen(("lua5.4 %q %s"):format(arg[0], n)))
+      io.write(p:read("a"))
+      p:close()
+    end
+  end
+  return
+end
+
+local cnn = require "cnn"
+local B = require "lib"
+local F = cnn.nn.functional
+assert(labels[name], "unknown case " .. name)
+cnn.manual_seed(1)
+
+local function classifier_step(model, batch, size)
+  model:train()
+  local opt = cnn.optim.SGD(model, { lr = 0.01, momentum = 0.9 })
+  local x, y = cnn.randn(batch, 3, size, size), cnn.randint(1, 1001, { batch })
+  return function()
+    local loss = F.cross_entropy(model(x), y)
+    opt:zero_grad()
+    loss:backward()
+    opt:step()
+  end
+end
+
+local step
+if name == "resnet18_b4" then step = classifier_step(cnn.models.resnet18(), 4, 224)
+elseif name == "resnet18_b16" then step = classifier_step(cnn.models.resnet18(), 16, 112)
+elseif name == "inception_train_b4" then step = classifier_step(cnn.models.inception_v3(), 4, 299)
+elseif name == "inception_features_b8" then
+  local model = cnn.models.inception_v3()
+  model:eval()
+  local x = cnn.randn(8, 3, 224, 224)
+  step = function() cnn.no_grad(function() return model:forward_features(x) end) end
+elseif name == "amd_small" then
+  local m = cnn.amd.model { design = "paper", backbone = "small", image_size = 64, width = 0.5 }
+  m:train()
+  local x, y = cnn.rand(32, 3, 64, 64), cnn.rand(32, 2):round()
+  local params = {}
+  for _, p in ipairs(m.trunk:parameters()) do params[#params + 1] = p end
+  for _, p in ipairs(m.severity:parameters()) do params[#params + 1] = p end
+  local opt = cnn.optim.Adam(params)
+  step = function()
+    local loss = F.binary_cross_entropy_with_logits(m:severity_logits(m:features(x)), y)
+    opt:zero_grad()
+    loss:backward()
+    opt:step()
+  end
+elseif name == "motif" then
+  local G = cnn.genomics
+  local seqs, lab = G.simulate_motif { n = 1500, seed = 1 }
+  local x, y = cnn.data.sequence.one_hot(seqs), lab + 1
+  local model = G.motif_cnn()
+  local opt = cnn.optim.Adam(model, { lr = 1e-2 })
+  local loader = cnn.data.DataLoader(cnn.data.TensorDataset(x, y), { batch_size = 32, shuffle = true, seed = 1 })
+  step = function()
+    for batch in loader:iter() do
+      local loss = F.cross_entropy(model(batch[1]), batch[2])
+      opt:zero_grad()
+      loss:backward()
+      opt:step()
+    end
+  end
+end
+
+local rss0 = status_mb("VmRSS")
+cnn.reset_peak_memory()
+local s = B.time(step, { reps = 3, warm = 1 })
+local _, peak = cnn.memory()
+B.result("nets", labels[name], s, nil,
+  ("peak RSS %.0f MB (%.0f before the first step; live tensors at most %.0f MB)"):format(
+    status_mb("VmHWM"), rss0, peak / 2^20))
