@@ -40,6 +40,24 @@ function B.time(fn, opts)
   return t[(reps + 1) // 2]
 end
 
+-- a field of /proc/self/status (VmRSS, VmHWM) in MB
+function B.status_mb(field)
+  for l in io.lines("/proc/self/status") do
+    local v = l:match("^" .. field .. ":%s+(%d+) kB")
+    if v then return tonumber(v) / 1024 end
+  end
+end
+
+-- runs `lua5.4 script name` for each name, one fresh process each (so that each peak RSS is its
+-- own), and passes their output through
+function B.each_in_child(script, names)
+  for _, n in ipairs(names) do
+    local p = assert(io.popen(("lua5.4 %q %s"):format(script, n)))
+    io.write(p:read("a"))
+    p:close()
+  end
+end
+
 function B.result(group, case, seconds, flops, extra)
   local gf = flops and string.format("%.2f", flops / seconds / 1e9) or "-"
   io.write(string.format("RESULT\t%s\t%s\t%d\t%.6g\t%s\t%s\n", group, case, B.threads, seconds, gf, extra or ""))

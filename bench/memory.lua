@@ -10,25 +10,17 @@ local cases = {
 }
 local order = { "resnet18", "inception_v3" }
 
-local function status_mb(field)
-  for l in io.lines("/proc/self/status") do
-    local v = l:match("^" .. field .. ":%s+(%d+) kB")
-    if v then return tonumber(v) / 1024 end
-  end
-end
-
-local name = arg[1]
-if not name then                               -- the parent: one child process per model
-  for _, n in ipairs(order) do
-    local p = assert(io.popen(("lua5.4 %q %s"):format(arg[0], n)))
-    io.write(p:read("a"))
-    p:close()
-  end
-  return
-end
 
 local cnn = require "cnn"
 local B = require "lib"
+local status_mb = B.status_mb
+
+local name = arg[1]
+if not name then                               -- the parent: one child process per model
+  B.each_in_child(arg[0], order)
+  return
+end
+
 local F = cnn.nn.functional
 local c = assert(cases[name], "unknown model " .. name)
 cnn.manual_seed(1)

@@ -18,12 +18,10 @@ local labels = {
   motif = "DNA motif CNN epoch 1500 x 50 b32 (Adam)",
 }
 
-local function status_mb(field)
-  for l in io.lines("/proc/self/status") do
-    local v = l:match("^" .. field .. ":%s+(%d+) kB")
-    if v then return tonumber(v) / 1024 end
-  end
-end
+
+local cnn = require "cnn"
+local B = require "lib"
+local status_mb = B.status_mb
 
 local name = arg[1]
 if not name then                               -- the parent: one child process per case
@@ -35,18 +33,13 @@ if not name then                               -- the parent: one child process 
       want[n] = true
     end
   end
+  local run = {}
   for _, n in ipairs(order) do
-    if not want or want[n] then
-      local p = assert(io.popen(("lua5.4 %q %s"):format(arg[0], n)))
-      io.write(p:read("a"))
-      p:close()
-    end
+    if not want or want[n] then run[#run + 1] = n end
   end
+  B.each_in_child(arg[0], run)
   return
 end
-
-local cnn = require "cnn"
-local B = require "lib"
 local F = cnn.nn.functional
 assert(labels[name], "unknown case " .. name)
 cnn.manual_seed(1)
