@@ -24,10 +24,6 @@ local function epoch()
   end
 end
 local s = B.time(epoch, { reps = 1, warm = 0 })
-local rss = "?"
-for line in io.lines("/proc/self/status") do
-  local kb = line:match("^VmHWM:%s*(%d+)")
-  if kb then rss = ("%.0f"):format(tonumber(kb) / 1024) end
-end
+local rss = ("%.0f"):format(B.status_mb("VmHWM") or 0 / 0)
 B.result("fashion_mnist", ("epoch %d samples b64 (Adam)"):format(#train), s, nil,
   ("%.0f samples/s; peak RSS %s MB"):format(#train / s, rss))

@@ -18,12 +18,7 @@ local base = tonumber(os.getenv("GP_BASE") or "") or 5000
 local prefix = ("/tmp/cnn_bench_gp_stream_%dx%d"):format(N, P)
 local tag = ("%dx%d"):format(N, P)
 
-local function peak_mb()
-  local f = io.open("/proc/self/status")
-  if not f then return 0 end
-  local s = f:read("a"); f:close()
-  return tonumber(s:match("VmHWM:%s*(%d+)") or "0") / 1024
-end
+local function peak_mb() return B.status_mb("VmHWM") end
 
 local f = io.open(prefix .. ".bed", "rb")
 if f then f:close() else
