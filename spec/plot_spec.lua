@@ -48,6 +48,22 @@ describe("cnn.plot", function()
     assert.truthy(text:find("shirt", 1, true))
   end)
 
+  it("draws a reference series grey and dashed, without taking a colour from the others", function()
+    local path = cnn.plot.lines({{x = {0, 1}, y = {0, 1}, label = "ideal", reference = true}, {y = {0.2, 0.5}, label = "a"},
+                                 {y = {0.3, 0.4}, label = "b"}}, dir .. "/ref.svg")
+    local plain = cnn.plot.lines({{y = {0.2, 0.5}, label = "a"}, {y = {0.3, 0.4}, label = "b"}}, dir .. "/plain.svg")
+    local function strokes(p)
+      local f = assert(io.open(p)); local s = f:read("a"); f:close()
+      local out = {}
+      for st, rest in s:gmatch('<polyline fill="none" stroke="([^"]+)"([^/]*)') do out[#out + 1] = st .. (rest:find("dasharray") and " dashed" or "") end
+      return out
+    end
+    local r, p = strokes(path), strokes(plain)
+    assert.are.equal("#888888 dashed", r[1])
+    assert.are.same(p, { r[2], r[3] })                          -- a and b keep their colours
+    assert.falsy(p[1]:find("dashed"))
+  end)
+
   it("draws a series of one point (a one-epoch run's curves) as a dot, not an empty line", function()
     local counts = parse(cnn.plot.lines({{y = {0.6}, label = "train"}, {y = {0.4}, label = "test"}},
       dir .. "/one.svg", {xlabel = "epoch"}))

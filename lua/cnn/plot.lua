@@ -160,7 +160,9 @@ local function runs(finite)
   return r
 end
 
--- series: one or a list of {y=, x= (default 1..n), label=}; opts: title, xlabel, ylabel.
+-- series: one or a list of {y=, x= (default 1..n), label=, reference=}; opts: title, xlabel, ylabel.
+-- A reference series (an ideal diagonal, a chance level) is drawn grey and dashed and takes no
+-- colour, so the others keep the colours they have in the other figures.
 -- A point with a NaN or infinite coordinate is left out and breaks its line (a diverged loss);
 -- the axes span the finite points; a series with values but no finite point is an error.
 function P.lines(series, path, opts)
@@ -197,18 +199,21 @@ function P.lines(series, path, opts)
   local pad = (yhi - ylo) * 0.05
   local out = header(opts.title)
   local x0, sx, y0, sy = axes(out, xlo, xhi, ylo - pad, yhi + pad, opts.xlabel or "", opts.ylabel or "")
-  local entries = {}
+  local entries, used = {}, 0
   for i = 1, #ys do
     local s = rawget(series, i)
-    local color = COLORS[(i - 1) % #COLORS + 1]
+    local ref = rawget(s, "reference") == true
+    local color = "#888888"
+    if not ref then used = used + 1; color = COLORS[(used - 1) % #COLORS + 1] end
+    local dash = ref and ' stroke-dasharray="5,4"' or ""
     -- a run of one point has no length as a polyline: it is drawn as a dot
     local function draw(x, y)
       if x:numel() == 1 then
         local px, py = x0 + sx * x:item(), y0 + sy * y:item()
         out[#out + 1] = ('<circle cx="%.2f" cy="%.2f" r="2.5" fill="%s"/>'):format(px, py, color)
       else
-        out[#out + 1] = ('<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>'):format(
-          color, cnn._plot.points(x, y, x0, sx, y0, sy))
+        out[#out + 1] = ('<polyline fill="none" stroke="%s" stroke-width="2"%s points="%s"/>'):format(
+          color, dash, cnn._plot.points(x, y, x0, sx, y0, sy))
       end
     end
     if ok[i] == nil then

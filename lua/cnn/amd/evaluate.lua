@@ -219,7 +219,7 @@ function M.write_evaluation(dir, rows, results)
   local tmp = os.tmpname()
   os.remove(tmp)
   for _, cutoff in ipairs(ordered(rows, "cutoff")) do
-    local curves, series = {}, { { x = { 0, 1 }, y = { 0, 1 }, label = "ideal" } }
+    local curves, series = {}, { { x = { 0, 1 }, y = { 0, 1 }, label = "ideal", reference = true } }
     for _, name in ipairs(ordered(rows, "model")) do
       local probs, labels = {}, {}
       for _, r in ipairs(rows) do
