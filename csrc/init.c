@@ -47,6 +47,8 @@ int luaopen_cnn_core(lua_State *L) {
     lua_setfield(L, module, "Tensor");
     lua_pushstring(L, openblas_get_config());
     lua_setfield(L, module, "blas_config");
+    lua_pushstring(L, openblas_get_corename());     /* the kernels OpenBLAS chose (OPENBLAS_CORETYPE) */
+    lua_setfield(L, module, "blas_core");
     lua_pushvalue(L, module);
     return 1;
 }
