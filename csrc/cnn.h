@@ -89,6 +89,11 @@ void cnn_prof_add(cnn_prof *p, const char *name, int backward, double sec);
 double cnn_prof_now(void);                      /* monotonic seconds */
 void cnn_set_num_threads(cnn_ctx *c, int n);
 int cnn_get_num_threads(const cnn_ctx *c);
+/* the convolution path: chosen per layer (auto), or forced where it applies (specs, benchmarks;
+ * the environment's CNN_CONV_ALGO=im2col|winograd sets it at start) */
+enum { CNN_CONV_AUTO = 0, CNN_CONV_IM2COL = 1, CNN_CONV_WINOGRAD = 2 };
+void cnn_set_conv_algo(cnn_ctx *c, int algo);
+int cnn_get_conv_algo(const cnn_ctx *c);
 /* bulk writes (a simulated cohort's thousands of images): while on, atomic_file.c renames each
  * file into place without its fsyncs; turning it off syncs the file system once (sync()) */
 void cnn_set_defer_sync(cnn_ctx *c, int on);

@@ -152,7 +152,29 @@ static int l_adaptive_avg_pool1d(lua_State *L) { return adaptive(L, CNN_POOL_ADA
 static int l_adaptive_max_pool2d(lua_State *L) { return adaptive(L, CNN_POOL_ADAPTIVE_MAX, 2, "adaptive_max_pool2d"); }
 static int l_adaptive_max_pool1d(lua_State *L) { return adaptive(L, CNN_POOL_ADAPTIVE_MAX, 1, "adaptive_max_pool1d"); }
 
+/* cnn._conv_algo([name]): the convolution path, "auto" (per layer), "im2col" (everywhere) or
+ * "winograd" (wherever it applies, any size); returns the previous one. Private: for the specs
+ * that check each path against another, and for benchmarks. */
+static int l_conv_algo(lua_State *L) {
+    static const char *const names[] = { "auto", "im2col", "winograd", NULL };
+    cnn_ctx *c = ctx_of(L);
+    int was = cnn_get_conv_algo(c);
+    if (!lua_isnoneornil(L, 1)) {
+        if (lua_type(L, 1) != LUA_TSTRING)
+            return arg_error(L, "_conv_algo", 1, "name", "expected \"auto\", \"im2col\" or \"winograd\", got %s", luaL_typename(L, 1));
+        const char *s = lua_tostring(L, 1);
+        int k = 0;
+        while (names[k] && strcmp(names[k], s) != 0) k++;
+        if (names[k] == NULL)
+            return arg_error(L, "_conv_algo", 1, "name", "expected \"auto\", \"im2col\" or \"winograd\", got \"%s\"", s);
+        cnn_set_conv_algo(c, k);
+    }
+    lua_pushstring(L, names[was]);
+    return 1;
+}
+
 static const luaL_Reg conv_fns[] = {
+    { "_conv_algo", l_conv_algo },
     { "conv2d", l_conv2d }, { "conv1d", l_conv1d },
     { "max_pool2d", l_max_pool2d }, { "avg_pool2d", l_avg_pool2d },
     { "max_pool1d", l_max_pool1d }, { "avg_pool1d", l_avg_pool1d },

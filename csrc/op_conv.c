@@ -166,14 +166,15 @@ static int conv_geom_init(cnn_ctx *c, conv_geom *g, int nd, const cnn_tensor *x,
     return 0;
 }
 
-/* chooses the path for g (checked by conv_geom_init): Winograd where it applies, else the
- * direct forward where it applies, else im2col (always planned: the direct path's backward) */
-static void conv_plan_init(conv_plan *P, const conv_geom *g, cnn_dtype dt, int threads) {
+/* chooses the path for g (checked by conv_geom_init): Winograd where it applies and pays, else
+ * the direct forward where it applies, else im2col (always planned: the direct path's
+ * backward); algo (cnn_get_conv_algo) forces im2col everywhere, or Winograd wherever it applies */
+static void conv_plan_init(conv_plan *P, const conv_geom *g, cnn_dtype dt, int threads, int algo) {
     size_t dts = cnn_dtype_size(dt);
     P->g = *g;
     im2col_plan_init(&P->im, g, dts, threads);
-    P->wino = wino_plan_init(&P->wp, g, threads);
-    P->direct = !P->wino && direct_plan_init(&P->dp, g, dts, threads);
+    P->wino = algo != CNN_CONV_IM2COL && wino_plan_init(&P->wp, g, threads, algo == CNN_CONV_WINOGRAD);
+    P->direct = algo == CNN_CONV_AUTO && !P->wino && direct_plan_init(&P->dp, g, dts, threads);
 }
 
 /* the workspace of the planned path (the direct path's forward and its im2col backward share one) */
@@ -269,7 +270,7 @@ static cnn_tensor *conv_nd(cnn_ctx *c, int nd, const cnn_tensor *x, const cnn_te
     conv_geom g;
     if (conv_geom_init(c, &g, nd, x, w, b, stride, pad, dil, groups) < 0) return NULL;
     conv_plan P;
-    conv_plan_init(&P, &g, x->dtype, cnn_get_num_threads(c));
+    conv_plan_init(&P, &g, x->dtype, cnn_get_num_threads(c), cnn_get_conv_algo(c));
     return conv_run(c, x, w, b, &P);
 }
 
