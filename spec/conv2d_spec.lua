@@ -101,7 +101,7 @@ describe("conv2d", function()
   it("takes the Winograd path (3x3, stride 1, >= 8 channels) with the im2col path's values", function()
     -- the same convolution as a 5x5 kernel with a zero border and one more padding goes
     -- through im2col; outputs and gradients must agree, with any subset of inputs wanting grad.
-    -- Winograd is forced on these small images (by itself it takes images of 400 pixels up).
+    -- Winograd is forced on these small images (by itself it takes batches of 400 2x2 output tiles up).
     local was = cnn._conv_algo("winograd")
     finally(function() cnn._conv_algo(was) end)
     for _, c in ipairs({{2, 9, 8, 7, 10, 1}, {1, 8, 12, 5, 5, 0}, {3, 16, 8, 9, 4, 2}, {1, 8, 8, 1, 1, 1}}) do
