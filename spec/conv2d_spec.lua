@@ -43,6 +43,9 @@ describe("conv2d", function()
       {N = 3, C = 20, OC = 36, H = 7, o = {padding = 1}},                -- three 7x7 images in one slice
       {N = 5, C = 8, OC = 24, H = 4, k = 1, o = {stride = 2}},           -- 1x1 stride 2, small images
       {N = 3, C = 5, OC = 17, H = 9, k = 3, o = {stride = 2, padding = 1, dilation = 2}},
+      {N = 1, C = 6, OC = 20, H = 5, k = 1, o = {}},                     -- 1x1: x is col, dx is dcol
+      {N = 4, C = 3, OC = 5, H = 16, k = 1, o = {}},                     -- the same, one image per slice
+      {N = 3, C = 2, OC = 3, H = 16, k = 1, o = {}},                     -- ... three slices, shared
     }
     local was = cnn.get_num_threads()
     for _, c in ipairs(cases) do
