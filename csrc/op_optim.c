@@ -3,8 +3,14 @@
  * No autograd here: updates write parameters in place and bump their versions. */
 #include "op_optim.h"
 
+#include "tensor.h"
+
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#define OPTIM_CHUNK (INT64_C(1) << 15)      /* elements per chunk: 128 KiB of float32 per array */
 
 #define CNN_GEN_FILE "op_optim.inc"
 #include "gen.h"
@@ -47,11 +53,12 @@ static int check_one(cnn_ctx *c, const cnn_optim_hyper *h, int i, const cnn_tens
     return 0;
 }
 
-static void step_f32(const cnn_optim_hyper *h, cnn_tensor *p, cnn_tensor *const *st, int64_t t) {
-    float *x = cnn_data(p), *s[CNN_OPTIM_SLOTS];
-    const float *g = cnn_data(p->grad);
-    for (int j = 0; j < CNN_OPTIM_SLOTS; j++) s[j] = slot_used(h, j) ? cnn_data(st[j]) : NULL;
-    int64_t n = cnn_numel(p);
+/* the elements [off, off+n) of parameter p */
+static void step_f32(const cnn_optim_hyper *h, cnn_tensor *p, cnn_tensor *const *st, int64_t t, int64_t off,
+                     int64_t n) {
+    float *x = (float *)cnn_data(p) + off, *s[CNN_OPTIM_SLOTS];
+    const float *g = (float *)cnn_data(p->grad) + off;
+    for (int j = 0; j < CNN_OPTIM_SLOTS; j++) s[j] = slot_used(h, j) ? (float *)cnn_data(st[j]) + off : NULL;
     switch (h->kind) {
     case CNN_OPT_SGD: sgd_step_f32(x, g, s[0], n, h, t == 1); break;
     case CNN_OPT_ADAM: case CNN_OPT_ADAMW: adam_step_f32(x, g, s[0], s[1], s[2], n, h, t); break;
@@ -60,17 +67,42 @@ static void step_f32(const cnn_optim_hyper *h, cnn_tensor *p, cnn_tensor *const 
     }
 }
 
-static void step_f64(const cnn_optim_hyper *h, cnn_tensor *p, cnn_tensor *const *st, int64_t t) {
-    double *x = cnn_data(p), *s[CNN_OPTIM_SLOTS];
-    const double *g = cnn_data(p->grad);
-    for (int j = 0; j < CNN_OPTIM_SLOTS; j++) s[j] = slot_used(h, j) ? cnn_data(st[j]) : NULL;
-    int64_t n = cnn_numel(p);
+/* the elements [off, off+n) of parameter p */
+static void step_f64(const cnn_optim_hyper *h, cnn_tensor *p, cnn_tensor *const *st, int64_t t, int64_t off,
+                     int64_t n) {
+    double *x = (double *)cnn_data(p) + off, *s[CNN_OPTIM_SLOTS];
+    const double *g = (double *)cnn_data(p->grad) + off;
+    for (int j = 0; j < CNN_OPTIM_SLOTS; j++) s[j] = slot_used(h, j) ? (double *)cnn_data(st[j]) + off : NULL;
     switch (h->kind) {
     case CNN_OPT_SGD: sgd_step_f64(x, g, s[0], n, h, t == 1); break;
     case CNN_OPT_ADAM: case CNN_OPT_ADAMW: adam_step_f64(x, g, s[0], s[1], s[2], n, h, t); break;
     case CNN_OPT_RMSPROP: rmsprop_step_f64(x, g, s[0], s[1], s[2], n, h); break;
     case CNN_OPT_ADAGRAD: adagrad_step_f64(x, g, s[0], n, h, t); break;
     }
+}
+
+static int cmp_ptr(const void *a, const void *b) {
+    uintptr_t x = (uintptr_t)*(void *const *)a, y = (uintptr_t)*(void *const *)b;
+    return (x > y) - (x < y);
+}
+
+/* 1 when two of the arrays an update touches (parameters, gradients, state) share a storage, or
+ * on no memory to tell: then chunks on different threads could write what another reads */
+static int shares_storage(const cnn_optim_hyper *h, int n, cnn_tensor *const *p, cnn_tensor *const *state) {
+    size_t cap = (size_t)n * (2 + CNN_OPTIM_SLOTS), k = 0;
+    void **v = malloc(cap * sizeof *v);
+    if (v == NULL) return 1;
+    for (int i = 0; i < n; i++) {
+        v[k++] = p[i]->storage;
+        v[k++] = p[i]->grad->storage;
+        for (int j = 0; j < CNN_OPTIM_SLOTS; j++)
+            if (slot_used(h, j)) v[k++] = state[(size_t)i * CNN_OPTIM_SLOTS + j]->storage;
+    }
+    qsort(v, k, sizeof *v, cmp_ptr);
+    int dup = 0;
+    for (size_t i = 1; i < k && !dup; i++) dup = v[i] == v[i - 1];
+    free(v);
+    return dup;
 }
 
 int cnn_optim_step(cnn_ctx *c, const cnn_optim_hyper *h, int n, cnn_tensor *const *p,
@@ -80,10 +112,34 @@ int cnn_optim_step(cnn_ctx *c, const cnn_optim_hyper *h, int n, cnn_tensor *cons
         if (step[i] < 1) return cnn_seterr(c, "%s: step count %lld of parameter %d must be >= 1",
                                            kind_names[h->kind], (long long)step[i], i + 1);
     }
+    /* The update of each element depends on that element only: the parameters are cut into
+     * chunks the threads share, and the result is the same at any thread count. One thread
+     * took 32 ms for resnet18's 11.7 M parameters (SGD with momentum), 6% of a step. */
+    int64_t chunks = 0, total = 0;
+    for (int i = 0; i < n; i++) {
+        chunks += (cnn_numel(p[i]) + OPTIM_CHUNK - 1) / OPTIM_CHUNK;
+        total += cnn_numel(p[i]);
+    }
+    int64_t *first = malloc(((size_t)n + 1) * sizeof *first);      /* first chunk of each parameter */
+    if (first == NULL) return cnn_seterr(c, "%s: out of memory", kind_names[h->kind]);
+    first[0] = 0;
+    for (int i = 0; i < n; i++) first[i + 1] = first[i] + (cnn_numel(p[i]) + OPTIM_CHUNK - 1) / OPTIM_CHUNK;
+    int T = total >= (INT64_C(1) << 17) ? cnn_get_num_threads(c) : 1;
+    if (T > 1 && shares_storage(h, n, p, state)) T = 1;      /* chunks could race: one thread, in order */
+    #pragma omp parallel for num_threads(T) schedule(dynamic, 4) if (T > 1)
+    for (int64_t k = 0; k < chunks; k++) {
+        int lo = 0, hi = n;                       /* the parameter whose chunks hold k */
+        while (hi - lo > 1) { int mid = (lo + hi) / 2; if (first[mid] <= k) lo = mid; else hi = mid; }
+        while (first[lo + 1] <= k) lo++;          /* skip empty parameters */
+        cnn_tensor *const *st = state + (size_t)lo * CNN_OPTIM_SLOTS;
+        int64_t off = (k - first[lo]) * OPTIM_CHUNK, len = cnn_numel(p[lo]) - off;
+        if (len > OPTIM_CHUNK) len = OPTIM_CHUNK;
+        if (p[lo]->dtype == CNN_F32) step_f32(h, p[lo], st, step[lo], off, len);
+        else step_f64(h, p[lo], st, step[lo], off, len);
+    }
+    free(first);
     for (int i = 0; i < n; i++) {
         cnn_tensor *const *st = state + (size_t)i * CNN_OPTIM_SLOTS;
-        if (p[i]->dtype == CNN_F32) step_f32(h, p[i], st, step[i]);
-        else step_f64(h, p[i], st, step[i]);
         cnn_bump_version(p[i]);
         for (int j = 0; j < CNN_OPTIM_SLOTS; j++) if (slot_used(h, j)) cnn_bump_version(st[j]);
     }

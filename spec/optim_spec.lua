@@ -63,6 +63,36 @@ describe("cnn.optim", function()
     H.close(w, { 0, 0, 0 }, 0)
   end)
 
+  it("updates large parameter sets the same at 1 and 2 threads, bit for bit", function()
+    -- the update is cut into chunks the threads share (op_optim.c); each element's update is
+    -- its own, so the thread count must not change a bit; the second Adam step checks the
+    -- state carried over. Sizes: not multiples of the chunk, one empty parameter.
+    local was = cnn.get_num_threads()
+    finally(function() cnn.set_num_threads(was) end)
+    for _, mk in ipairs({
+      function(ps) return optim.SGD(ps, {lr = 0.1, momentum = 0.9, weight_decay = 1e-3, nesterov = true}) end,
+      function(ps) return optim.Adam(ps, {lr = 1e-2, amsgrad = true}) end,
+      function(ps) return optim.RMSprop(ps, {lr = 1e-2, momentum = 0.5, centered = true}) end,
+    }) do
+      local results = {}
+      for _, threads in ipairs({1, 2}) do
+        cnn.set_num_threads(threads)
+        cnn.manual_seed(8)
+        local ps = { cnn.randn({70001}, {requires_grad = true}), cnn.randn({0}, {requires_grad = true}),
+                     cnn.randn({300, 257}, {requires_grad = true}), cnn.randn({5}, {requires_grad = true}) }
+        local opt = mk(ps)
+        for _ = 1, 2 do
+          for _, p in ipairs(ps) do p.grad = cnn.randn(p:size()) end
+          opt:step()
+        end
+        results[threads] = ps
+      end
+      for i = 1, 4 do
+        if i ~= 2 then assert.are.equal(0, H.maxdiff(results[1][i], results[2][i])) end
+      end
+    end
+  end)
+
   it("skips parameters without gradients and honours per-group options", function()
     local a = cnn.ones({ 2 }, { requires_grad = true })
     local b = cnn.ones({ 2 }, { requires_grad = true })
