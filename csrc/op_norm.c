@@ -54,10 +54,12 @@ static int bn_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_tensor
         int tr = (int)n->iarg[0];
         if (dt == CNN_F32)
             bn_bwd_f32(tr, N, C, S, rx ? cnn_data(rx) : NULL, rw ? cnn_data(rw) : NULL, rb ? cnn_data(rb) : NULL,
-                       cnn_data(g), cnn_data(x), mean, invstd, w ? cnn_data(w) : NULL);
+                       cnn_data(g), cnn_data(x), mean, invstd, w ? cnn_data(w) : NULL,
+                       par_threads(c, N * C * S));
         else
             bn_bwd_f64(tr, N, C, S, rx ? cnn_data(rx) : NULL, rw ? cnn_data(rw) : NULL, rb ? cnn_data(rb) : NULL,
-                       cnn_data(g), cnn_data(x), mean, invstd, w ? cnn_data(w) : NULL);
+                       cnn_data(g), cnn_data(x), mean, invstd, w ? cnn_data(w) : NULL,
+                       par_threads(c, N * C * S));
     }
     cnn_tensor_release(g);
     return give_grads(c, n, ok, rx, rw, rb, dx);
@@ -104,8 +106,8 @@ cnn_tensor *cnn_batch_norm(cnn_ctx *c, const cnn_tensor *x, cnn_tensor *running_
     if (y) {
         if (training) {
             /* invstd holds the variance until the update below is done with it */
-            if (dt == CNN_F32) bn_stats_f32(N, C, S, cnn_data(xc), mean, invstd);
-            else bn_stats_f64(N, C, S, cnn_data(xc), mean, invstd);
+            if (dt == CNN_F32) bn_stats_f32(N, C, S, cnn_data(xc), mean, invstd, par_threads(c, N * C * S));
+            else bn_stats_f64(N, C, S, cnn_data(xc), mean, invstd, par_threads(c, N * C * S));
             double unbias = (double)(N * S) / (double)(N * S - 1);
             for (int64_t ch = 0; ch < C; ch++) {
                 int64_t i[1] = { ch };
@@ -122,8 +124,10 @@ cnn_tensor *cnn_batch_norm(cnn_ctx *c, const cnn_tensor *x, cnn_tensor *running_
                 invstd[ch] = 1 / sqrt(cnn_get(running_var, i) + eps);
             }
         }
-        if (dt == CNN_F32) bn_fwd_f32(N, C, S, cnn_data(y), cnn_data(xc), mean, invstd, wc ? cnn_data(wc) : NULL, bc ? cnn_data(bc) : NULL);
-        else bn_fwd_f64(N, C, S, cnn_data(y), cnn_data(xc), mean, invstd, wc ? cnn_data(wc) : NULL, bc ? cnn_data(bc) : NULL);
+        if (dt == CNN_F32) bn_fwd_f32(N, C, S, cnn_data(y), cnn_data(xc), mean, invstd, wc ? cnn_data(wc) : NULL, bc ? cnn_data(bc) : NULL,
+                                           par_threads(c, N * C * S));
+        else bn_fwd_f64(N, C, S, cnn_data(y), cnn_data(xc), mean, invstd, wc ? cnn_data(wc) : NULL, bc ? cnn_data(bc) : NULL,
+                                           par_threads(c, N * C * S));
         const cnn_tensor *ins[3] = { x, weight, bias };
         cnn_node *n = cnn_record(c, &op_batch_norm, &y, 3, ins);
         if (n) {

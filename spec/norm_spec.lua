@@ -63,6 +63,24 @@ describe("batch_norm", function()
     H.close(rv32, rv, 1e-6)
   end)
 
+  it("gives the same bits at 1 and 2 threads (channels shared out), forward and backward", function()
+    local was = cnn.get_num_threads()
+    finally(function() cnn.set_num_threads(was) end)
+    local x0 = cnn.randn(4, 24, 40, 41)                    -- 157K elements: threaded
+    local r = {}
+    for _, threads in ipairs({1, 2}) do
+      cnn.set_num_threads(threads)
+      local x, w, b = x0:clone():requires_grad(true), cnn.linspace(0.5, 2, 24):requires_grad(true), cnn.zeros({24}, {requires_grad = true})
+      local rm, rv = cnn.zeros(24), cnn.ones(24)
+      local y = F.batch_norm(x, rm, rv, w, b, {training = true})
+      local loss = (y * y:detach():tanh()):sum()
+      loss:backward()
+      local ye = F.batch_norm(x0, rm, rv, w:detach(), b:detach(), {training = false})
+      r[threads] = {y, x.grad, w.grad, b.grad, rm, rv, ye}
+    end
+    for i = 1, 7 do assert.are.equal(0, H.maxdiff(r[1][i], r[2][i])) end
+  end)
+
   it("raises on bad arguments", function()
     local x = cnn.randn(4, 3)
     H.errors(function() F.batch_norm(x, nil, nil) end,
