@@ -70,10 +70,29 @@ static int is_2x2(const pool_geom *g) {
            g->DH == 1 && g->DW == 1 && 2 * g->OH <= g->H && 2 * g->OW <= g->W;
 }
 
-/* threads for the 2x2 fast path: over the planes, when they are big enough together */
+/* threads of the max pools and of the stride-1 average pool: over the planes, when they are big
+ * enough together */
 static int pool_threads(const cnn_ctx *c, const pool_geom *g) {
     int T = par_threads(c, g->P * g->H * g->W);
     return T > g->P ? (g->P > 0 ? (int)g->P : 1) : T;
+}
+
+/* the stride-1 average pool's separable path (op_pool.inc's avg_pool2d_s1_fwd/bwd), for any
+ * plane size from 1x1 (so small specs reach it) up to 2^20 elements (the scratch stays a few MB a
+ * thread); larger planes, and other strides, take the direct loop */
+static int is_avg_s1(const pool_geom *g) {
+    return g->kind == CNN_POOL_AVG && g->SH == 1 && g->SW == 1 &&
+           g->H * g->W <= (INT64_C(1) << 20) && g->OH * g->OW <= (INT64_C(1) << 20);
+}
+static int64_t pad8(int64_t n) { return (n + 7) & ~(int64_t)7; }
+/* a thread's scratch, in elements: backward's dy / D (OH,OW), column sums (H,OW), row sums (H,W);
+ * forward uses the column sums' room only */
+static int64_t avg_s1_scratch(const pool_geom *g) {
+    return pad8(g->OH * g->OW) + pad8(g->H * g->OW) + pad8(g->H * g->W);
+}
+/* the divisors (OH,OW), then T threads' scratch, at 8 bytes an element (either dtype) */
+static size_t avg_s1_ws_bytes(const pool_geom *g, int T) {
+    return (size_t)(pad8(g->OH * g->OW) + T * avg_s1_scratch(g)) * 8;
 }
 
 #define CNN_GEN_FILE "op_pool.inc"
@@ -190,10 +209,17 @@ static int pool_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_tens
         if (dt == CNN_F32) adaptive_max_pool2d_bwd_f32(cnn_data(dx[0]), cnn_data(d), cnn_data(x), g);
         else adaptive_max_pool2d_bwd_f64(cnn_data(dx[0]), cnn_data(d), cnn_data(x), g);
     } else if (g->kind == CNN_POOL_MAX) {
-        void *ws = cnn_ws_get(c, pool_ws_bytes(g));
+        int T = pool_threads(c, g);
+        void *ws = cnn_ws_get(c, (size_t)T * pool_ws_bytes(g));
         if (ws == NULL) { cnn_tensor_release(d); cnn_tensor_release(dx[0]); dx[0] = NULL; return -1; }
-        if (dt == CNN_F32) max_pool2d_bwd_f32(cnn_data(dx[0]), cnn_data(d), cnn_data(x), g, ws);
-        else max_pool2d_bwd_f64(cnn_data(dx[0]), cnn_data(d), cnn_data(x), g, ws);
+        if (dt == CNN_F32) max_pool2d_bwd_f32(cnn_data(dx[0]), cnn_data(d), cnn_data(x), g, ws, T);
+        else max_pool2d_bwd_f64(cnn_data(dx[0]), cnn_data(d), cnn_data(x), g, ws, T);
+    } else if (is_avg_s1(g)) {
+        int T = pool_threads(c, g);
+        void *ws = cnn_ws_get(c, avg_s1_ws_bytes(g, T));
+        if (ws == NULL) { cnn_tensor_release(d); cnn_tensor_release(dx[0]); dx[0] = NULL; return -1; }
+        if (dt == CNN_F32) avg_pool2d_s1_bwd_f32(cnn_data(dx[0]), cnn_data(d), g, ws, T);
+        else avg_pool2d_s1_bwd_f64(cnn_data(dx[0]), cnn_data(d), g, ws, T);
     } else {
         if (dt == CNN_F32) avg_pool2d_bwd_f32(cnn_data(dx[0]), cnn_data(d), g);
         else avg_pool2d_bwd_f64(cnn_data(dx[0]), cnn_data(d), g);
@@ -220,7 +246,9 @@ static cnn_tensor *pool_run(cnn_ctx *c, const cnn_tensor *x0, const pool_geom *g
     cnn_tensor *x = cnn_contiguous_as(c, x0, x0->dtype);
     cnn_tensor *y = x ? cnn_empty(c, &ys, x0->dtype) : NULL;
     int T = pool_threads(c, g);
-    void *ws = y && g->kind == CNN_POOL_MAX ? cnn_ws_get(c, (size_t)T * pool_ws_bytes(g)) : y;
+    void *ws = y == NULL ? NULL
+             : g->kind == CNN_POOL_MAX ? cnn_ws_get(c, (size_t)T * pool_ws_bytes(g))
+             : is_avg_s1(g) ? cnn_ws_get(c, avg_s1_ws_bytes(g, T)) : y;
     if (y == NULL || ws == NULL) { cnn_tensor_release(y); cnn_tensor_release(x); return NULL; }
     /* the 2x2 fast path keeps its argmax offsets for backward: one byte per output */
     cnn_tensor *arg = NULL;
@@ -236,6 +264,9 @@ static cnn_tensor *pool_run(cnn_ctx *c, const cnn_tensor *x0, const pool_geom *g
         } else if (g->kind == CNN_POOL_ADAPTIVE_MAX) {
             if (x->dtype == CNN_F32) adaptive_max_pool2d_fwd_f32(cnn_data(y), cnn_data(x), g);
             else adaptive_max_pool2d_fwd_f64(cnn_data(y), cnn_data(x), g);
+        } else if (is_avg_s1(g)) {
+            if (x->dtype == CNN_F32) avg_pool2d_s1_fwd_f32(cnn_data(y), cnn_data(x), g, ws, T);
+            else avg_pool2d_s1_fwd_f64(cnn_data(y), cnn_data(x), g, ws, T);
         } else {
             if (x->dtype == CNN_F32) avg_pool2d_fwd_f32(cnn_data(y), cnn_data(x), g);
             else avg_pool2d_fwd_f64(cnn_data(y), cnn_data(x), g);
