@@ -49,10 +49,25 @@ static inline int64_t pool_window(const pool_geom *g, int64_t oh, int64_t ow,
 static inline void pool_taps(int64_t len, int64_t start, int64_t span, int64_t d, int64_t K,
                              int64_t *k0, int64_t *k1) {
     int64_t a = start - span, b = start + len;      /* k*d in [a, b) */
-    *k0 = a <= 0 ? 0 : a / d + (a % d != 0);
-    *k1 = b <= 0 ? 0 : (b - 1) / d + 1;
+    if (d == 1) { *k0 = a <= 0 ? 0 : a; *k1 = b <= 0 ? 0 : b; }   /* no divisions (once a row) */
+    else { *k0 = a <= 0 ? 0 : a / d + (a % d != 0); *k1 = b <= 0 ? 0 : (b - 1) / d + 1; }
     if (*k1 > K) *k1 = K;
     if (*k0 > *k1) *k0 = *k1;
+}
+
+/* a max pool's column taps, the same for every output row: kw in [kw0, kw1) (those that reach
+ * the input) and, when they are at most 32, each one's outputs [lo, hi) (window_range divides:
+ * computed once a call rather than once a row, which cost more than the row on small planes) */
+typedef struct pool_cols {
+    int64_t kw0, kw1, lo[32], hi[32];
+    int cached;
+} pool_cols;
+static void pool_cols_init(const pool_geom *g, pool_cols *t) {
+    pool_taps(g->W, g->PW, (g->OW - 1) * g->SW, g->DW, g->KW, &t->kw0, &t->kw1);
+    t->cached = t->kw1 - t->kw0 <= 32;
+    if (t->cached)
+        for (int64_t kw = t->kw0; kw < t->kw1; kw++)
+            window_range(g->W, g->OW, g->SW, kw * g->DW - g->PW, &t->lo[kw - t->kw0], &t->hi[kw - t->kw0]);
 }
 
 /* max-pool scratch: one output row of values (padded to 64 bytes) and of indices; for the 2x2
@@ -70,10 +85,63 @@ static int is_2x2(const pool_geom *g) {
            g->DH == 1 && g->DW == 1 && 2 * g->OH <= g->H && 2 * g->OW <= g->W;
 }
 
-/* threads for the 2x2 fast path: over the planes, when they are big enough together */
+/* max pools whose windows never clip (no padding, no ceil_mode overhang; inception's 3x3 stride 2)
+ * on planes of up to 8192 inputs (32 KB in float32: they stay in L1 while the taps pass over them)
+ * run the outputs of Q planes as one flat loop, each tap gathered through an index array
+ * (op_pool.inc's max_pool2d_flat): rows of a few outputs (5 at 12x12) would otherwise run in the
+ * scalar tail of every vector loop. Larger planes take the row loop, twice as fast there in
+ * backward (measured at 147x147). At most 256 taps. */
+static int is_flat(const pool_geom *g) {
+    int64_t eh = (g->KH - 1) * g->DH + 1, ew = (g->KW - 1) * g->DW + 1;  /* fit: pool_geom_init */
+    return g->kind == CNN_POOL_MAX && !is_2x2(g) && g->PH == 0 && g->PW == 0 &&
+           g->KH <= 256 && g->KW <= 256 && g->KH * g->KW <= 256 && g->H * g->W <= 8192 &&
+           g->H >= eh && g->OH - 1 <= (g->H - eh) / g->SH && g->W >= ew && g->OW - 1 <= (g->W - ew) / g->SW;
+}
+/* planes a flat chunk holds: about 1024 outputs, at most 2^30 inputs (its offsets are ints) */
+static int64_t flat_planes(const pool_geom *g) {
+    int64_t q = 1024 / (g->OH * g->OW), cap = (INT64_C(1) << 30) / (g->H * g->W);
+    if (q > cap) q = cap;
+    return q < 1 ? 1 : q > g->P ? (g->P > 0 ? g->P : 1) : q;
+}
+/* the index array of a flat chunk of Q planes: each output's window's first element, as an
+ * offset from the chunk's first input plane */
+static void flat_index(int *idx, const pool_geom *g, int64_t Q) {
+    for (int64_t q = 0; q < Q; q++)
+        for (int64_t oh = 0; oh < g->OH; oh++)
+            for (int64_t ow = 0; ow < g->OW; ow++)
+                idx[(q * g->OH + oh) * g->OW + ow] = (int)(q * g->H * g->W + oh * g->SH * g->W + ow * g->SW);
+}
+/* the chunk's index array (int, 64-byte padded), then T threads' values and indices for backward */
+static size_t flat_idx_bytes(const pool_geom *g) {
+    return (size_t)((flat_planes(g) * g->OH * g->OW + 15) & ~(int64_t)15) * 4;
+}
+static size_t flat_ws_bytes(const pool_geom *g, int T) {
+    return flat_idx_bytes(g) + (size_t)T * ((flat_planes(g) * g->OH * g->OW + 15) & ~(int64_t)15) * (8 + 4);
+}
+
+/* threads of the max pools and of the stride-1 average pool: over the planes, when they are big
+ * enough together */
 static int pool_threads(const cnn_ctx *c, const pool_geom *g) {
     int T = par_threads(c, g->P * g->H * g->W);
     return T > g->P ? (g->P > 0 ? (int)g->P : 1) : T;
+}
+
+/* the stride-1 average pool's separable path (op_pool.inc's avg_pool2d_s1_fwd/bwd), for any
+ * plane size from 1x1 (so small specs reach it) up to 2^20 elements (the scratch stays a few MB a
+ * thread); larger planes, and other strides, take the direct loop */
+static int is_avg_s1(const pool_geom *g) {
+    return g->kind == CNN_POOL_AVG && g->SH == 1 && g->SW == 1 &&
+           g->H * g->W <= (INT64_C(1) << 20) && g->OH * g->OW <= (INT64_C(1) << 20);
+}
+static int64_t pad8(int64_t n) { return (n + 7) & ~(int64_t)7; }
+/* a thread's scratch, in elements: backward's dy / D (OH,OW), column sums (H,OW), row sums (H,W);
+ * forward uses the column sums' room only */
+static int64_t avg_s1_scratch(const pool_geom *g) {
+    return pad8(g->OH * g->OW) + pad8(g->H * g->OW) + pad8(g->H * g->W);
+}
+/* the divisors (OH,OW), then T threads' scratch, at 8 bytes an element (either dtype) */
+static size_t avg_s1_ws_bytes(const pool_geom *g, int T) {
+    return (size_t)(pad8(g->OH * g->OW) + T * avg_s1_scratch(g)) * 8;
 }
 
 #define CNN_GEN_FILE "op_pool.inc"
@@ -190,10 +258,17 @@ static int pool_backward(cnn_ctx *c, cnn_node *n, const cnn_tensor *dy, cnn_tens
         if (dt == CNN_F32) adaptive_max_pool2d_bwd_f32(cnn_data(dx[0]), cnn_data(d), cnn_data(x), g);
         else adaptive_max_pool2d_bwd_f64(cnn_data(dx[0]), cnn_data(d), cnn_data(x), g);
     } else if (g->kind == CNN_POOL_MAX) {
-        void *ws = cnn_ws_get(c, pool_ws_bytes(g));
+        int T = pool_threads(c, g);
+        void *ws = cnn_ws_get(c, is_flat(g) ? flat_ws_bytes(g, T) : (size_t)T * pool_ws_bytes(g));
         if (ws == NULL) { cnn_tensor_release(d); cnn_tensor_release(dx[0]); dx[0] = NULL; return -1; }
-        if (dt == CNN_F32) max_pool2d_bwd_f32(cnn_data(dx[0]), cnn_data(d), cnn_data(x), g, ws);
-        else max_pool2d_bwd_f64(cnn_data(dx[0]), cnn_data(d), cnn_data(x), g, ws);
+        if (dt == CNN_F32) max_pool2d_bwd_f32(cnn_data(dx[0]), cnn_data(d), cnn_data(x), g, ws, T);
+        else max_pool2d_bwd_f64(cnn_data(dx[0]), cnn_data(d), cnn_data(x), g, ws, T);
+    } else if (is_avg_s1(g)) {
+        int T = pool_threads(c, g);
+        void *ws = cnn_ws_get(c, avg_s1_ws_bytes(g, T));
+        if (ws == NULL) { cnn_tensor_release(d); cnn_tensor_release(dx[0]); dx[0] = NULL; return -1; }
+        if (dt == CNN_F32) avg_pool2d_s1_bwd_f32(cnn_data(dx[0]), cnn_data(d), g, ws, T);
+        else avg_pool2d_s1_bwd_f64(cnn_data(dx[0]), cnn_data(d), g, ws, T);
     } else {
         if (dt == CNN_F32) avg_pool2d_bwd_f32(cnn_data(dx[0]), cnn_data(d), g);
         else avg_pool2d_bwd_f64(cnn_data(dx[0]), cnn_data(d), g);
@@ -220,7 +295,9 @@ static cnn_tensor *pool_run(cnn_ctx *c, const cnn_tensor *x0, const pool_geom *g
     cnn_tensor *x = cnn_contiguous_as(c, x0, x0->dtype);
     cnn_tensor *y = x ? cnn_empty(c, &ys, x0->dtype) : NULL;
     int T = pool_threads(c, g);
-    void *ws = y && g->kind == CNN_POOL_MAX ? cnn_ws_get(c, (size_t)T * pool_ws_bytes(g)) : y;
+    void *ws = y == NULL ? NULL
+             : g->kind == CNN_POOL_MAX ? cnn_ws_get(c, is_flat(g) ? flat_ws_bytes(g, 0) : (size_t)T * pool_ws_bytes(g))
+             : is_avg_s1(g) ? cnn_ws_get(c, avg_s1_ws_bytes(g, T)) : y;
     if (y == NULL || ws == NULL) { cnn_tensor_release(y); cnn_tensor_release(x); return NULL; }
     /* the 2x2 fast path keeps its argmax offsets for backward: one byte per output */
     cnn_tensor *arg = NULL;
@@ -236,6 +313,9 @@ static cnn_tensor *pool_run(cnn_ctx *c, const cnn_tensor *x0, const pool_geom *g
         } else if (g->kind == CNN_POOL_ADAPTIVE_MAX) {
             if (x->dtype == CNN_F32) adaptive_max_pool2d_fwd_f32(cnn_data(y), cnn_data(x), g);
             else adaptive_max_pool2d_fwd_f64(cnn_data(y), cnn_data(x), g);
+        } else if (is_avg_s1(g)) {
+            if (x->dtype == CNN_F32) avg_pool2d_s1_fwd_f32(cnn_data(y), cnn_data(x), g, ws, T);
+            else avg_pool2d_s1_fwd_f64(cnn_data(y), cnn_data(x), g, ws, T);
         } else {
             if (x->dtype == CNN_F32) avg_pool2d_fwd_f32(cnn_data(y), cnn_data(x), g);
             else avg_pool2d_fwd_f64(cnn_data(y), cnn_data(x), g);

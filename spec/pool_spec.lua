@@ -342,3 +342,209 @@ describe("pools", function()
     end)
   end)
 end)
+
+-- Reference pools written here as plain loops over nested tables (independent of the core):
+-- PyTorch's windows for stride s, padding p, dilation 1, floor mode; the divisor of an average is
+-- the padded window (count_include_pad) or the elements inside. Planes are (H x W) tables.
+local function ref_windows(t, KH, KW, SH, SW, PH, PW)
+  local Hn, Wn = #t, #t[1]
+  local OH, OW = (Hn + 2 * PH - KH) // SH + 1, (Wn + 2 * PW - KW) // SW + 1
+  local wins = {}
+  for oh = 0, OH - 1 do
+    wins[oh + 1] = {}
+    for ow = 0, OW - 1 do
+      local cells = {}
+      for kh = 0, KH - 1 do
+        for kw = 0, KW - 1 do
+          local ih, iw = oh * SH - PH + kh, ow * SW - PW + kw
+          if ih >= 0 and ih < Hn and iw >= 0 and iw < Wn then cells[#cells + 1] = { ih + 1, iw + 1 } end
+        end
+      end
+      wins[oh + 1][ow + 1] = cells
+    end
+  end
+  return wins, OH, OW
+end
+-- avg pool of every plane of a 4-D table x, and the gradient dx for the upstream gradient dy
+local function ref_avg(x, dy, KH, KW, PH, PW, cip)
+  local y, dx = {}, {}
+  for n = 1, #x do
+    y[n], dx[n] = {}, {}
+    for c = 1, #x[n] do
+      local t = x[n][c]
+      local wins, OH, OW = ref_windows(t, KH, KW, 1, 1, PH, PW)
+      local yp, gp = {}, {}
+      for i = 1, #t do gp[i] = {}; for j = 1, #t[1] do gp[i][j] = 0 end end
+      for oh = 1, OH do
+        yp[oh] = {}
+        for ow = 1, OW do
+          local cells, s = wins[oh][ow], 0
+          local div = cip and KH * KW or #cells
+          for _, e in ipairs(cells) do s = s + t[e[1]][e[2]] end
+          yp[oh][ow] = s / div
+          if dy then for _, e in ipairs(cells) do gp[e[1]][e[2]] = gp[e[1]][e[2]] + dy[n][c][oh][ow] / div end end
+        end
+      end
+      y[n][c], dx[n][c] = yp, gp
+    end
+  end
+  return y, dx
+end
+-- max pool (3x3-style windows at any stride, no padding): the first maximum in scan order wins
+local function ref_max(x, dy, K, S)
+  local y, dx = {}, {}
+  for n = 1, #x do
+    y[n], dx[n] = {}, {}
+    for c = 1, #x[n] do
+      local t = x[n][c]
+      local wins, OH, OW = ref_windows(t, K, K, S, S, 0, 0)
+      local yp, gp = {}, {}
+      for i = 1, #t do gp[i] = {}; for j = 1, #t[1] do gp[i][j] = 0 end end
+      for oh = 1, OH do
+        yp[oh] = {}
+        for ow = 1, OW do
+          local best
+          for _, e in ipairs(wins[oh][ow]) do if best == nil or t[e[1]][e[2]] > t[best[1]][best[2]] then best = e end end
+          yp[oh][ow] = t[best[1]][best[2]]
+          if dy then gp[best[1]][best[2]] = gp[best[1]][best[2]] + dy[n][c][oh][ow] end
+        end
+      end
+      y[n][c], dx[n][c] = yp, gp
+    end
+  end
+  return y, dx
+end
+
+local function with_threads(T, fn)
+  local was = cnn.get_num_threads()
+  cnn.set_num_threads(T)
+  local ok, err = pcall(fn)
+  cnn.set_num_threads(was)
+  assert(ok, err)
+end
+
+describe("avg_pool2d at stride 1 (the separable path, issue 24)", function()
+  -- {input shape, kernel {h, w}, padding {h, w}}: centred windows (the flat loops), uncentred and
+  -- unpadded ones (the per-row loops), kernels larger than the plane, a 1x1 plane, even kernels
+  local cases = {
+    { {2, 3, 7, 5}, {3, 3}, {1, 1} }, { {1, 2, 6, 9}, {3, 2}, {1, 0} }, { {2, 2, 5, 4}, {5, 3}, {2, 1} },
+    { {1, 1, 3, 4}, {5, 5}, {2, 2} }, { {1, 3, 1, 1}, {1, 1}, {0, 0} }, { {1, 1, 8, 8}, {3, 3}, {0, 0} },
+    { {2, 1, 4, 7}, {2, 2}, {1, 1} }, { {1, 2, 9, 6}, {5, 5}, {2, 2} }, { {1, 1, 6, 3}, {1, 3}, {0, 1} },
+  }
+  it("matches a direct loop in values and gradient, counting padding or not, float64 and float32", function()
+    for _, cs in ipairs(cases) do
+      for _, cip in ipairs({true, false}) do
+        local o = {stride = 1, padding = cs[3], count_include_pad = cip}
+        local x = cnn.randn(cs[1], f64)
+        local y = F.avg_pool2d(x, cs[2], o)
+        local dy = cnn.randn(y:size(), "float64")
+        y:backward(dy)
+        local ry, rdx = ref_avg(x:detach():totable(), dy:totable(), cs[2][1], cs[2][2], cs[3][1], cs[3][2], cip)
+        H.close(y:detach(), ry, 1e-12)
+        H.close(x.grad, rdx, 1e-12)
+        local x32 = x:detach():float():requires_grad(true)
+        local y32 = F.avg_pool2d(x32, cs[2], o)
+        y32:backward(dy:float())
+        H.close(y32:detach(), ry, 1e-5)
+        H.close(x32.grad, rdx, 1e-5)
+      end
+    end
+  end)
+  it("takes ceil_mode (a no-op at stride 1), unbatched and 1-D inputs", function()
+    local x = cnn.randn({3, 4, 6}, f64)
+    local y = F.avg_pool2d(x, 3, {stride = 1, padding = 1, ceil_mode = true, count_include_pad = false})
+    local ry = ref_avg({x:detach():totable()}, nil, 3, 3, 1, 1, false)
+    H.close(y:detach(), ry[1], 1e-12)
+    local x1 = cnn.randn({2, 3, 9}, f64)
+    H.close(F.avg_pool1d(x1, 3, {stride = 1, padding = 1, count_include_pad = false}),
+            F.avg_pool2d(x1:unsqueeze(3), {1, 3}, {stride = 1, padding = {0, 1}, count_include_pad = false}):squeeze(3), 0)
+    local r1 = ref_avg({x1:detach():totable()}, nil, 1, 3, 0, 1, false)
+    H.close(F.avg_pool1d(x1, 3, {stride = 1, padding = 1, count_include_pad = false}), r1[1], 1e-12)
+  end)
+  it("gradchecks in float64", function()
+    for _, cs in ipairs({ cases[1], cases[2], cases[4], cases[6] }) do
+      for _, cip in ipairs({true, false}) do
+        H.gradcheck(function(t) return F.avg_pool2d(t, cs[2], {stride = 1, padding = cs[3], count_include_pad = cip}) end,
+          {cnn.randn(cs[1], f64)})
+      end
+    end
+  end)
+  it("gives the same bits on 2 threads as on 1 (a tensor large enough to be split), and the direct loop's values", function()
+    local x = cnn.randn({2, 64, 32, 32})             -- 2^17 elements: the threaded size
+    for _, cip in ipairs({true, false}) do
+      local o = {stride = 1, padding = 1, count_include_pad = cip}
+      local dy = cnn.randn({2, 64, 32, 32})
+      local got = {}
+      for _, T in ipairs({1, 2}) do
+        with_threads(T, function()
+          local xt = x:clone():requires_grad(true)
+          local y = F.avg_pool2d(xt, 3, o)
+          y:backward(dy)
+          got[T] = { y:detach(), xt.grad }
+        end)
+      end
+      H.close(got[2][1], got[1][1], 0)
+      H.close(got[2][2], got[1][2], 0)
+      local xs = x:narrow(2, 40, 2):narrow(1, 2, 1)  -- two planes checked against the reference
+      local ry, rdx = ref_avg(xs:double():totable(), dy:narrow(2, 40, 2):narrow(1, 2, 1):double():totable(), 3, 3, 1, 1, cip)
+      H.close(got[2][1]:narrow(2, 40, 2):narrow(1, 2, 1), ry, 1e-5)
+      H.close(got[2][2]:narrow(2, 40, 2):narrow(1, 2, 1), rdx, 1e-5)
+    end
+  end)
+end)
+
+describe("max_pool2d 3x3 stride 2 (inception's, threaded over planes, issue 24)", function()
+  -- small integers: many ties, so the first-maximum rule is exercised
+  local function ties(shape)
+    return cnn.randint(0, 4, shape):double()
+  end
+  -- planes of up to 8192 elements take the flat loop over several planes, larger ones the row loop
+  it("matches a direct loop: the first maximum's value and gradient, square and not, small and large planes", function()
+    for _, shape in ipairs({ {2, 3, 9, 11}, {1, 2, 7, 7}, {1, 1, 3, 3}, {2, 2, 10, 8}, {1, 1, 91, 93} }) do
+      for _, dt in ipairs({"float64", "float32"}) do
+        local x = ties(shape):to(dt):requires_grad(true)
+        local y = F.max_pool2d(x, 3, {stride = 2})
+        local dy = cnn.randint(-8, 8, y:size()):double() / 4   -- sums of these are exact in float32
+        y:backward(dy:to(dt))
+        local ry, rdx = ref_max(x:detach():double():totable(), dy:totable(), 3, 2)
+        H.close(y:detach(), ry, 0)
+        H.close(x.grad, rdx, 0)
+      end
+    end
+  end)
+  it("lets a NaN win (the last NaN gets the gradient)", function()
+    local nan = 0 / 0
+    for _, dt in ipairs({"float32", "float64"}) do
+      local v = {{{{1, nan, 5, 5, 0}, {nan, 0, 7, 5, 0}, {2, 2, -1, -1, 0}, {2, 3, -1, 9, 0}, {0, 0, 0, 0, 0}}}}
+      local t = cnn.tensor(v, {dtype = dt, requires_grad = true})
+      local y = F.max_pool2d(t, 3, {stride = 2})
+      assert.is_true(y[1][1][1][1] ~= y[1][1][1][1])
+      assert.equal(7, y[1][1][1][2]); assert.equal(3, y[1][1][2][1]); assert.equal(9, y[1][1][2][2])
+      y:sum():backward()
+      H.close(t.grad, {{{{0, 0, 0, 0, 0}, {1, 0, 1, 0, 0}, {0, 0, 0, 0, 0}, {0, 1, 0, 1, 0}, {0, 0, 0, 0, 0}}}}, 0)
+    end
+  end)
+  it("gives the same bits on 2 threads as on 1, forward and backward, and the direct loop's", function()
+    -- over 2^17 elements each (the threaded size): small planes (flat loop), large ones (row loop)
+    for _, shape in ipairs({ {2, 64, 33, 31}, {2, 8, 95, 95} }) do
+      local x = ties(shape):float()
+      local dy = cnn.randint(-8, 8, {shape[1], shape[2], (shape[3] - 3) // 2 + 1, (shape[4] - 3) // 2 + 1}):float() / 4
+      local got = {}
+      for _, T in ipairs({1, 2}) do
+        with_threads(T, function()
+          local xt = x:clone():requires_grad(true)
+          local y = F.max_pool2d(xt, 3, {stride = 2})
+          y:backward(dy)
+          got[T] = { y:detach(), xt.grad }
+        end)
+      end
+      H.close(got[2][1], got[1][1], 0)
+      H.close(got[2][2], got[1][2], 0)
+      local c = shape[2] - 1
+      local ry, rdx = ref_max(x:narrow(2, c, 2):narrow(1, 2, 1):double():totable(),
+                              dy:narrow(2, c, 2):narrow(1, 2, 1):double():totable(), 3, 2)
+      H.close(got[2][1]:narrow(2, c, 2):narrow(1, 2, 1), ry, 0)
+      H.close(got[2][2]:narrow(2, c, 2):narrow(1, 2, 1), rdx, 0)
+    end
+  end)
+end)
