@@ -46,3 +46,33 @@ describe("tensor memory in a training loop", function()
       ("live tensor memory rose from %.2f MB at step 5 to %.2f MB at step %d"):format(base / 2^20, worst / 2^20, at))
   end)
 end)
+
+describe("the block cache", function()
+  it("makes room for the sizes in use by evicting the sizes asked for least recently", function()
+    -- 4 blocks of 1 MiB, then 4 of 1.25 MiB: the cache holds at most 1.5x the live peak, so the
+    -- second set fits only if the first (not asked for since) gives way. Before eviction, 2 of
+    -- the 4 newer blocks were dropped and re-mapped on every later use.
+    cnn.empty_cache()
+    collectgarbage(); collectgarbage()
+    cnn.reset_peak_memory()
+    local mib = 2 ^ 18                                  -- float32 elements in 1 MiB
+    local close = getmetatable(cnn.zeros(1)).__close    -- as `local t <close>` at the end of a scope
+    local a = {}
+    for i = 1, 4 do a[i] = cnn.zeros(mib) end
+    for i = 1, 4 do close(a[i]) end
+    local b = {}
+    for i = 1, 4 do b[i] = cnn.zeros(mib * 5 // 4) end
+    for i = 1, 4 do close(b[i]) end
+    local _, _, before = cnn.memory()
+    for i = 1, 4 do b[i] = cnn.zeros(mib * 5 // 4) end  -- all four from the cache now
+    local _, _, after = cnn.memory()
+    assert.are.equal(4 * 5 * 2 ^ 20 // 4, before - after)
+    for i = 1, 4 do close(b[i]) end
+    local live, peak, cached = cnn.memory()
+    assert.is_true(cached <= 1.5 * peak, ("cache %d over 1.5x the peak %d"):format(cached, peak))
+    cnn.empty_cache()
+    local _, _, none = cnn.memory()
+    assert.are.equal(0, none)
+    assert.is_true(live >= 0)
+  end)
+end)
