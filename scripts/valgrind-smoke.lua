@@ -48,6 +48,31 @@ for _ = 1, 2 do
   F.conv2d(xb, cnn.randn(8, 3, 7, 7), nil, {stride = 2, padding = 3}):sum():backward()
   collectgarbage()
 end
+-- issue 24's paths at 2 threads: a slice shared between threads (split mode), 1x1 in place, the
+-- inference fusion, threaded batch norm, pooling and optimizer, and cache eviction
+do
+  local F, nn = cnn.F, cnn.nn
+  local was = cnn.get_num_threads()
+  cnn.set_num_threads(2)
+  local x1 = cnn.randn({1, 20, 9, 9}, {requires_grad = true})
+  F.conv2d(x1, cnn.randn(40, 20, 3, 3), nil, {padding = 1}):sum():backward()
+  F.conv2d(x1, cnn.randn(24, 20, 1, 1)):sum():backward()
+  local m = nn.Sequential{ nn.Conv2d(3, 8, 3, {padding = 1}), nn.BatchNorm2d(8), nn.ReLU(), nn.AvgPool2d(3, {stride = 1, padding = 1}) }
+  m:eval()
+  cnn.no_grad(function() return m(cnn.randn(2, 3, 12, 12)) end)
+  m:train()
+  local xb = cnn.randn({4, 3, 60, 60}, {requires_grad = true})
+  local loss = F.max_pool2d(m(xb), 3, {stride = 2}):sum()
+  loss:backward()
+  local opt = cnn.optim.SGD(m, {lr = 0.1, momentum = 0.9})
+  opt:step()
+  local big = {}
+  for k = 1, 3 do big[k] = cnn.zeros(2 ^ 18 * k) end
+  big = nil
+  collectgarbage()
+  for k = 1, 3 do local t <close> = cnn.zeros(2 ^ 18 * (k + 4)) end
+  cnn.set_num_threads(was)
+end
 -- sorting and gathering (radix and comparison sorts, int64 indices) with their backward passes
 do
   local s = cnn.randn({300, 7}, {requires_grad = true})
