@@ -128,6 +128,27 @@ describe("conv2d", function()
     end
   end)
 
+  it("shares one image's Winograd forward between threads, blocks of tile rows spanning images", function()
+    -- forward blocks of tile rows go to the threads (backward: runs of whole images); a batch of
+    -- one image uses both threads, and a block may hold the end of one image and the start of
+    -- the next. Against im2col (another path) and against 1 thread.
+    local was_t = cnn.get_num_threads()
+    finally(function() cnn.set_num_threads(was_t); cnn._conv_algo("auto") end)
+    for _, c in ipairs({{1, 8, 12, 40, 40}, {3, 9, 8, 34, 34}, {2, 8, 16, 21, 37}}) do
+      local N, C, OC, Hh, Ww = table.unpack(c)
+      local x, w, b = cnn.randn({N, C, Hh, Ww}, "float64"), cnn.randn({OC, C, 3, 3}, "float64"), cnn.randn({OC}, "float64")
+      cnn._conv_algo("im2col")
+      local ref = F.conv2d(x, w, b, {padding = 1})
+      cnn._conv_algo("winograd")
+      cnn.set_num_threads(2)
+      local y2 = F.conv2d(x, w, b, {padding = 1})
+      cnn.set_num_threads(1)
+      local y1 = F.conv2d(x, w, b, {padding = 1})
+      H.close(y2, ref, 1e-10)
+      assert.are.equal(0, H.maxdiff(y1, y2))
+    end
+  end)
+
   it("takes the direct path (>= 16 output columns, 27..256 weights per channel) with the im2col path's values", function()
     -- on AVX-512 machines these shapes run the direct kernel; the same convolution with zero
     -- input channels added up to more than 256 weights per channel goes through im2col
