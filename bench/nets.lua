@@ -49,6 +49,7 @@ if not name then                               -- the parent: one child process 
   local M, N, K = table.unpack(SGEMM)
   local fl = 2.0 * M * N * K
   local tg = cnn._bench.sgemm_time(M, N, K, 9)
+  B.sleep(0.3)   -- OpenBLAS's threads spin ~0.1 s after their last job: let them rest before the cases
   B.result("nets", ("sgemm %dx%dx%d (yardstick)"):format(M, N, K), tg, fl,
     ("raw cblas_sgemm; OpenBLAS core %s (OPENBLAS_CORETYPE %s)"):format(cnn.blas_core,
       os.getenv("OPENBLAS_CORETYPE") or "unset"))
