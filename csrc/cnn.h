@@ -89,6 +89,11 @@ void cnn_prof_add(cnn_prof *p, const char *name, int backward, double sec);
 double cnn_prof_now(void);                      /* monotonic seconds */
 void cnn_set_num_threads(cnn_ctx *c, int n);
 int cnn_get_num_threads(const cnn_ctx *c);
+/* the convolution path: chosen per layer (auto), or forced where it applies (specs, benchmarks;
+ * the environment's CNN_CONV_ALGO=im2col|winograd sets it at start) */
+enum { CNN_CONV_AUTO = 0, CNN_CONV_IM2COL = 1, CNN_CONV_WINOGRAD = 2 };
+void cnn_set_conv_algo(cnn_ctx *c, int algo);
+int cnn_get_conv_algo(const cnn_ctx *c);
 /* bulk writes (a simulated cohort's thousands of images): while on, atomic_file.c renames each
  * file into place without its fsyncs; turning it off syncs the file system once (sync()) */
 void cnn_set_defer_sync(cnn_ctx *c, int on);
@@ -332,6 +337,11 @@ cnn_tensor *cnn_conv2d(cnn_ctx *c, const cnn_tensor *x, const cnn_tensor *w, con
                        int64_t groups);
 cnn_tensor *cnn_conv1d(cnn_ctx *c, const cnn_tensor *x, const cnn_tensor *w, const cnn_tensor *b,
                        int64_t stride, int64_t padding, int64_t dilation, int64_t groups);
+/* inference: conv2d without bias, then y * scale[oc] + shift[oc] (each may be NULL) and ReLU when
+ * relu, in the convolution's own pass; no gradient (an error when one would be recorded) */
+cnn_tensor *cnn_conv2d_affine(cnn_ctx *c, const cnn_tensor *x, const cnn_tensor *w, const cnn_tensor *scale,
+                              const cnn_tensor *shift, int relu, const int64_t stride[2],
+                              const int64_t padding[2], const int64_t dilation[2], int64_t groups);
 /* padding = "same", stride 1 (nd = 1: conv1d, dilation[1] only; nd = 2: conv2d): PyTorch's padding,
  * the odd zero of an odd total on the right / bottom */
 cnn_tensor *cnn_conv_same(cnn_ctx *c, int nd, const cnn_tensor *x, const cnn_tensor *w, const cnn_tensor *b,

@@ -46,6 +46,7 @@ struct cnn_ctx {
     size_t ws_size;
     int grad_enabled;
     int num_threads;
+    int conv_algo;                 /* CNN_CONV_AUTO, or a path forced by cnn._conv_algo (tests, bench) */
     int defer_sync;                /* atomic writes skip fsync until turned off (then one sync()) */
     cnn_prof *prof;                /* cnn.profile's tally while it runs, else NULL */
 };
@@ -59,6 +60,9 @@ cnn_ctx *cnn_ctx_new(void) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     c->num_threads = n > 0 ? (int)n : 1;
     openblas_set_num_threads(1);
+    const char *algo = getenv("CNN_CONV_ALGO");      /* the benchmarks' way to compare paths */
+    if (algo && strcmp(algo, "im2col") == 0) c->conv_algo = CNN_CONV_IM2COL;
+    else if (algo && strcmp(algo, "winograd") == 0) c->conv_algo = CNN_CONV_WINOGRAD;
     return c;
 }
 
@@ -193,6 +197,9 @@ void cnn_set_num_threads(cnn_ctx *c, int n) {
     openblas_set_num_threads(1);
 }
 int cnn_get_num_threads(const cnn_ctx *c) { return c->num_threads; }
+
+void cnn_set_conv_algo(cnn_ctx *c, int algo) { c->conv_algo = algo; }
+int cnn_get_conv_algo(const cnn_ctx *c) { return c->conv_algo; }
 
 void cnn_set_defer_sync(cnn_ctx *c, int on) {
     if (c->defer_sync && !on) sync();

@@ -90,6 +90,33 @@ static int conv(lua_State *L, int nd) {
     return push_result(L, box, fn);
 }
 static int l_conv2d(lua_State *L) { return conv(L, 2); }
+
+/* cnn._conv2d_affine(x, w, scale|nil, shift|nil, relu, {stride=, padding=, dilation=, groups=}):
+ * inference's conv2d + batch norm + ReLU in one pass (cnn_conv2d_affine); integer padding only.
+ * Private: nn.Conv2d's eval-mode fusion (lua/cnn/nn/conv.lua) calls it. */
+static int l_conv2d_affine(lua_State *L) {
+    static const char *const keys[] = { "stride", "padding", "dilation", "groups", NULL };
+    const char *fn = "_conv2d_affine";
+    check_tensor(L, 1, fn, "input");
+    check_tensor(L, 2, fn, "weight");
+    if (!lua_isnil(L, 3)) check_tensor(L, 3, fn, "scale");
+    if (!lua_isnil(L, 4)) check_tensor(L, 4, fn, "shift");
+    if (!lua_isboolean(L, 5)) arg_error(L, fn, 5, "relu", "expected a boolean, got %s", luaL_typename(L, 5));
+    int relu = lua_toboolean(L, 5);
+    check_options(L, 6, fn, keys);
+    lua_settop(L, 6);
+    int64_t s[2] = { 1, 1 }, p[2] = { 0, 0 }, d[2] = { 1, 1 }, g[2] = { 1, 1 };
+    opt_field(L, 6, fn, "stride", 2, s);
+    opt_field(L, 6, fn, "padding", 2, p);
+    opt_field(L, 6, fn, "dilation", 2, d);
+    opt_field(L, 6, fn, "groups", 1, g);
+    cnn_tensor **box = push_box(L);
+    cnn_tensor *x = check_tensor(L, 1, fn, "input"), *w = check_tensor(L, 2, fn, "weight");
+    cnn_tensor *sc = lua_isnil(L, 3) ? NULL : check_tensor(L, 3, fn, "scale");
+    cnn_tensor *sh = lua_isnil(L, 4) ? NULL : check_tensor(L, 4, fn, "shift");
+    *box = cnn_conv2d_affine(ctx_of(L), x, w, sc, sh, relu, s, p, d, g[0]);
+    return push_result(L, box, fn);
+}
 static int l_conv1d(lua_State *L) { return conv(L, 1); }
 
 /* max_poolNd(x, k, {stride=k, padding=0, dilation=1, ceil_mode=false}) and
@@ -152,8 +179,30 @@ static int l_adaptive_avg_pool1d(lua_State *L) { return adaptive(L, CNN_POOL_ADA
 static int l_adaptive_max_pool2d(lua_State *L) { return adaptive(L, CNN_POOL_ADAPTIVE_MAX, 2, "adaptive_max_pool2d"); }
 static int l_adaptive_max_pool1d(lua_State *L) { return adaptive(L, CNN_POOL_ADAPTIVE_MAX, 1, "adaptive_max_pool1d"); }
 
+/* cnn._conv_algo([name]): the convolution path, "auto" (per layer), "im2col" (everywhere) or
+ * "winograd" (wherever it applies, any size); returns the previous one. Private: for the specs
+ * that check each path against another, and for benchmarks. */
+static int l_conv_algo(lua_State *L) {
+    static const char *const names[] = { "auto", "im2col", "winograd", NULL };
+    cnn_ctx *c = ctx_of(L);
+    int was = cnn_get_conv_algo(c);
+    if (!lua_isnoneornil(L, 1)) {
+        if (lua_type(L, 1) != LUA_TSTRING)
+            return arg_error(L, "_conv_algo", 1, "name", "expected \"auto\", \"im2col\" or \"winograd\", got %s", luaL_typename(L, 1));
+        const char *s = lua_tostring(L, 1);
+        int k = 0;
+        while (names[k] && strcmp(names[k], s) != 0) k++;
+        if (names[k] == NULL)
+            return arg_error(L, "_conv_algo", 1, "name", "expected \"auto\", \"im2col\" or \"winograd\", got \"%s\"", s);
+        cnn_set_conv_algo(c, k);
+    }
+    lua_pushstring(L, names[was]);
+    return 1;
+}
+
 static const luaL_Reg conv_fns[] = {
-    { "conv2d", l_conv2d }, { "conv1d", l_conv1d },
+    { "_conv_algo", l_conv_algo },
+    { "conv2d", l_conv2d }, { "conv1d", l_conv1d }, { "_conv2d_affine", l_conv2d_affine },
     { "max_pool2d", l_max_pool2d }, { "avg_pool2d", l_avg_pool2d },
     { "max_pool1d", l_max_pool1d }, { "avg_pool1d", l_avg_pool1d },
     { "adaptive_avg_pool2d", l_adaptive_avg_pool2d }, { "adaptive_avg_pool1d", l_adaptive_avg_pool1d },

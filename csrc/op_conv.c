@@ -30,6 +30,14 @@ static inline int64_t mul_sat(int64_t a, int64_t b) {
     return __builtin_mul_overflow(a, b, &r) ? INT64_MAX : r;
 }
 
+/* An epilogue applied to the output as each part of it is finished (inference only, see
+ * cnn_conv2d_affine): y = y * scale[oc] + shift[oc], then max(y, 0) when relu; scale and shift
+ * (OC, the output's dtype) may each be NULL. */
+typedef struct conv_epi {
+    const void *scale, *shift;
+    int relu;
+} conv_epi;
+
 /* each algorithm's plan: its blocking, threads and workspace (dtype-free parts of the .inc files) */
 #include "op_conv_im2col.inc"
 #include "op_conv_direct.inc"
@@ -43,6 +51,7 @@ typedef struct conv_plan {
     im2col_plan im;         /* every other case, and the direct path's backward */
     direct_plan dp;
     wino_plan wp;
+    int threads;            /* the state's thread count */
 } conv_plan;
 
 #define CNN_GEN_FILE "op_conv.inc"
@@ -166,14 +175,16 @@ static int conv_geom_init(cnn_ctx *c, conv_geom *g, int nd, const cnn_tensor *x,
     return 0;
 }
 
-/* chooses the path for g (checked by conv_geom_init): Winograd where it applies, else the
- * direct forward where it applies, else im2col (always planned: the direct path's backward) */
-static void conv_plan_init(conv_plan *P, const conv_geom *g, cnn_dtype dt, int threads) {
+/* chooses the path for g (checked by conv_geom_init): Winograd where it applies and pays, else
+ * the direct forward where it applies, else im2col (always planned: the direct path's
+ * backward); algo (cnn_get_conv_algo) forces im2col everywhere, or Winograd wherever it applies */
+static void conv_plan_init(conv_plan *P, const conv_geom *g, cnn_dtype dt, int threads, int algo) {
     size_t dts = cnn_dtype_size(dt);
     P->g = *g;
+    P->threads = threads;
     im2col_plan_init(&P->im, g, dts, threads);
-    P->wino = wino_plan_init(&P->wp, g, threads);
-    P->direct = !P->wino && direct_plan_init(&P->dp, g, dts, threads);
+    P->wino = algo != CNN_CONV_IM2COL && wino_plan_init(&P->wp, g, threads, algo == CNN_CONV_WINOGRAD);
+    P->direct = algo == CNN_CONV_AUTO && !P->wino && direct_plan_init(&P->dp, g, dts, threads);
 }
 
 /* the workspace of the planned path (the direct path's forward and its im2col backward share one) */
@@ -223,7 +234,7 @@ static const cnn_op op_conv1d = { "conv1d", conv2d_backward, conv2d_release };
 /* the user's x, w, b|NULL (any layout conv_geom_init accepts) by the path P chose: the kernels
  * run on contiguous copies, which have the memory of (N,C,H,W) and (OC,C/G,KH,KW) */
 static cnn_tensor *conv_run(cnn_ctx *c, const cnn_tensor *x0, const cnn_tensor *w0, const cnn_tensor *b0,
-                            const conv_plan *P) {
+                            const conv_plan *P, const conv_epi *e) {
     const conv_geom *g = &P->g;
     cnn_tensor *x = cnn_contiguous_as(c, x0, x0->dtype);
     cnn_tensor *w = x ? cnn_contiguous_as(c, w0, x0->dtype) : NULL;
@@ -235,15 +246,16 @@ static cnn_tensor *conv_run(cnn_ctx *c, const cnn_tensor *x0, const cnn_tensor *
     void *yp = cnn_data(y), *xp = cnn_data(x), *wp = cnn_data(w), *bp = b ? cnn_data(b) : NULL;
     if (cnn_numel(y) == 0) {
         /* nothing to compute */
-    } else if (P->wino) {
-        if (x0->dtype == CNN_F32) wino_fwd_f32(yp, xp, wp, bp, g, &P->wp, ws);
-        else wino_fwd_f64(yp, xp, wp, bp, g, &P->wp, ws);
-    } else if (P->direct) {
-        if (x0->dtype == CNN_F32) direct_fwd_f32(yp, xp, wp, bp, g, &P->dp, ws);
+    } else if (P->wino || P->direct) {
+        if (P->wino && x0->dtype == CNN_F32) wino_fwd_f32(yp, xp, wp, bp, g, &P->wp, ws);
+        else if (P->wino) wino_fwd_f64(yp, xp, wp, bp, g, &P->wp, ws);
+        else if (x0->dtype == CNN_F32) direct_fwd_f32(yp, xp, wp, bp, g, &P->dp, ws);
         else direct_fwd_f64(yp, xp, wp, bp, g, &P->dp, ws);
+        if (e && x0->dtype == CNN_F32) conv_epi_all_f32(yp, e, g, P->threads);   /* one pass afterwards */
+        else if (e) conv_epi_all_f64(yp, e, g, P->threads);
     } else {
-        if (x0->dtype == CNN_F32) conv2d_fwd_f32(yp, xp, wp, bp, g, &P->im, ws);
-        else conv2d_fwd_f64(yp, xp, wp, bp, g, &P->im, ws);
+        if (x0->dtype == CNN_F32) conv2d_fwd_f32(yp, xp, wp, bp, g, &P->im, ws, e);
+        else conv2d_fwd_f64(yp, xp, wp, bp, g, &P->im, ws, e);
     }
     if (cnn_needs_grad(c, x0, w0) || (b0 && cnn_needs_grad(c, b0, NULL))) {
         conv_plan *keep = malloc(sizeof *keep);
@@ -269,8 +281,8 @@ static cnn_tensor *conv_nd(cnn_ctx *c, int nd, const cnn_tensor *x, const cnn_te
     conv_geom g;
     if (conv_geom_init(c, &g, nd, x, w, b, stride, pad, dil, groups) < 0) return NULL;
     conv_plan P;
-    conv_plan_init(&P, &g, x->dtype, cnn_get_num_threads(c));
-    return conv_run(c, x, w, b, &P);
+    conv_plan_init(&P, &g, x->dtype, cnn_get_num_threads(c), cnn_get_conv_algo(c));
+    return conv_run(c, x, w, b, &P, NULL);
 }
 
 cnn_tensor *cnn_conv2d(cnn_ctx *c, const cnn_tensor *x, const cnn_tensor *w, const cnn_tensor *b,
@@ -312,5 +324,39 @@ cnn_tensor *cnn_conv_same(cnn_ctx *c, int nd, const cnn_tensor *x, const cnn_ten
     if (xp == NULL) return NULL;
     cnn_tensor *y = conv_nd(c, nd, xp, w, b, s, p, d, groups);
     cnn_tensor_release(xp);
+    return y;
+}
+
+/* conv2d for inference with its batch norm and ReLU folded in: y = conv(x, w) * scale[oc] +
+ * shift[oc] (each may be NULL), then max(y, 0) when relu, applied to each part of y as the
+ * convolution finishes it (still in cache) instead of two more passes over memory and two more
+ * tensors. Records no gradient: refused when one would be recorded. */
+cnn_tensor *cnn_conv2d_affine(cnn_ctx *c, const cnn_tensor *x, const cnn_tensor *w, const cnn_tensor *scale,
+                              const cnn_tensor *shift, int relu, const int64_t stride[2],
+                              const int64_t padding[2], const int64_t dilation[2], int64_t groups) {
+    char d1[200];
+    if (cnn_needs_grad(c, x, w))
+        return cnn_seterr(c, "records no gradient: call it with gradients off (no_grad) or on tensors that need none"), NULL;
+    conv_geom g;
+    if (conv_geom_init(c, &g, 2, x, w, NULL, stride, padding, dilation, groups) < 0) return NULL;
+    const cnn_tensor *v[2] = { scale, shift };
+    cnn_tensor *cv[2] = { NULL, NULL };
+    for (int i = 0; i < 2; i++) {
+        if (v[i] == NULL) continue;
+        if (v[i]->ndim != 1 || v[i]->size[0] != g.OC || v[i]->dtype != x->dtype) {
+            cnn_seterr(c, "argument %d (%s): expected a 1-D %s tensor of %lld elements, got %s", 3 + i,
+                       i ? "shift" : "scale", cnn_dtype_name(x->dtype), (long long)g.OC,
+                       cnn_tensor_desc(d1, sizeof d1, v[i]));
+            cnn_tensor_release(cv[0]);
+            return NULL;
+        }
+        if ((cv[i] = cnn_contiguous_as(c, v[i], x->dtype)) == NULL) { cnn_tensor_release(cv[0]); return NULL; }
+    }
+    conv_epi e = { cv[0] ? cnn_data(cv[0]) : NULL, cv[1] ? cnn_data(cv[1]) : NULL, relu != 0 };
+    conv_plan P;
+    conv_plan_init(&P, &g, x->dtype, cnn_get_num_threads(c), cnn_get_conv_algo(c));
+    cnn_tensor *y = conv_run(c, x, w, NULL, &P, &e);
+    cnn_tensor_release(cv[0]);
+    cnn_tensor_release(cv[1]);
     return y;
 }

@@ -35,6 +35,37 @@ describe("conv2d", function()
     H.close(y, cnn.cat({y1, y2}, 2), 1e-12)
   end)
 
+  it("shares a slice between threads (fewer slices than threads) as one thread computes it", function()
+    -- at 2 threads a batch lowered into fewer slices than threads is split by channels and by
+    -- the GEMMs' rows (im2col's split mode); 1 thread takes the per-slice path: the two must agree
+    local cases = {
+      {N = 1, C = 3, OC = 40, H = 6, o = {padding = 1}},                 -- one image, 16 + 16 + 8 rows
+      {N = 3, C = 20, OC = 36, H = 7, o = {padding = 1}},                -- three 7x7 images in one slice
+      {N = 5, C = 8, OC = 24, H = 4, k = 1, o = {stride = 2}},           -- 1x1 stride 2, small images
+      {N = 3, C = 5, OC = 17, H = 9, k = 3, o = {stride = 2, padding = 1, dilation = 2}},
+    }
+    local was = cnn.get_num_threads()
+    for _, c in ipairs(cases) do
+      local x = cnn.randn(c.N, c.C, c.H, c.H, f64)
+      local w = cnn.randn(c.OC, c.C, c.k or 3, c.k or 3, f64)
+      local b = cnn.randn(c.OC, f64)
+      local function run(threads)
+        cnn.set_num_threads(threads)
+        x.grad, w.grad, b.grad = nil, nil, nil
+        local y = F.conv2d(x, w, b, c.o)
+        local loss = (y * y):sum()
+        loss:backward()
+        cnn.set_num_threads(was)
+        return y, x.grad, w.grad, b.grad
+      end
+      local one, two = {run(1)}, {run(2)}
+      for i = 1, 4 do H.close(two[i], one[i], 1e-10 * (1 + one[i]:abs():max():item())) end
+      cnn.set_num_threads(2)
+      H.gradcheck(function(x_, w_, b_) return F.conv2d(x_, w_, b_, c.o) end, {x, w, b})
+      cnn.set_num_threads(was)
+    end
+  end)
+
   it("lowers a batch the same whether or not it fits one slice", function()
     -- the batch is lowered in slices; each image must equal its own convolution
     local x = cnn.randn(5, 3, 9, 9, "float64")
@@ -69,7 +100,10 @@ describe("conv2d", function()
 
   it("takes the Winograd path (3x3, stride 1, >= 8 channels) with the im2col path's values", function()
     -- the same convolution as a 5x5 kernel with a zero border and one more padding goes
-    -- through im2col; outputs and gradients must agree, with any subset of inputs wanting grad
+    -- through im2col; outputs and gradients must agree, with any subset of inputs wanting grad.
+    -- Winograd is forced on these small images (by itself it takes images of 400 pixels up).
+    local was = cnn._conv_algo("winograd")
+    finally(function() cnn._conv_algo(was) end)
     for _, c in ipairs({{2, 9, 8, 7, 10, 1}, {1, 8, 12, 5, 5, 0}, {3, 16, 8, 9, 4, 2}, {1, 8, 8, 1, 1, 1}}) do
       local N, C, OC, Hh, Ww, p = table.unpack(c)
       for _, dt in ipairs({"float64", "float32"}) do

@@ -29,7 +29,8 @@ function BasicConv2d:__init(cin, cout, k, opts, eps)
   self.conv = nn.Conv2d(cin, cout, k, o)
   self.bn = nn.BatchNorm2d(cout, { eps = eps or 1e-3 })
 end
-function BasicConv2d:forward(x) return self.bn(self.conv(x)):relu() end
+local conv_bn = require("cnn.nn.conv")._conv_bn     -- fused in eval mode without gradients
+function BasicConv2d:forward(x) return conv_bn(self.conv, self.bn, true, x) end
 M.BasicConv2d = BasicConv2d
 
 -- a block whose forward concatenates its branches' outputs along the channels; each branch is a

@@ -3,6 +3,7 @@
 -- pooled features before fc.
 local nn = require "cnn.nn"
 local common = require "cnn.models.common"
+local conv_bn = require("cnn.nn.conv")._conv_bn     -- bn(conv(x)) [:relu()], fused in eval mode without gradients
 
 local function conv(cin, cout, k, stride)
   return nn.Conv2d(cin, cout, k, { stride = stride or 1, padding = k // 2, bias = false })
@@ -16,7 +17,7 @@ function BasicBlock:__init(cin, planes, stride, downsample)
   if downsample then self.downsample = downsample end
 end
 function BasicBlock:forward(x)
-  local y = self.bn2(self.conv2(self.bn1(self.conv1(x)):relu()))
+  local y = conv_bn(self.conv2, self.bn2, false, conv_bn(self.conv1, self.bn1, true, x))
   return (y + (self.downsample and self.downsample(x) or x)):relu()
 end
 
@@ -29,8 +30,8 @@ function Bottleneck:__init(cin, planes, stride, downsample)
   if downsample then self.downsample = downsample end
 end
 function Bottleneck:forward(x)
-  local y = self.bn2(self.conv2(self.bn1(self.conv1(x)):relu())):relu()
-  y = self.bn3(self.conv3(y))
+  local y = conv_bn(self.conv2, self.bn2, true, conv_bn(self.conv1, self.bn1, true, x))
+  y = conv_bn(self.conv3, self.bn3, false, y)
   return (y + (self.downsample and self.downsample(x) or x)):relu()
 end
 
@@ -63,7 +64,7 @@ function ResNet:__init(block, layers, o)
   end
 end
 function ResNet:forward_features(x)
-  x = self.maxpool(self.bn1(self.conv1(x)):relu())
+  x = self.maxpool(conv_bn(self.conv1, self.bn1, true, x))
   x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
   return self.avgpool(x):flatten(2)
 end

@@ -46,9 +46,24 @@ local Sequential = ModuleList:extend("nn.Sequential")
 function Sequential:__init(mods)
   for i, m in ipairs(module_list("cnn.nn.Sequential", mods)) do self:add_module(i, m) end
 end
+-- In eval mode without gradients, Conv2d -> BatchNorm2d -> ReLU runs as one fused convolution
+-- (nn/conv.lua's _fuse_at says when; the result differs by float rounding only).
+local Conv2d
 function Sequential:forward(x, ...)
-  for i = 1, #self do
-    if i == 1 then x = self[1](x, ...) else x = self[i](x) end
+  local n, i = #self, 1
+  Conv2d = Conv2d or require("cnn.nn.conv").Conv2d
+  while i <= n do
+    local m, k = self[i], 0
+    if getmetatable(m) == Conv2d and select("#", ...) == 0 and i < n and not cnn.is_grad_enabled() then
+      local y
+      k, y = require("cnn.nn.conv")._fuse_at(self, i, x)
+      if k > 0 then x = y end
+    end
+    if k == 0 then
+      if i == 1 then x = m(x, ...) else x = m(x) end
+      k = 1
+    end
+    i = i + k
   end
   return x
 end
