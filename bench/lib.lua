@@ -49,13 +49,33 @@ function B.status_mb(field)
 end
 
 -- runs `lua5.4 script name` for each name, one fresh process each (so that each peak RSS is its
--- own), and passes their output through
-function B.each_in_child(script, names)
+-- own), and passes their output through; `env` (optional): "VAR=value ..." put before the command
+function B.each_in_child(script, names, env)
   for _, n in ipairs(names) do
-    local p = assert(io.popen(("lua5.4 %q %s"):format(script, n)))
+    local p = assert(io.popen(("%slua5.4 %q %s"):format(env and env .. " " or "", script, n)))
     io.write(p:read("a"))
     p:close()
   end
+end
+
+-- FLOPs of one forward call fn() (no grad) in the Conv1d / Conv2d / Linear modules of `model`:
+-- 2 x multiply-adds, counted by forward hooks from each output's size (out:numel() x the weight's
+-- fan-in: in_features, or in_channels / groups x the kernel's size). Other layers (batch norm,
+-- pooling, activations) count nothing. A training step is taken as 3 forwards.
+function B.forward_flops(model, fn)
+  local nn = cnn.nn
+  local macs, handles = 0, {}
+  for _, m in ipairs(model:modules()) do
+    local mt = getmetatable(m)
+    if mt == nn.Conv1d or mt == nn.Conv2d or mt == nn.Linear then
+      handles[#handles + 1] = m:register_forward_hook(function(mod, _, out)
+        macs = macs + out:numel() * (mod.weight:numel() // mod.weight:size(1))
+      end)
+    end
+  end
+  cnn.no_grad(fn)
+  for _, h in ipairs(handles) do h:remove() end
+  return 2 * macs
 end
 
 function B.result(group, case, seconds, flops, extra)
