@@ -1,30 +1,15 @@
 # bench/conv_torch.py: PyTorch's twin of bench/conv.lua (same cases, same protocol lines).
 # Run with /usr/bin/python3 (Debian's python3-torch); CNN_THREADS sets the thread count.
-import os, time, statistics
-# Debian's torch does its matmuls in the system BLAS (OpenBLAS), which ignores
-# torch.set_num_threads: without this, its "1-thread" rows used both cores.
-import os as _os
-_os.environ.setdefault("OPENBLAS_NUM_THREADS", _os.environ.get("CNN_THREADS") or str(_os.cpu_count()))
+import os, sys
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torchlib import timeit, result as emit     # sets the threads first
 import torch
 import torch.nn.functional as F
 
-th = int(os.environ.get("CNN_THREADS", "1"))
-torch.set_num_threads(th)
 torch.manual_seed(1)
 
-def timeit(fn, reps=7, warm=2):
-    for _ in range(warm):
-        fn()
-    t = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        t.append(time.perf_counter() - t0)
-    return statistics.median(t)
-
 def result(case, s, flops=None, extra=""):
-    gf = "%.2f" % (flops / s / 1e9) if flops else "-"
-    print("RESULT\tconv\t%s\t%d\t%.6g\t%s\t%s" % (case, th, s, gf, extra), flush=True)
+    emit("conv", case, s, flops, extra)
 
 cases = [("N64 1->32 28x28 k3 p1", 64, 1, 32, 28, 3, 1, 1),
          ("N64 32->64 14x14 k3 p1", 64, 32, 64, 14, 3, 1, 1),

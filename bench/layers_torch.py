@@ -1,12 +1,11 @@
 # bench/layers_torch.py: PyTorch's twin of bench/layers.lua (resnet18's convolutions at batch 4,
 # 224x224, one by one; same cases, same protocol lines). Run with /usr/bin/python3.
-import os, time, statistics
-os.environ.setdefault("OPENBLAS_NUM_THREADS", os.environ.get("CNN_THREADS") or str(os.cpu_count()))
+import os, sys
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torchlib import timeit, result as emit     # sets the threads first
 import torch
 import torch.nn.functional as F
 
-th = int(os.environ.get("CNN_THREADS", "1"))
-torch.set_num_threads(th)
 torch.manual_seed(1)
 N = 4
 cases = [("r18 stem 3->64 224 k7 s2", 3, 64, 224, 7, 2, 3, False),
@@ -21,18 +20,8 @@ cases = [("r18 stem 3->64 224 k7 s2", 3, 64, 224, 7, 2, 3, False),
          ("r18 l4 down 256->512 14 k1 s2", 256, 512, 14, 1, 2, 0, True),
          ("r18 l4 512->512 7 k3", 512, 512, 7, 3, 1, 1, True)]
 
-def timeit(fn, reps=7, warm=2):
-    for _ in range(warm):
-        fn()
-    t = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        t.append(time.perf_counter() - t0)
-    return statistics.median(t)
-
 def result(case, s, flops):
-    print("RESULT\tlayers\t%s\t%d\t%.6g\t%.2f\t" % (case, th, s, flops / s / 1e9), flush=True)
+    emit("layers", case, s, flops)
 
 only = os.environ.get("LAYERS")
 for name, C, OC, H, k, s, p, gx in cases:
