@@ -2,14 +2,13 @@
 # zero biases), one epoch of 1,500 one-hot sequences of 50 bases (batch 32, Adam), and in-silico
 # mutagenesis (all 4 bases at every position, mutants built by broadcasting and run in batches of
 # the same sizes as cnn.genomics.mutagenesis) of 500 x 50 and 100 x 1000. Run with /usr/bin/python3.
-import os, time
-os.environ.setdefault("OPENBLAS_NUM_THREADS", os.environ.get("CNN_THREADS") or str(os.cpu_count()))
+import os, sys, time
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torchlib import timeit, threads as th     # sets the threads first
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-th = int(os.environ.get("CNN_THREADS", "1"))
-torch.set_num_threads(th)
 torch.manual_seed(1)
 
 def motif_cnn(L=50):
@@ -24,14 +23,7 @@ def one_hot(n, L):
     return F.one_hot(torch.randint(0, 4, (n, L)), 4).permute(0, 2, 1).float().contiguous()
 
 def median(fn, reps, warm):
-    for _ in range(warm):
-        fn()
-    t = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        t.append(time.perf_counter() - t0)
-    return sorted(t)[(reps - 1) // 2]
+    return timeit(fn, reps, warm)
 
 def result(case, s, extra):
     print("RESULT\tmotif\t%s\t%d\t%.6g\t-\t%s" % (case, th, s, extra), flush=True)

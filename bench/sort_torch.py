@@ -1,25 +1,19 @@
 # bench/sort_torch.py: the cases of bench/sort.lua in PyTorch, same RESULT lines (bench/compare.sh
 # joins them). Threads from env CNN_THREADS; run with /usr/bin/python3.
-import os, statistics, time
+import os, sys
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torchlib import timeit, result as emit     # sets the threads first (CNN_THREADS, default 1)
 import torch
 
-threads = int(os.environ.get("CNN_THREADS", "0")) or torch.get_num_threads()
-torch.set_num_threads(threads)
 torch.manual_seed(0)
 
 
 def bench(fn, reps=5, warm=2):
-    for _ in range(warm): fn()
-    t = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        t.append(time.perf_counter() - t0)
-    return statistics.median(t)
+    return timeit(fn, reps, warm)
 
 
 def result(group, case, s):
-    print("RESULT\t%s\t%s\t%d\t%.6g\t-\t" % (group, case, threads, s), flush=True)
+    emit(group, case, s)
 
 
 with torch.no_grad():
