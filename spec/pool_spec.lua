@@ -365,54 +365,56 @@ local function ref_windows(t, KH, KW, SH, SW, PH, PW)
   end
   return wins, OH, OW
 end
--- avg pool of every plane of a 4-D table x, and the gradient dx for the upstream gradient dy
-local function ref_avg(x, dy, KH, KW, PH, PW, cip)
+-- calls plane(t, wins, OH, OW, g, n, c) for every plane t = x[n][c] of a 4-D table, with its
+-- windows (ref_windows(t, unpacked wargs)) and a zero gradient g to add into; plane returns the
+-- pooled plane. Returns the pooled planes and the gradients as 4-D tables.
+local function each_plane(x, wargs, plane)
   local y, dx = {}, {}
   for n = 1, #x do
     y[n], dx[n] = {}, {}
     for c = 1, #x[n] do
       local t = x[n][c]
-      local wins, OH, OW = ref_windows(t, KH, KW, 1, 1, PH, PW)
-      local yp, gp = {}, {}
-      for i = 1, #t do gp[i] = {}; for j = 1, #t[1] do gp[i][j] = 0 end end
-      for oh = 1, OH do
-        yp[oh] = {}
-        for ow = 1, OW do
-          local cells, s = wins[oh][ow], 0
-          local div = cip and KH * KW or #cells
-          for _, e in ipairs(cells) do s = s + t[e[1]][e[2]] end
-          yp[oh][ow] = s / div
-          if dy then for _, e in ipairs(cells) do gp[e[1]][e[2]] = gp[e[1]][e[2]] + dy[n][c][oh][ow] / div end end
-        end
-      end
-      y[n][c], dx[n][c] = yp, gp
+      local wins, OH, OW = ref_windows(t, table.unpack(wargs))
+      local g = {}
+      for i = 1, #t do g[i] = {}; for j = 1, #t[1] do g[i][j] = 0 end end
+      y[n][c] = plane(t, wins, OH, OW, g, n, c)
+      dx[n][c] = g
     end
   end
   return y, dx
 end
+-- avg pool of every plane of a 4-D table x, and the gradient dx for the upstream gradient dy
+local function ref_avg(x, dy, KH, KW, PH, PW, cip)
+  return each_plane(x, {KH, KW, 1, 1, PH, PW}, function(t, wins, OH, OW, gp, n, c)
+    local yp = {}
+    for oh = 1, OH do
+      yp[oh] = {}
+      for ow = 1, OW do
+        local cells, s = wins[oh][ow], 0
+        local div = cip and KH * KW or #cells
+        for _, e in ipairs(cells) do s = s + t[e[1]][e[2]] end
+        yp[oh][ow] = s / div
+        if dy then for _, e in ipairs(cells) do gp[e[1]][e[2]] = gp[e[1]][e[2]] + dy[n][c][oh][ow] / div end end
+      end
+    end
+    return yp
+  end)
+end
 -- max pool (3x3-style windows at any stride, no padding): the first maximum in scan order wins
 local function ref_max(x, dy, K, S)
-  local y, dx = {}, {}
-  for n = 1, #x do
-    y[n], dx[n] = {}, {}
-    for c = 1, #x[n] do
-      local t = x[n][c]
-      local wins, OH, OW = ref_windows(t, K, K, S, S, 0, 0)
-      local yp, gp = {}, {}
-      for i = 1, #t do gp[i] = {}; for j = 1, #t[1] do gp[i][j] = 0 end end
-      for oh = 1, OH do
-        yp[oh] = {}
-        for ow = 1, OW do
-          local best
-          for _, e in ipairs(wins[oh][ow]) do if best == nil or t[e[1]][e[2]] > t[best[1]][best[2]] then best = e end end
-          yp[oh][ow] = t[best[1]][best[2]]
-          if dy then gp[best[1]][best[2]] = gp[best[1]][best[2]] + dy[n][c][oh][ow] end
-        end
+  return each_plane(x, {K, K, S, S, 0, 0}, function(t, wins, OH, OW, gp, n, c)
+    local yp = {}
+    for oh = 1, OH do
+      yp[oh] = {}
+      for ow = 1, OW do
+        local best
+        for _, e in ipairs(wins[oh][ow]) do if best == nil or t[e[1]][e[2]] > t[best[1]][best[2]] then best = e end end
+        yp[oh][ow] = t[best[1]][best[2]]
+        if dy then gp[best[1]][best[2]] = gp[best[1]][best[2]] + dy[n][c][oh][ow] end
       end
-      y[n][c], dx[n][c] = yp, gp
     end
-  end
-  return y, dx
+    return yp
+  end)
 end
 
 local function with_threads(T, fn)
