@@ -81,7 +81,7 @@ valgrind: all
 # bench/sgemm.c is the raw BLAS ceiling; its rows join the "matmul" table beside cnn.matmul
 bench: all build/sgemm
 	@{ build/sgemm | grep '^RESULT' | sed 's/^RESULT/cnn/'; \
-	  for f in bench/*.lua; do [ $$f = bench/lib.lua ] || [ $$f = bench/table.lua ] || \
+	  for f in bench/*.lua; do [ $$f = bench/lib.lua ] || [ $$f = bench/table.lua ] || [ $$f = bench/profile.lua ] || \
 	  LUA_PATH='lua/?.lua;lua/?/init.lua;bench/?.lua;;' LUA_CPATH='lua/?.so;;' $(LUA) $$f | grep '^RESULT' | sed 's/^RESULT/cnn/'; done; } | $(LUA) bench/table.lua
 
 build/sgemm: bench/sgemm.c | build/$(VARIANT)
