@@ -15,7 +15,7 @@
 -- cases, same names). NETS="resnet18_b4,motif" runs only those cases (names: the keys of `labels`).
 -- Run: CNN_THREADS=1 LUA_PATH='lua/?.lua;lua/?/init.lua;bench/?.lua;;' LUA_CPATH='lua/?.so;;' lua5.4 bench/nets.lua
 local order = { "resnet18_b4", "inception_features_b8", "inception_train_b4", "resnet18_b16",
-                "amd_small", "motif", "gp_mlp" }
+                "amd_small", "motif", "gp_mlp", "inception_b1" }
 local labels = {
   resnet18_b4 = "resnet18 train step b4 224x224 (SGD)",
   inception_features_b8 = "inception_v3 features b8 224x224 (eval, no grad)",
@@ -24,6 +24,7 @@ local labels = {
   amd_small = "AMD small trunk w0.5 train step b32 64x64 (Adam)",
   motif = "DNA motif CNN epoch 1500 x 50 b32 (Adam)",
   gp_mlp = "genomic-prediction MLP epoch 2000 x 50000 b32 (Adam)",
+  inception_b1 = "inception_v3 inference b1 299x299 (eval, no grad)",
 }
 local SGEMM = { 128, 3136, 1152 }    -- M, N, K: the yardstick GEMM (resnet18 layer2 conv, batch 4)
 
@@ -84,6 +85,12 @@ elseif name == "inception_features_b8" then
   local x = cnn.randn(8, 3, 224, 224)
   flops = 8 * B.forward_flops(model, function() return model:forward_features(cnn.randn(1, 3, 224, 224)) end)
   step = function() cnn.no_grad(function() return model:forward_features(x) end) end
+elseif name == "inception_b1" then       -- one photograph at a time, as the risk calculator predicts
+  local model = cnn.models.inception_v3()
+  model:eval()
+  local x = cnn.randn(1, 3, 299, 299)
+  flops = B.forward_flops(model, function() return model(x) end)
+  step = function() cnn.no_grad(function() return model(x) end) end
 elseif name == "amd_small" then
   local m = cnn.amd.model { design = "paper", backbone = "small", image_size = 64, width = 0.5 }
   flops = 3 * 32 * B.forward_flops(m, function() return m:severity_logits(m:features(cnn.rand(1, 3, 64, 64))) end)

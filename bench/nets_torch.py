@@ -17,7 +17,7 @@ import os, resource, subprocess, sys, time
 os.environ.setdefault("OPENBLAS_NUM_THREADS", os.environ.get("CNN_THREADS") or str(os.cpu_count()))
 
 ORDER = ["resnet18_b4", "inception_features_b8", "inception_train_b4", "resnet18_b16", "amd_small", "motif",
-         "gp_mlp"]
+         "gp_mlp", "inception_b1"]
 # FLOPs of one timed run (a step or an epoch), from bench/nets.lua's B.forward_flops
 FLOPS = {
     "resnet18_b4": 3 * 4 * 3628146688,
@@ -27,6 +27,7 @@ FLOPS = {
     "amd_small": 3 * 32 * 7676416,
     "motif": 3 * 1500 * 129088,
     "gp_mlp": 3 * 2000 * 6404160,
+    "inception_b1": 11426432192,
 }
 SGEMM = (128, 3136, 1152)
 LABELS = {
@@ -37,6 +38,7 @@ LABELS = {
     "amd_small": "AMD small trunk w0.5 train step b32 64x64 (Adam)",
     "motif": "DNA motif CNN epoch 1500 x 50 b32 (Adam)",
     "gp_mlp": "genomic-prediction MLP epoch 2000 x 50000 b32 (Adam)",
+    "inception_b1": "inception_v3 inference b1 299x299 (eval, no grad)",
 }
 GP_N, GP_P = 2000, 50000
 GP_PREFIX = "/tmp/cnn_bench_gp_%dx%d" % (GP_N, GP_P)
@@ -163,6 +165,15 @@ elif name == "inception_features_b8":
     model.eval()
     check_flops(8 * forward_flops(model, torch.randn(1, 3, 224, 224)))
     x = torch.randn(8, 3, 224, 224)
+
+    def step():
+        with torch.no_grad():
+            model(x)
+elif name == "inception_b1":
+    model = torchvision.models.inception_v3(aux_logits=False, init_weights=False)
+    model.eval()
+    x = torch.randn(1, 3, 299, 299)
+    check_flops(forward_flops(model, x))
 
     def step():
         with torch.no_grad():
