@@ -537,7 +537,9 @@ static int l_one_hot(lua_State *L) {
     const char *fn = "data.sequence.one_hot";
     if (!lua_istable(L, 1)) arg_error(L, fn, 1, "seqs", "expected a table of strings, got %s", type_desc(L, 1));
     size_t K;
-    const char *alpha = lua_isnoneornil(L, 2) ? (K = 4, "ACGT") : luaL_checklstring(L, 2, &K);
+    if (!lua_isnoneornil(L, 2) && lua_type(L, 2) != LUA_TSTRING)      /* a number would convert: refuse it too */
+        arg_error(L, fn, 2, "alphabet", "expected a string of letters such as \"ACGT\", got %s", type_desc(L, 2));
+    const char *alpha = lua_isnoneornil(L, 2) ? (K = 4, "ACGT") : lua_tolstring(L, 2, &K);
     signed char code[256];
     memset(code, -1, sizeof code);
     if (K == 0 || K > 64) arg_error(L, fn, 2, "alphabet", "expected 1 to 64 letters, got %d", (int)K);

@@ -61,5 +61,12 @@ describe("cnn.data.sequence", function()
     H.errors(function() seq.one_hot({ "ACGT", "ACG" }) end,
       "cnn.data.sequence.one_hot: argument 1 (seqs): sequence 2 has length 3, expected 4 (as sequence 1)")
     H.errors(function() seq.one_hot({ "A", 3 }) end, "element 2 is number, expected a string")
+    -- the labels of simulate_motif passed on by mistake (one_hot(simulate_motif{...})): the
+    -- message names the argument, at the caller's line
+    H.errors(function() seq.one_hot({ "ACGT" }, cnn.zeros(2)) end,
+      "cnn.data.sequence.one_hot: argument 2 (alphabet): expected a string of letters such as \"ACGT\", got float32 [2]")
+    local ok, err = pcall(function() return seq.one_hot({ "ACGT" }, 12) end)
+    assert.is_false(ok)
+    assert.is_truthy(tostring(err):find("sequence_spec.lua:%d+: cnn.data.sequence.one_hot: argument 2 %(alphabet%)"))
   end)
 end)

@@ -53,6 +53,6 @@ function sequence.read_fasta(path, opts)
 end
 
 -- one_hot(seqs [, "ACGT"]) -> float32 (N, 4, L); N (not in the alphabet) is 0.25 in every row
-function sequence.one_hot(seqs, alphabet) return D.one_hot(seqs, alphabet) end
+sequence.one_hot = D.one_hot        -- the C function itself: its errors point at the caller's line
 
 return sequence
