@@ -64,4 +64,30 @@ describe("threads", function()
     -- relative to the largest value, float32's epsilon times a few
     for i = 1, 3 do H.close(r1[i], r2[i], 1e-6 * r1[i]:abs():max():item()) end
   end)
+  it("train a small resnet bit-identically run to run at 2 threads (shared slices, Winograd blocks, batch norm, SGD)", function()
+    local was = cnn.get_num_threads()
+    finally(function() cnn.set_num_threads(was) end)
+    cnn.set_num_threads(2)
+    local function run()
+      cnn.manual_seed(11)
+      local m = cnn.models.resnet18({ width = 0.25, num_classes = 5 })
+      local opt = cnn.optim.SGD(m, { lr = 0.05, momentum = 0.9 })
+      local x, y = cnn.randn(3, 3, 64, 64), cnn.tensor({ 1, 4, 2 }):long()
+      for _ = 1, 2 do
+        local loss = cnn.F.cross_entropy(m(x), y)
+        opt:zero_grad()
+        loss:backward()
+        opt:step()
+      end
+      m:eval()
+      local out = cnn.no_grad(function() return m(cnn.randn(1, 3, 64, 64)) end)
+      local ps = {}
+      for _, p in ipairs(m:parameters()) do ps[#ps + 1] = p:detach() end
+      return ps, out
+    end
+    local p1, o1 = run()
+    local p2, o2 = run()
+    for i = 1, #p1 do assert.are.equal(0, H.maxdiff(p1[i], p2[i])) end
+    assert.are.equal(0, H.maxdiff(o1, o2))
+  end)
 end)
