@@ -78,6 +78,23 @@ describe("conv2d", function()
     for i = 1, 5 do H.close(y:narrow(1, i, 1), F.conv2d(x:narrow(1, i, 1), w, b, {padding = 1}), 1e-12) end
   end)
 
+  it("gives the bias gradient of a convolution without input channels at any thread count", function()
+    -- C = 0: y is the bias alone, so db = the number of output pixels (3x3 here) per image; at
+    -- 2 threads one image takes im2col's split mode, which once returned before summing db
+    local was = cnn.get_num_threads()
+    finally(function() cnn.set_num_threads(was) end)
+    for _, threads in ipairs({1, 2}) do
+      cnn.set_num_threads(threads)
+      local x, w = cnn.randn({1, 0, 5, 5}, f64), cnn.randn({4, 0, 3, 3}, f64)
+      local b = cnn.randn({4}, f64)
+      local y = F.conv2d(x, w, b)
+      H.close(y, b:detach():view(1, 4, 1, 1):expand(1, 4, 3, 3), 0)
+      y:sum():backward()
+      H.close(b.grad, {9, 9, 9, 9}, 0)
+      assert.same({4, 0, 3, 3}, w.grad:size())
+    end
+  end)
+
   it("gradchecks input, weight and bias for each option", function()
     local cases = {
       {{2, 3, 5, 4}, {2, 3, 3, 2}, {}},

@@ -55,6 +55,26 @@ describe("conv -> batch norm -> ReLU fusion", function()
     end
   end)
 
+  it("lets a NaN through its ReLU as the unfused ReLU does", function()
+    -- ReLU(NaN) is NaN (PyTorch, cnn.relu): a fused eval must not turn a NaN input into zeros
+    -- (NaN ~= NaN: y:ne(y) counts the NaNs)
+    for _, algo in ipairs({"im2col", "winograd"}) do
+      local was = cnn._conv_algo(algo)
+      local x, w = cnn.randn({1, 8, 6, 6}, "float64"), cnn.randn({8, 8, 3, 3}, "float64")
+      x[1][3][4][4] = 0 / 0
+      local y = cnn._conv2d_affine(x, w, nil, nil, true, {padding = 1})
+      local ref = F.conv2d(x, w, nil, {padding = 1}):relu()
+      cnn._conv_algo(was)
+      assert.equal(8 * 9, ref:ne(ref):sum():item())          -- the 3x3 window of every channel
+      assert.equal(8 * 9, y:ne(y):sum():item())
+    end
+    local m = nn.Sequential({nn.Conv2d(4, 5, 3), trained_bn(5, "float32"), nn.ReLU()}):eval()
+    local x = cnn.randn(1, 4, 5, 5)
+    x[1][2][3][3] = 0 / 0
+    local y = cnn.no_grad(function() return m(x) end)
+    assert.equal(45, y:ne(y):sum():item())
+  end)
+
   it("refuses what it cannot do", function()
     local x, w = cnn.randn(1, 4, 5, 5), cnn.randn(6, 4, 3, 3)
     H.errors(function() cnn._conv2d_affine(x, w, cnn.randn(5), nil, true) end, "argument 3 (scale): expected a 1-D float32 tensor of 6 elements, got float32 [5]")
