@@ -115,6 +115,11 @@ describe("conv -> batch norm -> ReLU fusion", function()
     assert.are.equal(1, seen)
     h:remove()
     assert.are.equal(1, fused_calls(function() cnn.no_grad(function() return m(x) end) end))
+    -- an unbatched (C,H,W) image: batch norm refuses its output unfused, so fused too
+    local ok = pcall(function() return cnn.no_grad(function() return m(cnn.randn(3, 6, 6)) end) end)
+    assert.is_false(ok)
+    local cr = nn.Sequential{ nn.Conv2d(3, 4, 3), nn.ReLU() }        -- no batch norm: unbatched is fine
+    assert.are.equal(1, fused_calls(function() cnn.no_grad(function() return cr(cnn.randn(3, 6, 6)) end) end))
     local same = nn.Sequential{ nn.Conv2d(3, 4, 3, {padding = "same"}), bn }
     same:eval()
     assert.are.equal(0, fused_calls(function() cnn.no_grad(function() return same(x) end) end))

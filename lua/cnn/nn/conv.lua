@@ -82,7 +82,8 @@ local function fusable(conv, bn, relu, x)
   if cnn.is_grad_enabled() or getmetatable(conv) ~= Conv2d or not hookless(conv) then return false end
   if type(conv.padding) ~= "table" or not cnn.is_tensor(x) or x.dtype ~= conv.weight.dtype then return false end
   if conv.bias and conv.bias.dtype ~= x.dtype then return false end
-  if bn then
+  if bn then                    -- batch norm of an unbatched (C,H,W) output is an error unfused: keep it
+    if x:dim() ~= 4 then return false end
     BatchNorm2d = BatchNorm2d or require("cnn.nn.norm").BatchNorm2d
     if getmetatable(bn) ~= BatchNorm2d or bn.training or bn.running_mean == nil or not hookless(bn) then return false end
     if bn.running_mean.dtype ~= x.dtype or (bn.weight and bn.weight.dtype ~= x.dtype) then return false end
