@@ -11,16 +11,9 @@ if [ "$BLAS_DETECT" = 1 ]; then run="env -u OPENBLAS_CORETYPE"; else run="env"; 
 export LUA_PATH='lua/?.lua;lua/?/init.lua;bench/?.lua;;' LUA_CPATH='lua/?.so;;'
 cnn_core=$($run lua5.4 -e 'io.write(require("cnn").blas_core)' 2>&1)
 torch_core=$($run /usr/bin/python3 -c '
-import os, ctypes, torch
-torch.mm(torch.ones(2, 2), torch.ones(2, 2))
-for l in open("/proc/self/maps"):
-    if "libopenblas" in l:
-        f = ctypes.CDLL(l.split()[-1], mode=os.RTLD_NOLOAD).openblas_get_corename
-        f.restype = ctypes.c_char_p
-        print(f().decode())
-        break
-else:
-    print("no OpenBLAS loaded")' 2>&1 | tail -n 1)
+import sys; sys.path.insert(0, "bench")
+from torchlib import openblas_core
+print(openblas_core())' 2>&1 | tail -n 1)
 coretype=$($run sh -c 'echo "${OPENBLAS_CORETYPE-unset}"')
 echo "OPENBLAS_CORETYPE: $coretype$([ "$BLAS_DETECT" = 1 ] && echo ' (BLAS_DETECT=1: unset for both sides)')"
 echo "OpenBLAS core: cnn $cnn_core; PyTorch $torch_core (its convolutions use oneDNN whatever the core)"

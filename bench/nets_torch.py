@@ -14,6 +14,8 @@
 # timed by the parent; each case's note gives its GFLOP/s as a share of it.
 # NETS="resnet18_b4,motif" runs only those cases. Run with /usr/bin/python3 (Debian's torch).
 import os, resource, subprocess, sys, time
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torchlib import openblas_core     # (also sets OPENBLAS_NUM_THREADS before torch loads)
 os.environ.setdefault("OPENBLAS_NUM_THREADS", os.environ.get("CNN_THREADS") or str(os.cpu_count()))
 
 ORDER = ["resnet18_b4", "inception_features_b8", "inception_train_b4", "resnet18_b16", "amd_small", "motif",
@@ -44,15 +46,6 @@ GP_N, GP_P = 2000, 50000
 GP_PREFIX = "/tmp/cnn_bench_gp_%dx%d" % (GP_N, GP_P)
 
 
-def openblas_core():
-    """the kernels the OpenBLAS that torch loaded chose (OPENBLAS_CORETYPE or its own detection)"""
-    import ctypes
-    for l in open("/proc/self/maps"):
-        if "libopenblas" in l:
-            f = ctypes.CDLL(l.split()[-1], mode=os.RTLD_NOLOAD).openblas_get_corename
-            f.restype = ctypes.c_char_p
-            return f().decode()
-    return "none loaded"
 
 
 def rss_mb():

@@ -4,15 +4,13 @@
 # sorted by self CPU time and a markdown table of the top ops (PROFILE_TOP, default 12).
 # Threads: CNN_THREADS (default 1). Run with /usr/bin/python3 (Debian's torch 1.13).
 import os, sys, time
-th = os.environ.get("CNN_THREADS") or "1"
-os.environ.setdefault("OPENBLAS_NUM_THREADS", th)
-import ctypes
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torchlib import openblas_core, timeit, threads as th     # sets the threads first
 import torch
 import torch.nn.functional as F
 import torchvision
 
 top = int(os.environ.get("PROFILE_TOP") or 12)
-torch.set_num_threads(int(th))
 torch.manual_seed(1)
 model = torchvision.models.resnet18()
 model.train()
@@ -27,28 +25,16 @@ def step():
     opt.step()
 
 
-def openblas_core():
-    for l in open("/proc/self/maps"):
-        if "libopenblas" in l:
-            f = ctypes.CDLL(l.split()[-1], mode=os.RTLD_NOLOAD).openblas_get_corename
-            f.restype = ctypes.c_char_p
-            return f().decode()
-    return "none loaded"
 
 
-step()
-t = []
-for _ in range(3):
-    t0 = time.perf_counter()
-    step()
-    t.append(time.perf_counter() - t0)
+unprofiled = timeit(step, reps=3, warm=1)
 with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
     t0 = time.perf_counter()
     step()
     wall = time.perf_counter() - t0
 print("torch %s: resnet18 train step b4 224x224 (SGD), %s thread(s), OpenBLAS core %s (OPENBLAS_CORETYPE %s)"
       % (torch.__version__, th, openblas_core(), os.environ.get("OPENBLAS_CORETYPE", "unset")))
-print("unprofiled step: %.1f ms (median of 3); profiled step: %.1f ms" % (sorted(t)[1] * 1e3, wall * 1e3))
+print("unprofiled step: %.1f ms (median of 3); profiled step: %.1f ms" % (unprofiled * 1e3, wall * 1e3))
 print()
 ka = prof.key_averages()
 print(ka.table(sort_by="self_cpu_time_total", row_limit=top))

@@ -1,6 +1,7 @@
 # bench/torchlib.py: what the PyTorch twins share (bench/lib.lua's counterpart): the thread count
 # from CNN_THREADS, OpenBLAS held to it (Debian's torch does its matmuls in the system OpenBLAS,
-# which ignores torch.set_num_threads), the median timer and the RESULT line. Import it before
+# which ignores torch.set_num_threads), the median timer, the RESULT line and the name of the
+# OpenBLAS kernels in use. Import it before
 # torch is first used.
 import os, time, statistics
 os.environ.setdefault("OPENBLAS_NUM_THREADS", os.environ.get("CNN_THREADS") or str(os.cpu_count()))
@@ -19,6 +20,17 @@ def timeit(fn, reps=7, warm=2):
         fn()
         t.append(time.perf_counter() - t0)
     return statistics.median(t)
+
+def openblas_core():
+    """the kernels the OpenBLAS that torch loaded chose (OPENBLAS_CORETYPE or its own detection)"""
+    import ctypes
+    torch.mm(torch.ones(2, 2), torch.ones(2, 2))          # makes sure OpenBLAS is loaded
+    for l in open("/proc/self/maps"):
+        if "libopenblas" in l:
+            f = ctypes.CDLL(l.split()[-1], mode=os.RTLD_NOLOAD).openblas_get_corename
+            f.restype = ctypes.c_char_p
+            return f().decode()
+    return "no OpenBLAS loaded"
 
 def result(group, case, s, flops=None, extra=""):
     gf = "%.2f" % (flops / s / 1e9) if flops else "-"
