@@ -425,6 +425,23 @@ local function with_threads(T, fn)
   assert(ok, err)
 end
 
+-- pool(x) forward and backward (upstream gradient dy) at 1 and 2 threads: the same bits both
+-- ways; returns {[T] = {y, dx}}
+local function same_at_1_and_2_threads(pool, x, dy)
+  local got = {}
+  for _, T in ipairs({1, 2}) do
+    with_threads(T, function()
+      local xt = x:clone():requires_grad(true)
+      local y = pool(xt)
+      y:backward(dy)
+      got[T] = { y:detach(), xt.grad }
+    end)
+  end
+  H.close(got[2][1], got[1][1], 0)
+  H.close(got[2][2], got[1][2], 0)
+  return got
+end
+
 describe("avg_pool2d at stride 1 (the separable path, issue 24)", function()
   -- {input shape, kernel {h, w}, padding {h, w}}: centred windows (the flat loops), uncentred and
   -- unpadded ones (the per-row loops), kernels larger than the plane, a 1x1 plane, even kernels
@@ -476,17 +493,7 @@ describe("avg_pool2d at stride 1 (the separable path, issue 24)", function()
     for _, cip in ipairs({true, false}) do
       local o = {stride = 1, padding = 1, count_include_pad = cip}
       local dy = cnn.randn({2, 64, 32, 32})
-      local got = {}
-      for _, T in ipairs({1, 2}) do
-        with_threads(T, function()
-          local xt = x:clone():requires_grad(true)
-          local y = F.avg_pool2d(xt, 3, o)
-          y:backward(dy)
-          got[T] = { y:detach(), xt.grad }
-        end)
-      end
-      H.close(got[2][1], got[1][1], 0)
-      H.close(got[2][2], got[1][2], 0)
+      local got = same_at_1_and_2_threads(function(xt) return F.avg_pool2d(xt, 3, o) end, x, dy)
       local xs = x:narrow(2, 40, 2):narrow(1, 2, 1)  -- two planes checked against the reference
       local ry, rdx = ref_avg(xs:double():totable(), dy:narrow(2, 40, 2):narrow(1, 2, 1):double():totable(), 3, 3, 1, 1, cip)
       H.close(got[2][1]:narrow(2, 40, 2):narrow(1, 2, 1), ry, 1e-5)
@@ -531,17 +538,7 @@ describe("max_pool2d 3x3 stride 2 (inception's, threaded over planes, issue 24)"
     for _, shape in ipairs({ {2, 64, 33, 31}, {2, 8, 95, 95} }) do
       local x = ties(shape):float()
       local dy = cnn.randint(-8, 8, {shape[1], shape[2], (shape[3] - 3) // 2 + 1, (shape[4] - 3) // 2 + 1}):float() / 4
-      local got = {}
-      for _, T in ipairs({1, 2}) do
-        with_threads(T, function()
-          local xt = x:clone():requires_grad(true)
-          local y = F.max_pool2d(xt, 3, {stride = 2})
-          y:backward(dy)
-          got[T] = { y:detach(), xt.grad }
-        end)
-      end
-      H.close(got[2][1], got[1][1], 0)
-      H.close(got[2][2], got[1][2], 0)
+      local got = same_at_1_and_2_threads(function(xt) return F.max_pool2d(xt, 3, {stride = 2}) end, x, dy)
       local c = shape[2] - 1
       local ry, rdx = ref_max(x:narrow(2, c, 2):narrow(1, 2, 1):double():totable(),
                               dy:narrow(2, c, 2):narrow(1, 2, 1):double():totable(), 3, 2)
