@@ -1,8 +1,9 @@
 # bench/amd_torch.py: PyTorch's twin of bench/amd.lua: the same trunks (the small CNN; torchvision's
 # Inception-v3 layout written out is not needed: torchvision builds it) with global pooling ->
 # Linear(128) + ReLU -> Linear(2), BCE with logits, Adam; images per second of a training step.
-import os, time
-os.environ.setdefault("OPENBLAS_NUM_THREADS", os.environ.get("CNN_THREADS") or str(os.cpu_count()))
+import os, sys, time
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torchlib import amd_block as block     # (sets OPENBLAS_NUM_THREADS before torch loads)
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -10,10 +11,6 @@ import torch.nn.functional as F
 th = int(os.environ.get("CNN_THREADS", "1"))
 torch.set_num_threads(th)
 torch.manual_seed(1)
-
-
-def block(i, o):
-    return nn.Sequential(nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(), nn.MaxPool2d(2))
 
 
 class Small(nn.Module):

@@ -3,18 +3,13 @@
 # inception_v3 (batch 2, 299x299, no aux logits, as cnn.models.inception_v3), each in a fresh
 # process. Run with /usr/bin/python3 (Debian's torch).
 import os, resource, subprocess, sys, time
-os.environ.setdefault("OPENBLAS_NUM_THREADS", os.environ.get("CNN_THREADS") or str(os.cpu_count()))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torchlib import rss_mb     # (sets OPENBLAS_NUM_THREADS before torch loads)
 
 CASES = {
     "resnet18": (4, 112, "resnet18 b4 112x112, 20 SGD steps"),
     "inception_v3": (2, 299, "inception_v3 b2 299x299, 20 SGD steps"),
 }
-
-def rss_mb():
-    with open("/proc/self/status") as f:
-        for l in f:
-            if l.startswith("VmRSS:"):
-                return int(l.split()[1]) / 1024
 
 if len(sys.argv) < 2:
     for name in ("resnet18", "inception_v3"):

@@ -4,26 +4,11 @@
 # the same sizes as cnn.genomics.mutagenesis) of 500 x 50 and 100 x 1000. Run with /usr/bin/python3.
 import os, sys, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torchlib import timeit, threads as th     # sets the threads first
+from torchlib import timeit, threads as th, motif_cnn, one_hot     # sets the threads first
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 torch.manual_seed(1)
-
-def motif_cnn(L=50):
-    m = nn.Sequential(nn.Conv1d(4, 32, 12), nn.MaxPool1d(4), nn.Flatten(),
-                      nn.Linear(32 * ((L - 11) // 4), 16), nn.ReLU(), nn.Linear(16, 2))
-    for i in (0, 3, 5):
-        nn.init.xavier_uniform_(m[i].weight)
-        nn.init.zeros_(m[i].bias)
-    return m
-
-def one_hot(n, L):
-    return F.one_hot(torch.randint(0, 4, (n, L)), 4).permute(0, 2, 1).float().contiguous()
-
-def median(fn, reps, warm):
-    return timeit(fn, reps, warm)
 
 def result(case, s, extra):
     print("RESULT\tmotif\t%s\t%d\t%.6g\t-\t%s" % (case, th, s, extra), flush=True)
@@ -40,7 +25,7 @@ def epoch():
         loss.backward()
         opt.step()
 
-s = median(epoch, 5, 1)
+s = timeit(epoch, 5, 1)
 result("train epoch 1500 x 50 b32 (Adam)", s, "%.0f sequences/s" % (1500 / s))
 
 @torch.no_grad()
@@ -66,9 +51,9 @@ def mutagenesis(model, x, cls=1):
 
 model.eval()
 x500 = x[:500]
-s = median(lambda: mutagenesis(model, x500), 3, 1)
+s = timeit(lambda: mutagenesis(model, x500), 3, 1)
 result("mutagenesis 500 x 50", s, "%.0f mutants/s" % (500 * 50 * 4 / s))
 long = motif_cnn(1000).eval()
 xl = one_hot(100, 1000)
-s = median(lambda: mutagenesis(long, xl), 1, 0)  # 400,000 mutants: once
+s = timeit(lambda: mutagenesis(long, xl), 1, 0)  # 400,000 mutants: once
 result("mutagenesis 100 x 1000", s, "%.0f mutants/s" % (100 * 1000 * 4 / s))

@@ -15,7 +15,7 @@
 # NETS="resnet18_b4,motif" runs only those cases. Run with /usr/bin/python3 (Debian's torch).
 import os, resource, subprocess, sys, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torchlib import openblas_core     # (also sets OPENBLAS_NUM_THREADS before torch loads)
+from torchlib import openblas_core, rss_mb, amd_block as block, motif_cnn, one_hot     # (sets OPENBLAS_NUM_THREADS first)
 os.environ.setdefault("OPENBLAS_NUM_THREADS", os.environ.get("CNN_THREADS") or str(os.cpu_count()))
 
 ORDER = ["resnet18_b4", "inception_features_b8", "inception_train_b4", "resnet18_b16", "amd_small", "motif",
@@ -46,13 +46,6 @@ GP_N, GP_P = 2000, 50000
 GP_PREFIX = "/tmp/cnn_bench_gp_%dx%d" % (GP_N, GP_P)
 
 
-
-
-def rss_mb():
-    with open("/proc/self/status") as f:
-        for l in f:
-            if l.startswith("VmRSS:"):
-                return int(l.split()[1]) / 1024
 
 
 if len(sys.argv) < 2:
@@ -126,10 +119,6 @@ def classifier_step(model, batch, size):
     return step
 
 
-def block(i, o):
-    return nn.Sequential(nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(), nn.MaxPool2d(2))
-
-
 class AMDSmall(nn.Module):
     """lua/cnn/amd/network.lua's paper design, small backbone: trunk + severity head"""
 
@@ -184,13 +173,8 @@ elif name == "amd_small":
         loss.backward()
         opt.step()
 elif name == "motif":
-    L = 50
-    model = nn.Sequential(nn.Conv1d(4, 32, 12), nn.MaxPool1d(4), nn.Flatten(),
-                          nn.Linear(32 * ((L - 11) // 4), 16), nn.ReLU(), nn.Linear(16, 2))
-    for i in (0, 3, 5):
-        nn.init.xavier_uniform_(model[i].weight)
-        nn.init.zeros_(model[i].bias)
-    x = F.one_hot(torch.randint(0, 4, (1500, L)), 4).permute(0, 2, 1).float().contiguous()
+    model = motif_cnn(50)
+    x = one_hot(1500, 50)
     y = torch.randint(0, 2, (1500,))
     check_flops(3 * 1500 * forward_flops(model, x[:1]))
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
